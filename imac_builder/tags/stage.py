@@ -1,0 +1,169 @@
+"""``run_tags``: Last.fm tags to labelled songs, written as ``tags/*.csv`` and a report."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .. import atomic
+from ..errors import UserError
+from ..workdir import Workdir
+from .emotion import LABELS, Exclusions, TagDecision, classify_tag, is_candidate, label_of
+from .lastfm import read_lastfm
+from .metadata import TrackMeta, read_metadata
+from .report import render_report
+
+log = logging.getLogger(__name__)
+
+SONGS_COLUMNS = ("track_id", "song_id", "artist_name", "title", "release", "duration", "year",
+                 "pos_score", "neu_score", "neg_score", "label", "tags")
+EMOTION_TAG_COLUMNS = ("tag", "group", "matched", "n_tracks", "kept", "reason")
+
+
+@dataclass
+class Song:
+    """One labelled song (a row of ``tags/songs.csv``)."""
+
+    meta: TrackMeta
+    scores: dict[str, int]
+    label: str
+    tags: list[str]
+
+    def row(self) -> tuple:
+        m = self.meta
+        duration = "" if m.duration is None else f"{m.duration:.5f}".rstrip("0").rstrip(".")
+        return (m.track_id, m.song_id, m.artist_name, m.title, m.release, duration,
+                m.year, self.scores["positive"], self.scores["neutral"],
+                self.scores["negative"], self.label, "|".join(self.tags))
+
+
+@dataclass
+class TagsSummary:
+    """What the stage did, for the CLI, the report and a notebook."""
+
+    tracks_read: int = 0
+    tracks_with_candidates: int = 0
+    songs_labelled: int = 0
+    songs_per_label: dict[str, int] = field(default_factory=dict)
+    candidate_tags: int = 0
+    kept_tags: int = 0
+    kept_tags_per_group: dict[str, int] = field(default_factory=dict)
+    dropped_ambiguous: int = 0
+    dropped_excluded: int = 0
+    entries_below_min_weight: int = 0
+    songs_without_metadata: int = 0
+    duplicates_merged: int = 0
+    skipped_files: int = 0
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        per = ", ".join(f"{self.songs_per_label.get(g, 0)} {g}" for g in LABELS)
+        out = [
+            f"read {self.tracks_read} tracks; {self.songs_labelled} songs labelled ({per})",
+            f"{self.kept_tags} emotion tags kept of {self.candidate_tags} candidates "
+            f"({self.dropped_ambiguous} ambiguous, {self.dropped_excluded} excluded)",
+        ]
+        if self.songs_without_metadata:
+            out.append(f"{self.songs_without_metadata} labelled songs lack metadata")
+        if self.skipped_files:
+            why = ", ".join(f"{n} {r}" for r, n in sorted(self.skipped_reasons.items()))
+            out.append(f"skipped {self.skipped_files} unreadable track records ({why})")
+        out += [f"wrote {p}" for p in self.outputs]
+        return out
+
+
+def run_tags(
+    workdir: Workdir | Path,
+    lastfm: Sequence[Path],
+    metadata: Path | None = None,
+    exclusions: Path | Exclusions | None = None,
+    min_tag_weight: float = 0.0,
+    progress: bool = True,
+) -> TagsSummary:
+    """Select, clean and group emotion tags; label songs; write the stage's outputs."""
+    wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
+    if not lastfm:
+        raise UserError("give at least one --lastfm source")
+    if isinstance(exclusions, Exclusions):
+        excl = exclusions
+    elif exclusions is not None:
+        excl = Exclusions.from_file(Path(exclusions))
+    else:
+        excl = Exclusions.default()
+
+    data = read_lastfm(lastfm, is_candidate, progress=progress)
+    decisions: dict[str, TagDecision] = {}
+    for per in data.entries.values():
+        for tag in per:
+            if tag not in decisions:
+                d = classify_tag(tag, excl)
+                if d is not None:
+                    decisions[tag] = d
+    tracks_per_tag: Counter[str] = Counter()
+    for per in data.entries.values():
+        tracks_per_tag.update(t for t in per if t in decisions)
+
+    summary = TagsSummary(tracks_read=data.tracks_read,
+                          tracks_with_candidates=len(data.entries),
+                          duplicates_merged=data.duplicates_merged,
+                          skipped_files=sum(data.skipped.values()),
+                          skipped_reasons=dict(data.skipped))
+    labelled: dict[str, tuple[dict[str, int], str, list[str]]] = {}
+    for track_id, per in data.entries.items():
+        scores = dict.fromkeys(LABELS, 0)
+        kept: list[str] = []
+        for tag, weight in per.items():
+            d = decisions.get(tag)
+            if d is None or not d.kept:
+                continue
+            if weight < min_tag_weight:
+                summary.entries_below_min_weight += 1
+                continue
+            scores[d.group] += 1
+            kept.append(tag)
+        label = label_of(scores)
+        if label is not None:
+            labelled[track_id] = (scores, label, sorted(kept))
+
+    meta: dict[str, TrackMeta] = {}
+    if metadata is not None:
+        meta = read_metadata(Path(metadata), labelled.keys())
+    songs: list[Song] = []
+    for track_id in sorted(labelled):
+        scores, label, tags = labelled[track_id]
+        m = meta.get(track_id)
+        if m is None:
+            artist, title = data.artist_title.get(track_id, (None, None))
+            m = TrackMeta(track_id=track_id, artist_name=artist, title=title)
+            if artist is None:
+                summary.songs_without_metadata += 1
+        songs.append(Song(m, scores, label, tags))
+
+    summary.songs_labelled = len(songs)
+    summary.songs_per_label = {g: sum(s.label == g for s in songs) for g in LABELS}
+    summary.candidate_tags = len(decisions)
+    summary.kept_tags = sum(d.kept for d in decisions.values())
+    summary.kept_tags_per_group = {
+        g: sum(d.kept and d.group == g for d in decisions.values()) for g in LABELS}
+    summary.dropped_ambiguous = sum(d.group == "ambiguous" for d in decisions.values())
+    summary.dropped_excluded = sum(not d.kept and d.group != "ambiguous"
+                                   for d in decisions.values())
+
+    out = wd.stage("tags")
+    atomic.write_csv(out / "songs.csv", SONGS_COLUMNS, (s.row() for s in songs))
+    tag_rows = sorted(decisions.values(), key=lambda d: (-tracks_per_tag[d.tag], d.tag))
+    atomic.write_csv(out / "emotion_tags.csv", EMOTION_TAG_COLUMNS, (
+        (d.tag, d.group, "|".join(d.matched), tracks_per_tag[d.tag], int(d.kept), d.reason)
+        for d in tag_rows))
+    atomic.write_text(out / "report.md", render_report(
+        summary, songs, decisions, tracks_per_tag, data, excl, min_tag_weight, metadata))
+    summary.outputs = [str(out / n) for n in ("songs.csv", "emotion_tags.csv", "report.md")]
+    log.info("tags: %s", "; ".join(summary.lines()))
+    return summary
