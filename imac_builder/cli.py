@@ -33,23 +33,26 @@ class App:
 
     @property
     def progress(self) -> bool:
-        return not (self.quiet or self.json)
+        """Progress bars only for a person watching a terminal."""
+        return not (self.quiet or self.json) and sys.stderr.isatty()
 
     def setup_logging(self) -> Path:
         """Log to ``W/logs/imac-build.log`` (and to stderr with -v)."""
         path = self.workdir.logs / "imac-build.log"
         root = logging.getLogger("imac_builder")
         root.setLevel(logging.DEBUG)
-        if not any(getattr(h, "_imac", False) for h in root.handlers):
-            fh = logging.FileHandler(path, encoding="utf-8")
-            fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-            fh._imac = True  # type: ignore[attr-defined]
-            root.addHandler(fh)
-            if self.verbose:
-                sh = logging.StreamHandler(sys.stderr)
-                sh.setLevel(logging.DEBUG if self.verbose > 1 else logging.INFO)
-                sh._imac = True  # type: ignore[attr-defined]
-                root.addHandler(sh)
+        for h in [h for h in root.handlers if getattr(h, "_imac", False)]:
+            root.removeHandler(h)  # a previous command in this process (tests, notebooks)
+            h.close()
+        handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
+        handlers[0].setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        if self.verbose:
+            handlers.append(logging.StreamHandler(sys.stderr))
+            handlers[1].setLevel(logging.DEBUG if self.verbose > 1 else logging.INFO)
+        for h in handlers:
+            h._imac = True  # type: ignore[attr-defined]
+            root.addHandler(h)
         return path
 
     def run(self, stage: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
@@ -68,6 +71,24 @@ class App:
 
 class ImacGroup(click.Group):
     """Turns user errors, Ctrl-C and full disks into one clear line and an exit code."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """As click's, but a usage error is one line too (no usage block)."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx else "imac-build"
+            click.echo(f"Error: {e.format_message()} (see '{where} --help')", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # pipeline order, not alphabetical

@@ -123,7 +123,8 @@ def _read_sqlite(path: Path, is_candidate: Callable[[str], bool], out: LastfmTag
         tables = table_names(con)
         missing = [t for t in LASTFM_TABLES if t not in tables]
         if missing:
-            hint = "; it looks like track_metadata.db: pass it as --metadata" if "songs" in tables else ""
+            hint = ("; it looks like track_metadata.db: pass it as --metadata"
+                    if "songs" in tables else "")
             raise UserError(
                 f"{path} is not lastfm_tags.db: table(s) {', '.join(missing)} missing{hint}"
             )

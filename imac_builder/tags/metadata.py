@@ -45,7 +45,8 @@ def _read_metadata_db(path: Path, wanted: Collection[str]) -> dict[str, TrackMet
     try:
         tables = table_names(con)
         if "songs" not in tables:
-            hint = "; it looks like lastfm_tags.db: pass it as --lastfm" if "tid_tag" in tables else ""
+            hint = ("; it looks like lastfm_tags.db: pass it as --lastfm"
+                    if "tid_tag" in tables else "")
             raise UserError(f"{path} is not track_metadata.db: table songs missing{hint}")
         con.execute("CREATE TEMP TABLE want(track_id TEXT PRIMARY KEY)")
         con.executemany("INSERT OR IGNORE INTO temp.want VALUES (?)", ((t,) for t in wanted))

@@ -50,7 +50,8 @@ def render_report(summary: TagsSummary, songs: list[Song], decisions: dict[str, 
                 freq[decisions[t].group][norm] += 1
     L = ["# Tags report", ""]
     L.append("Sources: " + ", ".join(data.sources) + ".")
-    L.append(f"Metadata: {Path(metadata).name if metadata else 'artist and title from the JSON files'}.")
+    L.append("Metadata: " + (Path(metadata).name if metadata else
+                             "none given (artist and title from the JSON files, if any)") + ".")
     L.append(f"Exclusions: {excl.source} ({len(excl)} entries); minimum tag weight: "
              f"{min_tag_weight:g}.")
     L += ["", "## Counts", ""]

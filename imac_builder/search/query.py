@@ -1,0 +1,78 @@
+"""Search queries from MSD artist/title, and the text normalisation matching relies on.
+
+MSD titles carry what YouTube titles lack: "(Album Version)", "(LP Version)", remaster
+notes, "_" where the original had a comma, and several spellings of "featuring".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: Bracketed suffixes MSD appends that name an edition, not a different recording.
+_EDITION = re.compile(
+    r"\s*[\(\[]\s*(?:[^\(\)\[\]]*?\b(?:album|lp|ep|cd|single|radio|explicit|clean|"
+    r"amended|digital(?:ly)?|remaster(?:ed)?|re-?master(?:ed)?|mono|stereo|bonus track|"
+    r"original|7\"|12\"|edit)\b[^\(\)\[\]]*?)\s*[\)\]]",
+    re.IGNORECASE)
+#: Words that mark an edition suffix as describing a different recording: keep those.
+_KEEP = re.compile(r"\b(?:live|remix|mix|acoustic|demo|instrumental|version\s+by|cover|"
+                   r"session|unplugged|reprise)\b", re.IGNORECASE)
+_FEAT = re.compile(r"\s*(?:[\(\[]\s*(?:featuring|feat\.?|ft\.?|with)\s+[^\)\]]*[\)\]]"
+                   r"|\s(?:featuring|feat\.|ft\.)\s.*$)", re.IGNORECASE)
+_ARTIST_FEAT = re.compile(r"\s+(?:featuring|feat\.?|ft\.?)\s+.*$", re.IGNORECASE)
+_THOUSANDS = re.compile(r"(?<=\d)_(?=\d{3}\b)")
+_COMMA = re.compile(r"_\s*")
+_SPACES = re.compile(r"\s+")
+
+
+def _fix_underscores(text: str) -> str:
+    """MSD writes commas as "_": "10_000" -> "10,000", "Earth_ Wind" -> "Earth, Wind"."""
+    text = _THOUSANDS.sub(",", text)
+    return _COMMA.sub(", ", text)
+
+
+def clean_artist(artist: str) -> str:
+    """The main artist as YouTube would show it: commas restored, "feat." dropped,
+    "Williams, Kathryn" and "Echoing Green, The" turned round."""
+    a = _SPACES.sub(" ", _fix_underscores(artist or "")).strip()
+    a = _ARTIST_FEAT.sub("", a)
+    m = re.fullmatch(r"(.+?),\s*(the|a|an)", a, re.IGNORECASE)
+    if m:
+        a = f"{m.group(2).capitalize()} {m.group(1)}"
+    else:
+        m = re.fullmatch(r"([^\s,]+),\s*([^\s,]+)", a)
+        if m and not m.group(2).lower().startswith(("jr", "sr")):
+            a = f"{m.group(2)} {m.group(1)}"
+    return a.strip(" ,")
+
+
+def clean_title(title: str) -> str:
+    """The song title without edition suffixes and featured artists."""
+    t = _SPACES.sub(" ", _fix_underscores(title or "")).strip()
+
+    def drop(m: re.Match) -> str:
+        return m.group(0) if _KEEP.search(m.group(0)) else ""
+
+    t = _EDITION.sub(drop, t)
+    t = _FEAT.sub("", t)
+    return _SPACES.sub(" ", t).strip(" -,")
+
+
+def build_query(artist: str, title: str) -> str:
+    """The search text for one song: cleaned artist, then cleaned title."""
+    return _SPACES.sub(" ", f"{clean_artist(artist)} {clean_title(title)}").strip()
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, "&" as "and", punctuation as spaces."""
+    t = unicodedata.normalize("NFKD", text or "")
+    t = "".join(c for c in t if not unicodedata.combining(c)).lower()
+    t = t.replace("&", " and ").replace("'", "").replace("’", "").replace("`", "")
+    t = re.sub(r"[^\w]+|_", " ", t)
+    return _SPACES.sub(" ", t).strip()
+
+
+def words(text: str) -> set[str]:
+    """The folded words of a text, for whole-word tests."""
+    return set(fold(text).split())
