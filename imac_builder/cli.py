@@ -182,6 +182,9 @@ STAGE_COMMANDS = (
     "imac_builder.download.command:download",
     "imac_builder.images.command:images",
     "imac_builder.features.command:features",
+    "imac_builder.train.command:split",
+    "imac_builder.train.command:train",
+    "imac_builder.train.command:evaluate",
 )
 
 

@@ -18,7 +18,7 @@ _EDITION = re.compile(
 #: Words that mark an edition suffix as describing a different recording: keep those.
 _KEEP = re.compile(r"\b(?:live|remix|mix|acoustic|demo|instrumental|version\s+by|cover|"
                    r"session|unplugged|reprise)\b", re.IGNORECASE)
-_FEAT = re.compile(r"\s*(?:[\(\[]\s*(?:featuring|feat\.?|ft\.?|with)\s+[^\)\]]*[\)\]]"
+_FEAT = re.compile(r"\s*(?:[\(\[]\s*(?:featuring|feat\.?|ft\.?)\s+[^\)\]]*[\)\]]"
                    r"|\s(?:featuring|feat\.|ft\.)\s.*$)", re.IGNORECASE)
 _ARTIST_FEAT = re.compile(r"\s+(?:featuring|feat\.?|ft\.?)\s+.*$", re.IGNORECASE)
 _THOUSANDS = re.compile(r"(?<=\d)_(?=\d{3}\b)")
@@ -66,8 +66,11 @@ def build_query(artist: str, title: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case, accents removed, "&" as "and", punctuation as spaces."""
-    t = unicodedata.normalize("NFKD", text or "")
-    t = "".join(c for c in t if not unicodedata.combining(c)).lower()
+    t = text or ""
+    if not t.isascii():
+        t = unicodedata.normalize("NFKD", t)
+        t = "".join(c for c in t if not unicodedata.combining(c))
+    t = t.lower()
     t = t.replace("&", " and ").replace("'", "").replace("’", "").replace("`", "")
     t = re.sub(r"[^\w]+|_", " ", t)
     return _SPACES.sub(" ", t).strip()

@@ -135,13 +135,25 @@ def _read_sqlite(path: Path, is_candidate: Callable[[str], bool], out: LastfmTag
             tag_text = dict(cand)
             con.execute("CREATE TEMP TABLE cand(id INTEGER PRIMARY KEY)")
             con.executemany("INSERT INTO temp.cand VALUES (?)", ((r,) for r, _ in cand))
+            # Stream the candidate rows, keyed by ROWIDs until the end (low memory).
+            per_tid: dict[int, dict[int, float]] = {}
             rows = con.execute(
                 "SELECT tid_tag.tid, tid_tag.tag, tid_tag.val FROM tid_tag "
                 "JOIN temp.cand ON tid_tag.tag = temp.cand.id"
-            ).fetchall()
-            tids = sorted({r[0] for r in rows if isinstance(r[0], int)})
+            )
+            for tid, tag, val in tqdm(rows, desc="tag entries", unit="row",
+                                      disable=not progress, leave=False):
+                try:
+                    weight = float(val) if val is not None else 0.0
+                except (TypeError, ValueError):
+                    weight = 0.0
+                per = per_tid.get(tid)
+                if per is None:
+                    per = per_tid[tid] = {}
+                old = per.get(tag)
+                per[tag] = weight if old is None or weight > old else old
             con.execute("CREATE TEMP TABLE hit(id INTEGER PRIMARY KEY)")
-            con.executemany("INSERT INTO temp.hit VALUES (?)", ((t,) for t in tids))
+            con.executemany("INSERT INTO temp.hit VALUES (?)", ((t,) for t in sorted(per_tid)))
             tid_text = dict(con.execute(
                 "SELECT tids.ROWID, tids.tid FROM tids JOIN temp.hit ON tids.ROWID = temp.hit.id"
             ))
@@ -149,23 +161,14 @@ def _read_sqlite(path: Path, is_candidate: Callable[[str], bool], out: LastfmTag
             raise UserError(f"{path}: cannot read the Last.fm tables ({e})") from None
     finally:
         con.close()
-    per_track: dict[str, list[tuple[str, float]]] = {}
-    for tid, tag, val in tqdm(rows, desc="tag entries", unit="row", disable=not progress,
-                              leave=False):
+    for tid in sorted(per_tid):
         track_id = tid_text.get(tid)
         if track_id is None:
             out.skip(path.name, "tid_tag row points to no track")
-            continue
-        if not isinstance(track_id, str) or not TRACK_ID_RE.match(track_id):
+        elif not isinstance(track_id, str) or not TRACK_ID_RE.match(track_id):
             out.skip(path.name, "malformed track id")
-            continue
-        try:
-            weight = float(val) if val is not None else 0.0
-        except (TypeError, ValueError):
-            weight = 0.0
-        per_track.setdefault(track_id, []).append((tag_text[tag], weight))
-    for track_id, tags in per_track.items():
-        out.add(track_id, tags)
+        else:
+            out.add(track_id, ((tag_text[t], w) for t, w in per_tid[tid].items()))
 
 
 def _iter_json_blobs(path: Path, kind: str, progress: bool,

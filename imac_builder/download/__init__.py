@@ -1,0 +1,27 @@
+"""The ``download`` stage: matched videos to exact 60 s FLAC segments (spec §3)."""
+
+from .classify import PERMANENT, STATUSES, Failure, classify
+from .decode import SAMPLE_RATE, SEGMENT_SAMPLES, decode_mono, pcm_sha256, split_segments
+from .ledger import LEDGER_COLUMNS, SEGMENT_COLUMNS, Ledger, LedgerRow, SegmentRow
+from .ratelimit import RateGate
+from .stage import DownloadSummary, run_download
+
+__all__ = [
+    "LEDGER_COLUMNS",
+    "PERMANENT",
+    "SAMPLE_RATE",
+    "SEGMENT_COLUMNS",
+    "SEGMENT_SAMPLES",
+    "STATUSES",
+    "DownloadSummary",
+    "Failure",
+    "Ledger",
+    "LedgerRow",
+    "RateGate",
+    "SegmentRow",
+    "classify",
+    "decode_mono",
+    "pcm_sha256",
+    "run_download",
+    "split_segments",
+]

@@ -1,0 +1,44 @@
+"""The ``imac-build download`` command (click only; the work is in :mod:`.stage`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from ..cli import App
+
+
+@click.command()
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Songs downloaded in parallel.")
+@click.option("--retry-failed", is_flag=True,
+              help="Retry earlier failures that may pass now (blocked, rate_limited, "
+                   "network, error); unavailable, invalid_media and too_short never are.")
+@click.option("--cookies", type=click.Path(dir_okay=False, path_type=Path),
+              help="Cookie file (Netscape format) handed to yt-dlp as its cookiefile.")
+@click.option("--proxy", metavar="URL", help="Proxy for yt-dlp (http://, socks5://...).")
+@click.option("--sleep", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Seconds each worker waits before a download (5-10 advised for YouTube).")
+@click.option("--limit", type=click.IntRange(0), help="Download at most N songs this run.")
+@click.option("--keep-original", is_flag=True,
+              help="Keep each downloaded original in download/originals/.")
+@click.option("--socket-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+              help="Seconds without data before a connection counts as failed.")
+@click.option("--retries", type=click.IntRange(0), default=3, show_default=True,
+              help="yt-dlp's retries of an interrupted transfer.")
+@click.option("--rate-limit-wait", type=click.FloatRange(0), default=60.0, show_default=True,
+              help="First pause of all workers after an HTTP 429 (doubles each time).")
+@click.pass_obj
+def download(app: App, jobs: int, retry_failed: bool, cookies: Path | None, proxy: str | None,
+             sleep: float, limit: int | None, keep_original: bool, socket_timeout: float,
+             retries: int, rate_limit_wait: float) -> None:
+    """Fetch matched videos' audio and cut it into exact 60 s FLAC segments."""
+    from .stage import run_download
+
+    app.run("download", run_download, workdir=app.workdir, jobs=jobs,
+            retry_failed=retry_failed, cookies=cookies, proxy=proxy, sleep=sleep, limit=limit,
+            keep_original=keep_original, socket_timeout=socket_timeout, retries=retries,
+            rate_limit_wait=rate_limit_wait, progress=app.progress)

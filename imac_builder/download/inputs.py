@@ -1,0 +1,127 @@
+"""The stage's inputs and checks: matched songs, labels, options, free disk space."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..errors import UserError
+from .decode import SEGMENT_SECONDS
+
+log = logging.getLogger(__name__)
+
+TRACK_ID = re.compile(r"^TR[A-Z0-9]{16}$")
+PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+#: Disk estimate: a 16-bit mono FLAC minute of music is ~1.6-2.0 MB; an original
+#: best-audio stream ~1.2 MB a minute; songs of unknown length are taken as 5 minutes.
+FLAC_BYTES_PER_SEGMENT = 2_000_000
+ORIGINAL_BYTES_PER_SECOND = 24_000
+PCM_BYTES_PER_SECOND = 44_100  # the decoded song, in a scratch file while it is cut
+DEFAULT_SECONDS = 300.0
+DISK_MARGIN = 200_000_000
+
+
+@dataclass(frozen=True)
+class Job:
+    """One matched song to fetch."""
+
+    track_id: str
+    video_id: str
+    url: str
+    video_duration: float | None
+    label: str
+
+
+def _float_or_none(text: str | None) -> float | None:
+    try:
+        v = float(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+    return v if v is not None and math.isfinite(v) else None
+
+
+def read_labels(path: Path) -> dict[str, str]:
+    """``track_id -> label`` from ``tags/songs.csv``."""
+    if not path.is_file():
+        raise UserError(f"{path} not found: run `imac-build tags` first (labels come from it)")
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not {"track_id", "label"} <= set(reader.fieldnames or ()):
+            raise UserError(f"{path} lacks the track_id/label columns: is it tags/songs.csv?")
+        return {r["track_id"]: r["label"] or "" for r in reader}
+
+
+def read_matches(path: Path, labels: dict[str, str]) -> tuple[list[Job], int]:
+    """Rows of ``search/matches.csv`` whose status is ``matched``; also count invalid rows."""
+    if not path.is_file():
+        raise UserError(f"{path} not found: run `imac-build search` first")
+    need = {"track_id", "video_id", "url", "status"}
+    jobs: list[Job] = []
+    seen: set[str] = set()
+    invalid = 0
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = need - set(reader.fieldnames or ())
+        if missing:
+            raise UserError(f"{path} lacks the column(s) {', '.join(sorted(missing))}: "
+                            "is it search/matches.csv?")
+        for rec in reader:
+            if (rec.get("status") or "").strip() != "matched":
+                continue
+            tid = (rec.get("track_id") or "").strip()
+            if not TRACK_ID.match(tid):
+                log.warning("matches.csv: skipped a row with invalid track_id %r", tid)
+                invalid += 1
+                continue
+            if tid in seen:
+                log.warning("matches.csv: duplicate track_id %s, kept the first row", tid)
+                continue
+            seen.add(tid)
+            jobs.append(Job(tid, (rec.get("video_id") or "").strip(),
+                            (rec.get("url") or "").strip(),
+                            _float_or_none(rec.get("video_duration")), labels.get(tid, "")))
+    return jobs, invalid
+
+
+def check_options(cookies: Path | None, proxy: str | None, jobs: int, sleep: float,
+                  socket_timeout: float, limit: int | None) -> None:
+    """Refuse bad options with one clear line."""
+    if cookies is not None and not Path(cookies).is_file():
+        raise UserError(f"cookie file {cookies} not found (export it from a browser in "
+                        "Netscape format)")
+    if proxy:
+        scheme = urlsplit(proxy).scheme.lower()
+        if scheme not in PROXY_SCHEMES or not urlsplit(proxy).hostname:
+            raise UserError(f"--proxy {proxy!r} is not a proxy URL (scheme://host:port with "
+                            f"scheme one of {', '.join(PROXY_SCHEMES)})")
+    if jobs < 1:
+        raise UserError("--jobs must be at least 1")
+    if sleep < 0 or socket_timeout <= 0:
+        raise UserError("--sleep must be >= 0 and --socket-timeout > 0")
+    if limit is not None and limit < 0:
+        raise UserError("--limit must be >= 0")
+
+
+def check_disk_space(root: Path, todo: list[Job], jobs: int, keep_original: bool) -> int:
+    """Estimate the bytes the run needs; refuse with a clear message if they are not free."""
+    seconds = [j.video_duration or DEFAULT_SECONDS for j in todo]
+    n_segments = sum(int(s // SEGMENT_SECONDS) for s in seconds)
+    need = n_segments * FLAC_BYTES_PER_SEGMENT + DISK_MARGIN if todo else 0
+    if keep_original:
+        need += int(sum(seconds) * ORIGINAL_BYTES_PER_SECOND)
+    else:
+        need += int(sum(sorted(seconds)[-jobs:]) * ORIGINAL_BYTES_PER_SECOND)
+    need += int(sum(sorted(seconds)[-jobs:]) * PCM_BYTES_PER_SECOND)
+    free = shutil.disk_usage(root).free
+    if need > free:
+        raise UserError(
+            f"not enough free disk space under {root}: about {need / 1e9:.2f} GB needed for "
+            f"{len(todo)} songs (~{n_segments} segments), {free / 1e9:.2f} GB free; free "
+            "some space or download in parts with --limit N")
+    return need

@@ -1,0 +1,207 @@
+"""``run_download``: matched videos to exact 60 s FLAC segments, one committed song at a time."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..workdir import Workdir
+from .commit import Committer, clean_orphans, plan
+from .decode import ffmpeg_binary
+from .fetch import FetchOptions
+from .inputs import Job, check_disk_space, check_options, read_labels, read_matches
+from .ledger import Ledger
+from .ratelimit import RateGate
+from .worker import WorkerContext, download_one
+
+log = logging.getLogger(__name__)
+
+INCOMING = ".incoming"
+
+
+@dataclass
+class DownloadSummary:
+    """What the stage did, for the CLI, the logs and a notebook."""
+
+    matched: int = 0
+    invalid_rows: int = 0
+    already_done: int = 0
+    failed_before: int = 0
+    retryable_before: int = 0
+    to_do: int = 0
+    attempted: int = 0
+    ok: int = 0
+    segments_written: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    bytes_downloaded: int = 0
+    not_attempted: int = 0
+    rate_limit_pauses: int = 0
+    stopped: str = ""
+    songs_ok_total: int = 0
+    segments_total: int = 0
+    seconds: float = 0.0
+    outputs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        failed = sum(self.failures.values())
+        out = [f"{self.matched} matched songs: {self.already_done} already downloaded, "
+               f"{self.failed_before} failed before, {self.to_do} to do"]
+        if self.invalid_rows:
+            out.append(f"skipped {self.invalid_rows} rows of search/matches.csv with an "
+                       "invalid track_id (see logs/imac-build.log)")
+        why = ", ".join(f"{n} {s}" for s, n in sorted(self.failures.items()))
+        out.append(f"attempted {self.attempted}: {self.ok} ok ({self.segments_written} "
+                   f"segments), {failed} failed{f' ({why})' if why else ''}; "
+                   f"{self.bytes_downloaded / 1e6:.1f} MB downloaded in {self.seconds:.0f} s")
+        if self.rate_limit_pauses:
+            out.append(f"paused {self.rate_limit_pauses} times for rate limiting")
+        if self.stopped:
+            out.append(f"stopped early: {self.stopped}")
+        if self.not_attempted:
+            out.append(f"{self.not_attempted} songs left for the next run")
+        if self.retryable_before:
+            out.append(f"{self.retryable_before} earlier failures can be retried with "
+                       "--retry-failed")
+        out.append(f"in all {self.songs_ok_total} songs, {self.segments_total} segments")
+        out += [f"wrote {p}" for p in self.outputs]
+        return out
+
+
+def _postfix(summary: DownloadSummary) -> str:
+    fails = " ".join(f"{s}={n}" for s, n in sorted(summary.failures.items()))
+    return (f"segments={summary.segments_written} {fails + ' ' if fails else ''}"
+            f"{summary.bytes_downloaded / 1e6:.1f}MB")
+
+
+def run_download(
+    workdir: Workdir | Path,
+    jobs: int = 1,
+    retry_failed: bool = False,
+    cookies: Path | None = None,
+    proxy: str | None = None,
+    sleep: float = 0.0,
+    limit: int | None = None,
+    keep_original: bool = False,
+    socket_timeout: float = 30.0,
+    retries: int = 3,
+    rate_limit_wait: float = 60.0,
+    rate_limit_max_wait: float = 900.0,
+    rate_limit_tries: int = 3,
+    stop_after_rate_limited: int = 3,
+    progress: bool = True,
+) -> DownloadSummary:
+    """Download every matched song not done yet, cut it into 60 s segments, record it.
+
+    ``rate_limit_wait`` is the first pause of all workers after a rate-limit answer
+    (doubling up to ``rate_limit_max_wait``); a song is tried ``rate_limit_tries`` times
+    before it is recorded as ``rate_limited``, and the run stops cleanly after
+    ``stop_after_rate_limited`` such songs in a row.
+    """
+    from tqdm import tqdm
+
+    started = time.monotonic()
+    wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
+    check_options(cookies, proxy, jobs, sleep, socket_timeout, limit)
+    labels = read_labels(wd.root / "tags" / "songs.csv")
+    matched, invalid = read_matches(wd.root / "search" / "matches.csv", labels)
+    summary = DownloadSummary(matched=len(matched), invalid_rows=invalid)
+
+    ledger = Ledger(wd.stage("download"))
+    replayed = ledger.load()
+    if replayed:
+        log.info("recovered %d songs from the journal of an interrupted run", replayed)
+    audio = wd.stage("audio")
+    incoming = audio / INCOMING
+    removed = clean_orphans(ledger, audio, incoming)
+    if removed:
+        log.info("removed %d leftovers of an interrupted run", removed)
+
+    todo = plan(matched, ledger, wd.root, retry_failed, summary)
+    if limit is not None:
+        summary.not_attempted = max(0, len(todo) - limit)
+        todo = todo[:limit]
+    summary.to_do = len(todo)
+    committer = Committer(ledger, audio, incoming,
+                           wd.stage("download") / "originals" if keep_original else None)
+    if todo:
+        check_disk_space(wd.root, todo, jobs, keep_original)
+        ffmpeg = ffmpeg_binary()
+        options = FetchOptions(cookies=Path(cookies) if cookies else None, proxy=proxy,
+                               sleep=sleep, retries=retries, socket_timeout=socket_timeout,
+                               ffmpeg=ffmpeg)
+        ctx = WorkerContext(audio, incoming, options, ffmpeg,
+                            RateGate(rate_limit_wait, rate_limit_max_wait), rate_limit_tries,
+                            threading.Event())
+        try:
+            _run_jobs(todo, ctx, committer, summary, stop_after_rate_limited, jobs,
+                      tqdm(total=len(todo), unit="song", desc="download",
+                           disable=not progress, dynamic_ncols=True))
+        finally:
+            ctx.stop.set()
+            committer.flush()
+            summary.rate_limit_pauses = ctx.gate.pauses
+            shutil.rmtree(incoming, ignore_errors=True)
+    else:
+        committer.flush()
+    summary.songs_ok_total = sum(r.status == "ok" for r in ledger.rows.values())
+    summary.segments_total = ledger.n_segments()
+    summary.seconds = time.monotonic() - started
+    summary.outputs = [str(ledger.segments_path), str(ledger.ledger_path)]
+    log.info("download: %s", "; ".join(summary.lines()))
+    return summary
+
+
+def _run_jobs(todo: list[Job], ctx: WorkerContext, committer: Committer,
+              summary: DownloadSummary, stop_after: int, jobs: int, bar) -> None:
+    """Run the workers; commit each finished song in this (the main) thread."""
+    in_a_row = 0
+    pending = iter(todo)
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="download")
+    with bar:
+        running: set[Future] = set()
+        try:
+            while True:
+                while len(running) < jobs and not ctx.stop.is_set():
+                    job = next(pending, None)
+                    if job is None:
+                        break
+                    running.add(pool.submit(download_one, job, ctx))
+                if not running:
+                    break
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    out = fut.result()
+                    if out is None:
+                        summary.not_attempted += 1
+                        continue
+                    committer.commit(out)
+                    summary.attempted += 1
+                    summary.bytes_downloaded += out.original.size if out.original else 0
+                    if out.status == "ok":
+                        summary.ok += 1
+                        summary.segments_written += len(out.segments)
+                    else:
+                        summary.failures[out.status] = summary.failures.get(out.status, 0) + 1
+                    in_a_row = in_a_row + 1 if out.status == "rate_limited" else 0
+                    if stop_after and in_a_row >= stop_after and not ctx.stop.is_set():
+                        ctx.stop.set()
+                        summary.stopped = (f"{in_a_row} songs in a row were rate limited; "
+                                           "wait (hours for YouTube), then rerun with "
+                                           "--retry-failed, a larger --sleep, --cookies "
+                                           "or --proxy")
+                    bar.update(1)
+                    bar.set_postfix_str(_postfix(summary), refresh=False)
+            summary.not_attempted += sum(1 for _ in pending) if ctx.stop.is_set() else 0
+        except BaseException:
+            ctx.stop.set()  # in-flight transfers abort at their next block
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)

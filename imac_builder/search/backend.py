@@ -1,0 +1,75 @@
+"""What the search backends share: their errors and the retry with exponential backoff."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from .match import Candidate
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+
+
+def watch_url(video_id: str) -> str:
+    return f"https://www.youtube.com/watch?v={video_id}"
+
+
+class SearchError(Exception):
+    """One song's search failed for good (after retries); the run goes on."""
+
+
+class QuotaStop(Exception):
+    """No more searches this run (budget reached or ``quotaExceeded``).
+
+    ``partial`` holds the candidates already fetched for the song being searched, so
+    that a search whose units are spent is kept.
+    """
+
+    def __init__(self, message: str, partial: list[Candidate] | None = None):
+        super().__init__(message)
+        self.partial = partial or []
+
+
+class Searcher(Protocol):
+    """A search backend: ``search(query)`` returns ranked candidates."""
+
+    name: str
+    uses_quota: bool
+
+    def search(self, query: str) -> list[Candidate]: ...
+
+    def units_per_search(self) -> int: ...
+
+
+@dataclass
+class Backoff:
+    """Retry transient failures, sleeping ``base * 2**attempt`` seconds between tries."""
+
+    retries: int = 5
+    base: float = 1.0
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def run(self, call: Callable[[], T], transient: Callable[[BaseException], str | None],
+            what: str) -> T:
+        """``transient(exc)`` names a retryable failure, or returns None to re-raise it."""
+        last = ""
+        for attempt in range(self.retries + 1):
+            try:
+                return call()
+            except Exception as e:
+                why = transient(e)
+                if why is None:
+                    raise
+                last = why
+            if attempt < self.retries:
+                delay = self.base * 2 ** attempt
+                log.warning("%s: %s; retrying in %.1f s (%d/%d)", what, last, delay,
+                            attempt + 1, self.retries)
+                self.sleep(delay)
+        raise SearchError(f"{last} after {self.retries + 1} attempts")

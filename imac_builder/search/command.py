@@ -1,0 +1,68 @@
+"""``imac-build search``: the click front end of :func:`run_search`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from ..cli import App
+
+
+@click.command()
+@click.option("--backend", type=click.Choice(["api", "ytdlp"]), default="api",
+              show_default=True,
+              help="api: YouTube Data API v3 (needs a key); ytdlp: yt-dlp search, no key.")
+@click.option("--limit", type=click.IntRange(min=0), default=None,
+              help="Search at most N songs in this run.")
+@click.option("--rerank", is_flag=True,
+              help="Recompute matches.csv from candidates.jsonl: no network, no quota.")
+@click.option("--retry-failed", is_flag=True,
+              help="Search again only the songs whose search failed or found no match.")
+@click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="File holding the API key (default: $YOUTUBE_API_KEY).")
+@click.option("--daily-quota", type=click.IntRange(min=0), default=10_000, show_default=True,
+              help="API units this pipeline may spend per Pacific-time day.")
+@click.option("--results", type=click.IntRange(1, 500), default=10, show_default=True,
+              help="Candidates fetched per song (a search.list page holds 50).")
+@click.option("--min-score", type=click.FloatRange(0, 100), default=75.0, show_default=True,
+              help="Lowest total score of a match.")
+@click.option("--min-title", type=click.FloatRange(0, 100), default=80.0, show_default=True,
+              help="Lowest title similarity of a match.")
+@click.option("--min-artist", type=click.FloatRange(0, 100), default=70.0,
+              show_default=True, help="Lowest artist similarity (title or channel).")
+@click.option("--duration-tolerance", type=click.FloatRange(min=0), default=15.0,
+              show_default=True, help="Seconds a video may differ from the MSD duration.")
+@click.option("--duration-tolerance-pct", type=click.FloatRange(min=0), default=10.0,
+              show_default=True, help="The same as a percentage; the larger one applies.")
+@click.option("--version-penalty", type=click.FloatRange(min=0), default=30.0,
+              show_default=True, help="Points taken per penalty word found.")
+@click.option("--official-bonus", type=click.FloatRange(min=0), default=5.0,
+              show_default=True, help="Points for a Topic, VEVO or the artist's own channel.")
+@click.option("--penalty-word", "penalty_words", multiple=True,
+              help="Word marking another version (repeatable; replaces the default list; "
+                   "in a pipeline file: penalty_words = [...]).")
+@click.pass_obj
+def search(app: App, backend: str, limit: int | None, rerank: bool, retry_failed: bool,
+           api_key_file: Path | None, daily_quota: int, results: int, min_score: float,
+           min_title: float, min_artist: float, duration_tolerance: float,
+           duration_tolerance_pct: float, version_penalty: float, official_bonus: float,
+           penalty_words: tuple[str, ...]) -> None:
+    """Find each labelled song on YouTube and choose its video (resumable)."""
+    from ..errors import UserError
+    from .match import DEFAULT_PENALTY_WORDS, MatchConfig
+    from .stage import run_search
+
+    if rerank and retry_failed:
+        raise UserError("--rerank and --retry-failed exclude each other")
+    cfg = MatchConfig(min_score=min_score, min_title=min_title, min_artist=min_artist,
+                      duration_tolerance=duration_tolerance,
+                      duration_tolerance_pct=duration_tolerance_pct,
+                      version_penalty=version_penalty, official_bonus=official_bonus,
+                      penalty_words=tuple(w.strip() for w in penalty_words if w.strip())
+                      or DEFAULT_PENALTY_WORDS)
+    app.run("search", run_search, workdir=app.workdir, backend=backend, limit=limit,
+            rerank=rerank, retry_failed=retry_failed, api_key_file=api_key_file,
+            daily_quota=daily_quota, results=results, match=cfg, progress=app.progress)

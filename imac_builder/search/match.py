@@ -1,0 +1,370 @@
+"""Choosing a song's video among search results, and saying why.
+
+Each candidate gets a score from 0 to 100: how well its title (and channel) carry the
+MSD title and artist (rapidfuzz), a credit for official channels ("<Artist> - Topic",
+"<Artist>VEVO", the artist's own), a penalty when its duration disagrees with the MSD
+duration, and a penalty for each word that marks another version of the song (live,
+cover, karaoke, ...) unless the MSD title itself carries that word. A song is matched
+to its best candidate when that candidate passes every threshold; otherwise it is
+``no_match`` and the reason names the best candidate and what held it back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .query import clean_artist, clean_title, fold
+
+#: Words and phrases that mark a video as something other than the studio recording.
+DEFAULT_PENALTY_WORDS: tuple[str, ...] = (
+    "live", "cover", "covers", "covered", "karaoke", "remix", "instrumental", "sped up",
+    "slowed", "nightcore", "8d", "reaction", "reacts", "tutorial", "lesson",
+    "how to play", "acoustic", "unplugged", "backing track", "in the style of",
+    "bass boosted", "mashup", "parody", "full album", "concert", "rehearsal", "demo",
+    "1 hour", "10 hours", "loop", "piano version", "chords", "tabs", "tribute",
+)
+
+#: Bracketed or trailing parts of video titles that say nothing about the recording.
+_NOISE = (
+    "official music video", "official video", "official audio", "official lyric video",
+    "official lyrics video", "official visualizer", "official visualiser", "music video",
+    "lyric video", "lyrics video", "with lyrics", "lyrics", "lyric", "audio", "video",
+    "official", "visualizer", "visualiser", "hd", "hq", "4k", "1080p", "720p", "remastered",
+    "remaster", "remasterizado", "explicit", "clean", "album version", "radio edit",
+    "single version", "original version", "stereo", "mono", "videoclip", "clip officiel",
+    "mv", "m v", "high quality", "full song", "subtitulado", "letra", "legendado",
+)
+_NOISE_RE = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in _NOISE) + r")\b")
+_REMASTER_RE = re.compile(
+    r"[-–]?\s*\b(?:(?:19|20)\d\d\s+(?:digital\s+)?re-?master(?:ed)?|"
+    r"re-?master(?:ed)?\s+(?:in\s+)?(?:19|20)\d\d)\b", re.IGNORECASE)
+_YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
+_BRACKET_RE = re.compile(r"[\(\[\{【]([^\)\]\}】]*)[\)\]\}】]")
+_FEAT_RE = re.compile(r"\b(?:feat|ft|featuring)\b\.?[^\-\(\)\[\]|]*", re.IGNORECASE)
+_CHANNEL_SUFFIX = re.compile(
+    r"(?:\s*-\s*topic|vevo|\s*official(?:\s+channel)?|\s*music|\s*tv|\s*channel)\s*$",
+    re.IGNORECASE)
+_THE = re.compile(r"^the ")
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """Thresholds and weights of the chooser (the ``[search]`` table of a pipeline)."""
+
+    min_score: float = 75.0
+    min_title: float = 80.0
+    min_artist: float = 70.0
+    duration_tolerance: float = 15.0
+    duration_tolerance_pct: float = 10.0
+    version_penalty: float = 30.0
+    official_bonus: float = 5.0
+    penalty_words: tuple[str, ...] = DEFAULT_PENALTY_WORDS
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["penalty_words"] = list(self.penalty_words)
+        return d
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One search result (an element of ``candidates`` in ``candidates.jsonl``)."""
+
+    video_id: str
+    title: str
+    channel_title: str
+    duration: float | None
+    rank: int
+    url: str
+
+    def to_dict(self) -> dict:
+        return {"video_id": self.video_id, "title": self.title,
+                "channel_title": self.channel_title, "duration": self.duration,
+                "rank": self.rank, "url": self.url}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Candidate:
+        dur = d.get("duration")
+        return cls(video_id=str(d["video_id"]), title=str(d.get("title") or ""),
+                   channel_title=str(d.get("channel_title") or ""),
+                   duration=None if dur is None else float(dur), rank=int(d.get("rank", 0)),
+                   url=str(d.get("url") or f"https://www.youtube.com/watch?v={d['video_id']}"))
+
+
+@dataclass
+class Scored:
+    """A candidate's score and its parts."""
+
+    candidate: Candidate
+    score: float
+    title: float
+    artist: float
+    official: str = ""
+    penalties: list[str] = field(default_factory=list)
+    duration_note: str = ""
+    failed: list[str] = field(default_factory=list)
+    raw: float = 0.0  # the score before clipping to 0-100, for ordering
+
+    def explain(self) -> str:
+        parts = [f"title {self.title:.0f}", f"artist {self.artist:.0f}"]
+        if self.official:
+            parts.append(f"official channel ({self.official})")
+        if self.duration_note:
+            parts.append(self.duration_note)
+        if self.penalties:
+            parts.append("penalised " + ", ".join(f"'{p}'" for p in self.penalties))
+        parts.append(f"rank {self.candidate.rank}")
+        return "; ".join(parts)
+
+
+@dataclass
+class Decision:
+    """The chooser's verdict on one song."""
+
+    status: str  # "matched" or "no_match"
+    best: Scored | None
+    reason: str
+
+
+@lru_cache(maxsize=4096)
+def _noise_re(keep: str) -> re.Pattern:
+    """The noise pattern without the phrases the song's own title uses ("Do It Clean")."""
+    own = f" {keep} "
+    phrases = [n for n in _NOISE if f" {n} " not in own]
+    if len(phrases) == len(_NOISE):
+        return _NOISE_RE
+    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in phrases) + r")\b")
+
+
+def _strip_noise(title: str, keep: str) -> tuple[str, str]:
+    """A video title without noise brackets, featured artists and noise words, folded;
+    and the same without any bracketed part.
+
+    ``keep`` is the folded artist and title of the song: noise words they use stay.
+    """
+    noise = _noise_re(keep)
+
+    def bracket(m: re.Match) -> str:
+        inner = fold(m.group(1))
+        rest = _YEAR_RE.sub("", noise.sub("", inner)).strip()
+        return " " if not rest else f" ( {inner} ) "
+
+    t = _FEAT_RE.sub(" ", _REMASTER_RE.sub(" ", title))
+    full = fold(noise.sub(" ", fold(_BRACKET_RE.sub(bracket, t))))
+    short = fold(noise.sub(" ", fold(_BRACKET_RE.sub(" ", t))))
+    return full, short
+
+
+def _drop_brackets(text: str) -> str:
+    return fold(_BRACKET_RE.sub(" ", text))
+
+
+def _squash(text: str) -> str:
+    return _THE.sub("", fold(text)).replace(" ", "")
+
+
+def _window(needle: str, hay: str) -> tuple[float, int, int]:
+    """Best similarity of ``needle`` to a run of whole words of ``hay`` and that run."""
+    from rapidfuzz import fuzz
+
+    nw, hw = needle.split(), hay.split()
+    best = (0.0, 0, 0)
+    if not nw or not hw:
+        return best
+    squashed = needle.replace(" ", "")
+    for k in {max(1, len(nw) - 1), len(nw), len(nw) + 1}:
+        for i in range(0, max(1, len(hw) - k + 1)):
+            run = hw[i:i + k]
+            sc = max(fuzz.ratio(needle, " ".join(run)), fuzz.ratio(squashed, "".join(run)))
+            if sc > best[0]:
+                best = (sc, i, i + len(run))
+    return best
+
+
+def _remove(needle: str, hay: str) -> tuple[str, float]:
+    """``hay`` without its best match of ``needle`` (whole words), and that match's score."""
+    best_rest, best = hay, 0.0
+    for name in dict.fromkeys((needle, _THE.sub("", needle))):
+        if not name:
+            continue
+        padded = f" {hay} "
+        if f" {name} " in padded:
+            return fold(padded.replace(f" {name} ", " ", 1)), 100.0
+        sc, i, j = _window(name, hay)
+        if sc > best:
+            words = hay.split()
+            best, best_rest = sc, " ".join(words[:i] + words[j:])
+    return (best_rest, best) if best >= 80 else (hay, best)
+
+
+_CONNECTORS = {"by", "from", "de", "von", "performs", "performing"}
+
+
+def _trim(text: str) -> str:
+    w = text.split()
+    while w and w[0] in _CONNECTORS:
+        w = w[1:]
+    while w and w[-1] in _CONNECTORS:
+        w = w[:-1]
+    return " ".join(w)
+
+
+def _title_score(song_title: str, video_title: str, artist: str) -> tuple[float, float]:
+    """(title similarity, artist-in-title similarity) for one video title."""
+    from rapidfuzz import fuzz
+
+    full, short = _strip_noise(video_title, f"{artist} {fold(song_title)}")
+    nt = fold(song_title)
+    nt_short = _drop_brackets(song_title) or nt
+    best, best_title = 0.0, nt
+    rests = []
+    for v, vcost in ((full, 0.0), (short, 3.0)):
+        if v:
+            rest = _remove(artist, v)[0]
+            rests.append((rest, vcost))
+            rests.append((_trim(rest), vcost))  # "X by Artist", "Artist performs X"
+            rests.append((v, vcost + 2.0))  # a self-titled song: "Bad Company" on Topic
+    for rest, vcost in rests:
+        for s, cost in ((nt, 0.0), (nt_short, 3.0)):
+            if not s or not rest:
+                continue
+            sc = max(fuzz.ratio(s, rest), fuzz.token_sort_ratio(s, rest)) - cost - vcost
+            if sc > best:
+                best, best_title = sc, s
+    # the artist is looked for in what is left once the title is taken out, so that a
+    # title resembling the artist's name ("The Spark" / "The Roots") does not count
+    without_title, _ = _remove(best_title, full)
+    artist_sim = 0.0
+    for name in dict.fromkeys((artist, _THE.sub("", artist))):
+        if name and without_title:
+            artist_sim = max(artist_sim, _window(name, without_title)[0])
+    return best, artist_sim
+
+
+def _channel(channel: str, artist: str) -> tuple[float, str]:
+    """How well the channel names the artist, and which kind of official channel it is."""
+    from rapidfuzz import fuzz
+
+    kind = ""
+    low = channel.strip().lower()
+    if low.endswith("- topic"):
+        kind = "Topic"
+    elif low.endswith("vevo"):
+        kind = "VEVO"
+    name = _FEAT_RE.sub(" ", channel).strip()
+    once = _CHANNEL_SUFFIX.sub("", name)
+    a = _squash(artist)
+    # "Roxy Music - Topic": the suffix words may belong to the name
+    names = {_squash(n) for n in (name, once, _CHANNEL_SUFFIX.sub("", once))} - {""}
+    if not a or not names:
+        return 0.0, ""
+    score = max(float(fuzz.ratio(a, c)) for c in names)
+    if score < 90:
+        return score, ""
+    return score, kind or "artist's own"
+
+
+@lru_cache(maxsize=64)
+def _phrases(words: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((w, tuple(fold(w).split())) for w in words if fold(w))
+
+
+def _count(hay: Sequence[str], phrase: tuple[str, ...]) -> int:
+    if len(phrase) == 1:
+        return hay.count(phrase[0])
+    return f" {' '.join(hay)} ".count(f" {' '.join(phrase)} ")
+
+
+def _penalties(video_title: str, channel: str, own: Sequence[str],
+               words: tuple[str, ...]) -> list[str]:
+    """Penalty words the video carries beyond what the song's own artist/title say
+    (``own``: their folded words).
+
+    Counting keeps the band Live's "Live - Sun" clean but not "Sun (Live) - Live".
+    """
+    title = fold(_FEAT_RE.sub(" ", video_title)).split()
+    chan = fold(channel).split()
+    found = []
+    for w, fw in _phrases(words):
+        n_own = _count(own, fw)
+        if _count(title, fw) > n_own or (not n_own and _count(chan, fw)):
+            found.append(w)
+    return found
+
+
+def _duration(expected: float | None, actual: float | None,
+              cfg: MatchConfig) -> tuple[float, str, bool]:
+    """(penalty, note, hard failure) for a video's duration against the MSD duration."""
+    if actual is not None and actual <= 0:
+        return cfg.version_penalty, "live stream (no duration)", True
+    if expected is None or expected <= 0 or actual is None:
+        return 0.0, "" if actual is None else f"duration {actual:.0f}s", False
+    diff = abs(actual - expected)
+    tol = max(cfg.duration_tolerance, cfg.duration_tolerance_pct / 100 * expected)
+    note = f"duration {actual:.0f}s vs MSD {expected:.0f}s"
+    if diff <= tol:
+        return 0.0, note, False
+    excess = (diff - tol) / expected
+    return min(40.0, 10.0 + 60.0 * excess), note + " (off)", excess > 0.5
+
+
+@lru_cache(maxsize=4096)
+def _song(artist: str, title: str) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+    """(folded spellings of the artist: cleaned, and as MSD wrote it; the cleaned title;
+    folded words of the raw artist and title)."""
+    names = tuple(dict.fromkeys(n for n in (fold(clean_artist(artist)), fold(artist)) if n))
+    return names, clean_title(title), tuple(fold(f"{artist} {title}").split())
+
+
+def score_candidate(artist: str, title: str, duration: float | None, cand: Candidate,
+                    cfg: MatchConfig) -> Scored:
+    """Score one candidate for one MSD song (raw MSD artist and title)."""
+    names, t, own = _song(artist, title)
+    title_sim, artist_sim, official = 0.0, 0.0, ""
+    for a in names or ("",):  # "Kathryn Williams", and "Williams, Kathryn" as uploaded
+        ts, ats = _title_score(t, cand.title, a)
+        cs, off = _channel(cand.channel_title, a)
+        if (ts + max(ats, cs), off != "") > (title_sim + artist_sim, official != ""):
+            title_sim, artist_sim, official = ts, max(ats, cs), off
+    pens = _penalties(cand.title, cand.channel_title, own, tuple(cfg.penalty_words))
+    dur_pen, dur_note, dur_fail = _duration(duration, cand.duration, cfg)
+    score = 0.55 * title_sim + 0.45 * artist_sim
+    if official and artist_sim >= cfg.min_artist:
+        score += cfg.official_bonus
+    score -= cfg.version_penalty * len(pens) + dur_pen + 0.2 * cand.rank
+    raw = score
+    score = max(0.0, min(100.0, score))
+    failed = []
+    if title_sim < cfg.min_title:
+        failed.append(f"title {title_sim:.0f} < {cfg.min_title:g}")
+    if artist_sim < cfg.min_artist:
+        failed.append(f"artist {artist_sim:.0f} < {cfg.min_artist:g}")
+    if dur_fail:
+        failed.append("duration far off" if cand.duration and cand.duration > 0
+                      else "live stream")
+    if score < cfg.min_score:
+        failed.append(f"score {score:.1f} < {cfg.min_score:g}")
+    return Scored(cand, round(score, 1), title_sim, artist_sim, official, pens,
+                  dur_note, failed, raw)
+
+
+def choose(artist: str, title: str, duration: float | None,
+           candidates: Sequence[Candidate], cfg: MatchConfig) -> Decision:
+    """Pick the best acceptable candidate, or say why none is acceptable."""
+    if not (artist or "").strip() or not (title or "").strip():
+        return Decision("no_match", None, "no_metadata: the song has no artist or title")
+    if not candidates:
+        return Decision("no_match", None, "no_candidates: the search returned no videos")
+    scored = [score_candidate(artist, title, duration, c, cfg) for c in candidates]
+    scored.sort(key=lambda s: (bool(s.failed), -s.raw, s.candidate.rank))
+    best = scored[0]
+    if not best.failed:
+        return Decision("matched", best, best.explain())
+    top = max(scored, key=lambda s: (s.raw, -s.candidate.rank))
+    c = top.candidate
+    return Decision("no_match", top,
+                    f"below_threshold: best '{c.title}' ({c.channel_title}) scored "
+                    f"{top.score:.1f}: {'; '.join(top.failed)}; {top.explain()}")

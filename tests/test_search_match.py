@@ -1,0 +1,156 @@
+"""Query building and the chooser, on real MSD artist/title strings."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from conftest import shared_data
+from search_cases import build_cases, evaluate, load_msd_songs
+
+from imac_builder.search.match import Candidate, MatchConfig, choose, score_candidate
+from imac_builder.search.query import build_query, clean_artist, clean_title, fold
+
+pytest.importorskip("rapidfuzz")
+
+
+@pytest.mark.parametrize("artist,title,query", [
+    ("Bobby McFerrin", "Don't Worry_ Be Happy", "Bobby McFerrin Don't Worry, Be Happy"),
+    ("Blu Cantrell", "10_000 Times", "Blu Cantrell 10,000 Times"),
+    ("Williams_ Kathryn", "We Dug A Hole", "Kathryn Williams We Dug A Hole"),
+    ("Echoing Green_ The", "Blind", "The Echoing Green Blind"),
+    ("Earth_ Wind & Fire", "Saturday Nite", "Earth, Wind & Fire Saturday Nite"),
+    ("GROVER WASHINGTON_ JR.", "Soulful Strut", "GROVER WASHINGTON, JR. Soulful Strut"),
+    ("Rappin' 4-Tay featuring Daz_ Kurupt", "Sweet Love", "Rappin' 4-Tay Sweet Love"),
+    ("Sugarland", "Stay (Album Version)", "Sugarland Stay"),
+    ("Frank Sinatra", "Something Stupid (LP Version)", "Frank Sinatra Something Stupid"),
+    ("The Hollies", "Bus Stop (1999 Digital Remaster)", "The Hollies Bus Stop"),
+    ("Paramore", "Decode [Radio Edit]", "Paramore Decode"),
+    ("Nelly", "Hot In Herre (feat. Someone) (Explicit Album Version)", "Nelly Hot In Herre"),
+    ("Billy Idol", "Dancing with Myself", "Billy Idol Dancing with Myself"),
+    ("Backstreet Boys", "Quit Playing Games (With My Heart)",
+     "Backstreet Boys Quit Playing Games (With My Heart)"),
+    ("Green Day", "Wake Me Up When September Ends (Live at Foxboro_ MA 9/3/05)",
+     "Green Day Wake Me Up When September Ends (Live at Foxboro, MA 9/3/05)"),
+    ("Uniting Nations", "Out Of Touch (Gui Boratto Remix)",
+     "Uniting Nations Out Of Touch (Gui Boratto Remix)"),
+])
+def test_query_cleaning(artist: str, title: str, query: str) -> None:
+    assert build_query(artist, title) == query
+
+
+def test_cleaning_examples_are_real_msd_strings() -> None:
+    """The underscore and suffix cases above occur in the real data as written."""
+    folder = shared_data("deezer-mood-msd")
+    pairs = set()
+    for name in ("train.csv", "validation.csv", "test.csv"):
+        with (folder / name).open(encoding="utf-8", newline="") as fh:
+            pairs.update((r["artist_name"], r["track_name"]) for r in csv.DictReader(fh))
+    for pair in [("Bobby McFerrin", "Don't Worry_ Be Happy"), ("Blu Cantrell", "10_000 Times"),
+                 ("Williams_ Kathryn", "We Dug A Hole"), ("Echoing Green_ The", "Blind")]:
+        assert pair in pairs
+    # every real title cleans to something non-empty without MSD's suffixes
+    for artist, title in pairs:
+        t = clean_title(title)
+        assert t, title
+        assert "(album version)" not in t.lower() and "_" not in t
+        assert clean_artist(artist) or not artist.strip()
+
+
+def _c(title: str, channel: str, duration: float | None, rank: int = 0,
+       vid: str = "aaaaaaaaaaa") -> Candidate:
+    return Candidate(vid, title, channel, duration, rank, f"https://www.youtube.com/watch?v={vid}")
+
+
+CFG = MatchConfig()
+
+
+def test_topic_channel_beats_lyric_upload_and_reason_says_why() -> None:
+    cands = [_c("Don't Worry Be Happy - Bobby McFerrin (Lyrics)", "7clouds", 295, 0, "lyrics00000"),
+             _c("Don't Worry, Be Happy", "Bobby McFerrin - Topic", 294, 1, "topic000000")]
+    d = choose("Bobby McFerrin", "Don't Worry_ Be Happy", 294.0, cands, CFG)
+    assert d.status == "matched" and d.best.candidate.video_id == "topic000000"
+    assert "official channel (Topic)" in d.reason and "duration 294s" in d.reason
+
+
+def test_versions_are_penalised_unless_the_msd_title_is_that_version() -> None:
+    live = _c("Green Day - Wake Me Up When September Ends (Live)", "Green Day", 290)
+    studio = score_candidate("Green Day", "Wake Me Up When September Ends", 285.0, live, CFG)
+    assert studio.penalties == ["live"] and studio.failed
+    msd_live = score_candidate("Green Day", "Wake Me Up When September Ends (Live)", 285.0,
+                               live, CFG)
+    assert msd_live.penalties == [] and not msd_live.failed
+    # the band called Live: its name is no penalty, a live recording of it is
+    assert not score_candidate("Live", "Sun", 250.0, _c("Live - Sun", "Live", 251), CFG).failed
+    assert score_candidate("Live", "Sun", 250.0, _c("Sun (Live) - Live", "Live", 251),
+                           CFG).penalties == ["live"]
+    # words are whole words: "Alive" and "Discover" are not "live" and "cover"
+    s = score_candidate("Pearl Jam", "Alive", 340.0, _c("Pearl Jam - Alive", "PearlJamVEVO", 341),
+                        CFG)
+    assert s.penalties == [] and not s.failed
+
+
+@pytest.mark.parametrize("duration,ok", [(231, True), (250, True), (300, True), (400, False),
+                                         (90, False), (0, False), (3600, False), (None, True)])
+def test_duration_check(duration: float | None, ok: bool) -> None:
+    s = score_candidate("Adele", "Hello", 231.0, _c("Adele - Hello", "AdeleVEVO", duration), CFG)
+    assert (not s.failed) is ok, s.explain()
+    exact = score_candidate("Adele", "Hello", 231.0, _c("Adele - Hello", "AdeleVEVO", 231), CFG)
+    if duration not in (231, 250, None):  # outside the tolerance: a lower score
+        assert s.score < exact.score
+
+
+def test_same_title_other_artist_and_no_candidates_are_no_match() -> None:
+    d = choose("The Roots", "The Spark", 341.0,
+               [_c("The Spark", "Modest Mouse - Topic", 340)], CFG)
+    assert d.status == "no_match" and d.reason.startswith("below_threshold:")
+    assert "artist" in d.reason
+    d = choose("The Roots", "The Spark", 341.0, [], CFG)
+    assert d.status == "no_match" and d.reason.startswith("no_candidates")
+
+
+def test_self_titled_song() -> None:
+    """The artist's name is the title: the Topic upload (title only) still matches."""
+    d = choose("Bad Company", "Bad Company", 290.0,
+               [_c("Bad Company", "Five Finger Death Punch - Topic", 264, 0, "ffdp0000000"),
+                _c("Bad Company", "Bad Company - Topic", 290, 1, "topic000000")], CFG)
+    assert d.status == "matched" and d.best.candidate.video_id == "topic000000"
+
+
+def test_thresholds_and_penalty_words_are_configurable() -> None:
+    cand = [_c("Adele - Hello (Live at the BBC)", "Adele", 240)]
+    assert choose("Adele", "Hello", 231.0, cand, CFG).status == "no_match"
+    loose = MatchConfig(penalty_words=("karaoke",), min_title=50)
+    assert choose("Adele", "Hello", 231.0, cand, loose).status == "matched"
+    strict = MatchConfig(min_score=99.5)
+    fan = [_c("Adele - Hello", "Some Fan", 231, rank=3)]
+    assert choose("Adele", "Hello", 231.0, fan, CFG).status == "matched"
+    assert choose("Adele", "Hello", 231.0, fan, strict).status == "no_match"
+
+
+def test_precision_and_recall_on_real_msd_songs(capsys: pytest.CaptureFixture) -> None:
+    """1,200 real MSD songs (seeded), a quarter of them without their recording."""
+    songs = load_msd_songs(shared_data("deezer-mood-msd"))
+    cases = build_cases(songs, 1200, 0.25, seed=20261125)
+
+    def pick(case):
+        d = choose(case.artist, case.title, case.duration, case.candidates, CFG)
+        return d.best.candidate.video_id if d.status == "matched" else None
+
+    scores, wrong = evaluate(cases, pick)
+    first, _ = evaluate(cases, lambda c: c.candidates[0].video_id)
+    with capsys.disabled():
+        print(f"\nchooser:      {scores.line()}")
+        print(f"first result: {first.line()}")
+        for case, vid in wrong[:5]:
+            print(f"  miss: {case.artist!r} / {case.title!r} chose {vid}")
+    assert scores.present >= 850 and scores.absent >= 250
+    assert scores.recall >= 0.95
+    assert scores.precision >= 0.95
+    assert scores.false_match_rate <= 0.02
+    # the lists are not trivial: taking the first result is far worse
+    assert first.recall < 0.6
+
+
+def test_fold_is_accent_and_punctuation_blind() -> None:
+    assert fold("Céline Dion & Friends: L'Amour!") == "celine dion and friends lamour"

@@ -1,0 +1,300 @@
+"""The search stage around the backends: rerank with no network, resumable
+candidates.jsonl, --limit, --retry-failed, the pipeline file, the CLI, the quota day,
+and the yt-dlp backend's conversion of its results."""
+
+from __future__ import annotations
+
+import csv
+import json
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("rapidfuzz")
+
+from imac_builder.cli import cli  # noqa: E402
+from imac_builder.search.backend import Backoff, SearchError  # noqa: E402
+from imac_builder.search.match import Candidate  # noqa: E402
+from imac_builder.search.quota import QuotaLedger  # noqa: E402
+from imac_builder.search.stage import CandidateLog, run_search  # noqa: E402
+from imac_builder.search.ytdlp_search import YtdlpBackend, entries_to_candidates  # noqa: E402
+from imac_builder.tags.stage import SONGS_COLUMNS  # noqa: E402
+from imac_builder.workdir import Workdir  # noqa: E402
+
+T1, T2, T3, T4 = (f"TRAAAAA128F000000{i}" for i in range(1, 5))
+SONGS = [(T1, "Adele", "Hello (Album Version)", "295.5"),
+         (T2, "Sugarland", "Stay", "213.0"),
+         (T3, "Radiohead", "Creep", "238.6"),
+         (T4, "Portishead", "Roads", "305.0")]
+
+# written by hand from the public format (spec §2)
+CANDIDATES_JSONL = (Path(__file__).parent / "search_candidates.jsonl").read_text(
+    encoding="utf-8")
+
+
+def write_songs(root: Path, songs=SONGS) -> Workdir:
+    wd = Workdir(root)
+    with (wd.stage("tags") / "songs.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(SONGS_COLUMNS)
+        for tid, a, t, d in songs:
+            w.writerow([tid, "SO" + tid[2:], a, t, "", d, 2000, 1, 0, 0, "positive", "happy"])
+    return wd
+
+
+def matches(wd: Workdir) -> dict[str, dict]:
+    with (wd.root / "search" / "matches.csv").open(encoding="utf-8", newline="") as fh:
+        return {r["track_id"]: r for r in csv.DictReader(fh)}
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*a, **k):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.delenv("YOUTUBE_API_KEY", raising=False)
+
+
+def test_rerank_hand_written_candidates_with_no_network(tmp_path: Path, runner,
+                                                        no_network) -> None:
+    wd = write_songs(tmp_path)
+    (wd.stage("search") / "candidates.jsonl").write_text(CANDIDATES_JSONL, encoding="utf-8")
+    res = runner.invoke(cli, ["--workdir", str(tmp_path), "search", "--rerank"])
+    assert res.exit_code == 0, res.output
+    assert "reranked 4 songs" in res.output and "1 not searched yet" in res.output
+    m = matches(wd)
+    assert m[T1]["status"] == "matched" and m[T1]["video_id"] == "be12BC5pQLE"
+    assert m[T1]["url"] == "https://www.youtube.com/watch?v=be12BC5pQLE"
+    assert m[T1]["video_duration"] == "295" and "Topic" in m[T1]["reason"]
+    assert m[T2]["status"] == "no_match" and m[T2]["video_id"] == ""
+    assert "karaoke" in m[T2]["reason"] or "artist" in m[T2]["reason"]
+    assert m[T3]["status"] == "matched"  # no duration known: no duration check
+    assert m[T4]["status"] == "no_match" and m[T4]["reason"].startswith("not_searched")
+    assert not (wd.root / "search" / "quota.json").exists()
+
+    # thresholds and penalty words from the pipeline file's [search] table
+    toml = tmp_path / "pipeline.toml"
+    toml.write_text('[search]\npenalty_words = ["cover", "live"]\nmin_title = 60\n'
+                    'duration_tolerance = 40\n')
+    res = runner.invoke(cli, ["--workdir", str(tmp_path), "--config", str(toml), "--json",
+                              "search", "--rerank"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert summary["match_config"]["penalty_words"] == ["cover", "live"]
+    assert summary["match_config"]["min_title"] == 60
+    m = matches(wd)
+    assert m[T1]["video_id"] == "be12BC5pQLE"
+    # "karaoke" is no longer a penalty word: the karaoke upload now passes
+    assert m[T2]["status"] == "matched" and m[T2]["video_id"] == "kara0000001"
+    # on the command line an option wins over the file
+    res = runner.invoke(cli, ["--workdir", str(tmp_path), "--config", str(toml), "--json",
+                              "search", "--rerank", "--min-score", "99"])
+    assert json.loads(res.output)["match_config"]["min_score"] == 99
+    assert matches(wd)[T2]["status"] == "no_match"
+
+
+def test_rerank_without_candidates_is_a_one_line_error(tmp_path: Path, runner) -> None:
+    write_songs(tmp_path)
+    res = runner.invoke(cli, ["--workdir", str(tmp_path), "search", "--rerank"])
+    assert res.exit_code == 1 and "nothing to rerank" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_missing_key_and_missing_songs_are_one_line_errors(tmp_path: Path, runner,
+                                                           monkeypatch) -> None:
+    monkeypatch.delenv("YOUTUBE_API_KEY", raising=False)
+    res = runner.invoke(cli, ["--workdir", str(tmp_path), "search"])
+    assert res.exit_code == 1 and "run `imac-build tags` first" in res.output
+    write_songs(tmp_path)
+    res = runner.invoke(cli, ["--workdir", str(tmp_path), "search"])
+    assert res.exit_code == 1 and "no YouTube API key" in res.output
+    assert "Traceback" not in res.output
+    res = runner.invoke(cli, ["--workdir", str(tmp_path), "search", "--api-key-file",
+                              str(tmp_path / "nope.txt")])
+    assert res.exit_code == 1 and "cannot read the API key file" in res.output
+
+
+class FakeSearcher:
+    """A backend that answers from a table and counts its searches."""
+
+    name = "fake"
+    uses_quota = False
+
+    def __init__(self, answers: dict[str, list[Candidate]]):
+        self.answers = answers
+        self.queries: list[str] = []
+
+    def units_per_search(self) -> int:
+        return 0
+
+    def search(self, query: str) -> list[Candidate]:
+        self.queries.append(query)
+        return self.answers.get(query, [])
+
+
+def topic(title: str, artist: str, dur: float, vid: str) -> Candidate:
+    return Candidate(vid, title, f"{artist} - Topic", dur, 0,
+                     f"https://www.youtube.com/watch?v={vid}")
+
+
+def test_limit_resume_and_retry_failed(tmp_path: Path) -> None:
+    wd = write_songs(tmp_path)
+    fake = FakeSearcher({"Adele Hello": [topic("Hello", "Adele", 295, "hello000001")],
+                         "Sugarland Stay": []})
+    s = run_search(wd, backend="ytdlp", limit=2, searcher=fake, progress=False)
+    assert fake.queries == ["Adele Hello", "Sugarland Stay"]
+    assert (s.searched, s.matched, s.no_match, s.not_searched) == (2, 1, 1, 2)
+    assert matches(wd)[T2]["reason"].startswith("no_candidates")
+    # resume: only the two songs never searched
+    s = run_search(wd, backend="ytdlp", searcher=fake, progress=False)
+    assert fake.queries[2:] == ["Radiohead Creep", "Portishead Roads"]
+    assert s.searched == 2 and s.not_searched == 0
+    # --retry-failed: only the songs without a match, with their new results
+    fake.answers["Sugarland Stay"] = [topic("Stay", "Sugarland", 213, "stay0000001")]
+    fake.answers["Portishead Roads"] = [topic("Roads", "Portishead", 305, "roads000001")]
+    s = run_search(wd, backend="ytdlp", retry_failed=True, searcher=fake, progress=False)
+    assert sorted(fake.queries[4:]) == ["Portishead Roads", "Radiohead Creep",
+                                        "Sugarland Stay"]
+    m = matches(wd)
+    assert m[T2]["video_id"] == "stay0000001" and m[T4]["video_id"] == "roads000001"
+    assert m[T3]["status"] == "no_match"
+    records, bad = CandidateLog(wd.root / "search" / "candidates.jsonl").read()
+    assert bad == 0 and records[T2]["candidates"][0]["video_id"] == "stay0000001"
+
+
+def test_run_stops_after_failures_in_a_row(tmp_path: Path) -> None:
+    songs = [(f"TRAAAAA128F00000{i:02d}", f"Artist {i}", f"Song {i}", "200") for i in range(8)]
+    wd = write_songs(tmp_path, songs)
+
+    class Down(FakeSearcher):
+        def search(self, query: str) -> list[Candidate]:
+            self.queries.append(query)
+            raise SearchError("network: ConnectionError after 4 attempts")
+
+    down = Down({})
+    s = run_search(wd, backend="ytdlp", searcher=down, progress=False)
+    assert len(down.queries) == 5 and s.failed == 5 and s.remaining == 3
+    assert s.stopped.startswith("stopped after 5 failed searches in a row")
+    assert "3 songs remain" in s.stopped and "quota" not in s.stopped
+
+
+def test_torn_last_line_is_ignored_and_repaired(tmp_path: Path) -> None:
+    wd = write_songs(tmp_path)
+    path = wd.stage("search") / "candidates.jsonl"
+    lines = CANDIDATES_JSONL.splitlines(keepends=True)
+    path.write_text(lines[0] + lines[1][:57], encoding="utf-8")  # killed mid-write
+    records, bad = CandidateLog(path).read()
+    assert list(records) == [T1] and bad == 0
+    fake = FakeSearcher({"Sugarland Stay": [topic("Stay", "Sugarland", 213, "stay0000001")]})
+    run_search(wd, backend="ytdlp", searcher=fake, progress=False, limit=1)
+    assert fake.queries == ["Sugarland Stay"]
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("\n") and all(json.loads(x) for x in text.splitlines())
+    assert [json.loads(x)["track_id"] for x in text.splitlines()] == [T1, T2]
+
+
+def test_progress_bar_shows_matched_and_quota(tmp_path: Path, capsys) -> None:
+    wd = write_songs(tmp_path)
+    fake = FakeSearcher({"Adele Hello": [topic("Hello", "Adele", 295, "hello000001")]})
+    run_search(wd, backend="ytdlp", searcher=fake, progress=True, limit=2)
+    err = capsys.readouterr().err
+    assert "2/2" in err and "matched=1" in err and "quota_left=n/a" in err
+
+
+def test_quota_day_is_pacific(tmp_path: Path) -> None:
+    before = QuotaLedger(tmp_path / "q.json", 300,
+                         lambda: datetime(2026, 11, 25, 7, 59, tzinfo=UTC))
+    after = QuotaLedger(tmp_path / "q.json", 300,
+                        lambda: datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
+    assert before.today == "2026-11-24" and after.today == "2026-11-25"
+    assert after.reset_text() == "2026-11-26 00:00 PST (2026-11-26 08:00 UTC)"
+    summer = QuotaLedger(tmp_path / "q.json", 300,
+                         lambda: datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+    assert summer.reset_text() == "2026-07-02 00:00 PDT (2026-07-02 07:00 UTC)"
+    before.spend("search.list")
+    before.spend("videos.list")
+    assert before.left == 199 and not before.can_spend(200) and before.can_spend(199)
+    again = QuotaLedger.load(tmp_path / "q.json", 300, before.clock)
+    assert again.spent_today == 101
+    assert QuotaLedger.load(tmp_path / "q.json", 300, after.clock).spent_today == 0
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(Exception, match="not a quota ledger"):
+        QuotaLedger.load(tmp_path / "bad.json")
+
+
+# The shape of yt_dlp.YoutubeDL.extract_info("ytsearch3:...", download=False) with
+# extract_flat="in_playlist" (recorded from yt-dlp 2026.10.26's YoutubeSearch extractor).
+YTSEARCH_INFO = {
+    "id": "Adele Hello", "title": "Adele Hello", "_type": "playlist",
+    "extractor": "youtube:search", "extractor_key": "YoutubeSearch",
+    "webpage_url": "ytsearch3:Adele Hello",
+    "entries": [
+        {"_type": "url", "ie_key": "Youtube", "id": "YQHsXMglC9A",
+         "url": "https://www.youtube.com/watch?v=YQHsXMglC9A", "title": "Adele - Hello",
+         "description": None, "duration": 367.0, "channel_id": "UCsRM0YB_dabtEPGPTKo-gcw",
+         "channel": "Adele", "channel_url": "https://www.youtube.com/channel/UCsRM0YB",
+         "uploader": "Adele", "view_count": 3300000000, "live_status": None},
+        {"_type": "url", "ie_key": "Youtube", "id": "be12BC5pQLE",
+         "url": "https://www.youtube.com/watch?v=be12BC5pQLE", "title": "Hello",
+         "duration": 295, "channel": "Adele - Topic", "uploader": "Adele - Topic"},
+        {"_type": "url", "ie_key": "Youtube", "id": "not-a-valid-id",
+         "url": "https://example.invalid/", "title": "junk", "duration": None},
+        {"_type": "url", "ie_key": "Youtube", "id": "live0000001",
+         "url": "https://www.youtube.com/watch?v=live0000001",
+         "title": "Adele - Hello (Live at the BBC)", "duration": None,
+         "uploader": "BBC Music"},
+    ]}
+
+
+def test_ytdlp_result_conversion() -> None:
+    cands = entries_to_candidates(YTSEARCH_INFO)
+    assert [c.video_id for c in cands] == ["YQHsXMglC9A", "be12BC5pQLE", "live0000001"]
+    assert [c.rank for c in cands] == [0, 1, 2]
+    assert cands[0].duration == 367.0 and cands[2].duration is None
+    assert cands[1].channel_title == "Adele - Topic" and cands[2].channel_title == "BBC Music"
+    assert cands[2].url == "https://www.youtube.com/watch?v=live0000001"
+    assert entries_to_candidates(None) == [] and entries_to_candidates({"entries": None}) == []
+
+
+def test_ytdlp_backend_retries_throttling_and_fails_cleanly() -> None:
+    calls: list[str] = []
+    sleeps: list[float] = []
+
+    def extract(url: str) -> dict:
+        calls.append(url)
+        if len(calls) == 1:
+            raise RuntimeError("ERROR: [youtube:search] HTTP Error 429: Too Many Requests")
+        if "Missing" in url:
+            raise RuntimeError("ERROR: [youtube:search] Unsupported URL")
+        return YTSEARCH_INFO
+
+    be = YtdlpBackend(results=3, backoff=Backoff(retries=2, base=0.01, sleep=sleeps.append),
+                      pause=0.5, extract=extract, sleep=sleeps.append)
+    cands = be.search("Adele Hello")
+    assert calls == ["ytsearch3:Adele Hello"] * 2 and len(cands) == 3
+    assert sleeps == [0.01]
+    with pytest.raises(SearchError, match="Unsupported URL"):
+        be.search("Missing Song")
+    assert sleeps == [0.01, 0.5]  # the pause between searches
+
+
+def test_ytdlp_backend_builds_a_real_youtubedl(monkeypatch) -> None:
+    """The real yt-dlp object is built with flat extraction and the ytsearchN: URL; its
+    search extractor needs YouTube, so only the call it receives is checked here."""
+    yt_dlp = pytest.importorskip("yt_dlp")
+    seen = {}
+
+    def fake_extract_info(self, url, download=True, **kw):
+        seen.update(url=url, download=download, flat=self.params.get("extract_flat"))
+        return YTSEARCH_INFO
+
+    monkeypatch.setattr(yt_dlp.YoutubeDL, "extract_info", fake_extract_info)
+    be = YtdlpBackend(results=5, pause=0)
+    assert len(be.search("Adele Hello")) == 3
+    be.close()
+    assert seen == {"url": "ytsearch5:Adele Hello", "download": False, "flat": "in_playlist"}
