@@ -1,0 +1,309 @@
+"""``run_images``: list, fetch, check and regroup the Image Emotion database (spec §4)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .. import atomic
+from ..errors import UserError
+from ..workdir import Workdir
+from .check import DEFAULT_MAX_PIXELS, CheckCache, CheckResult, check_many, default_jobs
+from .content import DEFAULT_MIN_SIZE, DEFAULT_PLACEHOLDER_COPIES, judge
+from .fetch import (
+    DEFAULT_FETCH_JOBS,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    FetchJob,
+    fetch_all,
+)
+from .layout import ImageRef, Listing, read_url_list, read_votes, scan_root, url_suffix
+from .regroup import EMOTIONS, LABELS, label_of
+from .report import render_report
+
+log = logging.getLogger(__name__)
+
+IMAGES_COLUMNS = ("image_id", "path", "emotion", "label", "sha256", "width", "height",
+                  "status", "reason")
+_REJECTED_SHOWN = 20
+
+
+@dataclass
+class Row:
+    """One row of ``images/images.csv``."""
+
+    image_id: str
+    path: str
+    emotion: str
+    label: str
+    sha256: str = ""
+    width: int | None = None
+    height: int | None = None
+    status: str = "ok"
+    reason: str = ""
+
+    def row(self) -> tuple:
+        return (self.image_id, self.path, self.emotion, self.label, self.sha256, self.width,
+                self.height, self.status, self.reason)
+
+
+@dataclass
+class ImagesSummary:
+    """What the stage did, for the CLI, the report and a notebook."""
+
+    image_root: str = ""
+    images_listed: int = 0
+    per_status: dict[str, int] = field(default_factory=dict)
+    ok_per_emotion: dict[str, int] = field(default_factory=dict)
+    ok_per_label: dict[str, int] = field(default_factory=dict)
+    found_on_disk: int = 0
+    dropped_unverified: int = 0
+    fetch_attempted: int = 0
+    downloaded: int = 0
+    already_present: int = 0
+    fetch_failed: int = 0
+    not_retried: int = 0
+    fetch_failures: dict[str, int] = field(default_factory=dict)
+    checked: int = 0
+    checks_reused: int = 0
+    jobs: int = 1
+    ignored_files: int = 0
+    rejected_rows: int = 0
+    rejected_examples: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        ok = self.per_status.get("ok", 0)
+        per = ", ".join(f"{self.ok_per_label.get(g, 0)} {g}" for g in LABELS)
+        bad = ", ".join(f"{n} {s}" for s, n in sorted(self.per_status.items()) if s != "ok")
+        out = [f"{self.images_listed} images listed; {ok} usable ({per})"]
+        if bad:
+            out.append(f"not usable: {bad}")
+        out.append(f"checked {self.checked} files on {self.jobs} core(s); "
+                   f"{self.checks_reused} earlier checks reused")
+        if self.fetch_attempted or self.already_present:
+            out.append(f"downloaded {self.downloaded}, {self.fetch_failed} failed, "
+                       f"{self.already_present} already on disk, {self.not_retried} permanent "
+                       "failures not asked again")
+        if self.dropped_unverified:
+            out.append(f"dropped {self.dropped_unverified} images with fewer than 3 "
+                       "agreeing votes (--verified-only)")
+        if self.rejected_rows:
+            out.append(f"rejected {self.rejected_rows} input rows (see images/report.md)")
+        out += [f"wrote {p}" for p in self.outputs]
+        return out
+
+
+def _inside(root: Path, rel: str) -> bool:
+    """True when ``root/rel`` stays under ``root`` once symlinks are resolved."""
+    try:
+        (root / rel).resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _merge(local: Listing, others: Sequence[Listing]) -> tuple[dict[str, ImageRef], set[str]]:
+    """One catalogue keyed by image id: files on disk first, then votes and URL lists."""
+    cat: dict[str, ImageRef] = {r.image_id: r for r in local.refs}
+    on_disk = set(cat)
+    for listing in others:
+        for ref in listing.refs:
+            have = cat.get(ref.image_id)
+            if have is None:
+                cat[ref.image_id] = ref
+                continue
+            if have.agree is None and ref.agree is not None:
+                have.agree, have.disagree = ref.agree, ref.disagree
+            if have.url is None:
+                have.url = ref.url
+            if ref.image_id not in on_disk and have.path is None:
+                have.path = ref.path
+    # A URL list naming its own path (and id) for a file already on disk: the file is
+    # that entry's, not a second image found by the layout scan.
+    by_path = {cat[i].path: i for i in on_disk}
+    for ref in list(cat.values()):
+        local_id = by_path.get(ref.path)
+        if ref.image_id in on_disk or local_id is None or local_id == ref.image_id:
+            continue
+        local = cat.pop(local_id)
+        on_disk.discard(local_id)
+        on_disk.add(ref.image_id)
+        if ref.agree is None:
+            ref.agree, ref.disagree = local.agree, local.disagree
+    return cat, on_disk
+
+
+def run_images(
+    workdir: Workdir | Path,
+    root: Path | None = None,
+    votes: Path | None = None,
+    verified_only: bool = False,
+    urls: Sequence[Path] = (),
+    jobs: int | None = None,
+    min_size: int = DEFAULT_MIN_SIZE,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    placeholder_copies: int = DEFAULT_PLACEHOLDER_COPIES,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    retries: int = DEFAULT_RETRIES,
+    fetch_jobs: int = DEFAULT_FETCH_JOBS,
+    retry_failed: bool = False,
+    offline: bool = False,
+    backoff: float = 0.5,
+    progress: bool = True,
+) -> ImagesSummary:
+    """Read the layouts, fetch URLs, check every image, regroup, write ``images/``."""
+    wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
+    if root is None and votes is None and not urls:
+        raise UserError("give --root (images on disk), --votes (vote CSVs) or --urls")
+    if verified_only and votes is None:
+        raise UserError("--verified-only needs --votes (the per-emotion vote CSVs)")
+    if root is not None and not Path(root).is_dir():
+        raise UserError(f"--root {root} is not a folder")
+    if placeholder_copies < 2:
+        raise UserError("--placeholder-copies must be at least 2")
+    out = wd.stage("images")
+    atomic.remove_stale_temporaries(out)
+    image_root = Path(root) if root is not None else out / "files"
+    jobs = default_jobs() if not jobs or jobs < 1 else jobs
+
+    local = scan_root(image_root)
+    others = ([read_votes(Path(votes))] if votes is not None else []) + [
+        read_url_list(Path(u)) for u in urls]
+    cat, on_disk = _merge(local, others)
+    summary = ImagesSummary(image_root=str(image_root), jobs=jobs,
+                            found_on_disk=len(on_disk), ignored_files=local.ignored_files)
+    rejected = [r for listing in others for r in listing.rejected]
+    summary.rejected_rows = len(rejected)
+    summary.rejected_examples = [f"{r.where}: {r.reason}" for r in rejected[:_REJECTED_SHOWN]]
+    for r in rejected[:_REJECTED_SHOWN]:
+        log.warning("input not used: %s: %s", r.where, r.reason)
+
+    if verified_only:
+        keep = {i: r for i, r in cat.items() if r.verified}
+        summary.dropped_unverified = len(cat) - len(keep)
+        cat = keep
+    if not cat:
+        hint = (f"; {local.ignored_files} files ignored: not in an <emotion> folder nor "
+                "named <emotion>_..." if local.ignored_files else "")
+        raise UserError(f"no images found (root {image_root}; layouts: <emotion>/*.jpg, "
+                        f"<emotion>_NNNN.jpg, --votes <emotion>_*.csv, --urls){hint}")
+
+    rows: dict[str, Row] = {}
+    summary.already_present = sum(1 for i in on_disk if cat.get(i) and cat[i].url)
+    fetch_jobs_list: list[FetchJob] = []
+    claimed: dict[str, str] = {cat[i].path or "": i for i in on_disk}
+    for image_id, ref in cat.items():
+        if image_id in on_disk:
+            continue
+        rel = ref.path or f"{ref.emotion}/{image_id}{url_suffix(ref.url or '')}"
+        if not _inside(image_root, rel):
+            rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
+                                 status="missing", reason=f"path {rel} leaves the image root")
+            continue
+        if rel in claimed:
+            rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
+                                 status="missing", reason=f"path {rel} also given to "
+                                                          f"{claimed[rel]}")
+            continue
+        claimed[rel] = image_id
+        ref.path = rel
+        if ref.url is None:
+            rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
+                                 status="missing", reason="not on disk and no usable URL")
+        elif offline:
+            if (image_root / rel).is_file():
+                on_disk.add(image_id)
+            else:
+                rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
+                                     status="missing", reason=f"not on disk; not fetched "
+                                                              f"(--offline): {ref.url}")
+        else:
+            fetch_jobs_list.append(FetchJob(image_id, ref.url, rel))
+
+    if fetch_jobs_list:
+        outcome = fetch_all(fetch_jobs_list, image_root, out / "ledger.csv", timeout=timeout,
+                            max_bytes=max_bytes, retries=retries, workers=fetch_jobs,
+                            retry_failed=retry_failed, backoff=backoff, progress=progress)
+        summary.fetch_attempted = (len(fetch_jobs_list) - outcome.already_present
+                                   - len(outcome.not_retried))
+        summary.downloaded, summary.fetch_failed = outcome.downloaded, outcome.failed
+        summary.already_present += outcome.already_present
+        summary.not_retried = len(outcome.not_retried)
+        for job in fetch_jobs_list:
+            entry = outcome.entries.get(job.image_id)
+            if entry is not None and entry.status == "ok":
+                on_disk.add(job.image_id)
+                continue
+            ref = cat[job.image_id]
+            why = f"{entry.status}: {entry.reason}" if entry else "not fetched"
+            if job.image_id in outcome.not_retried:
+                why += " (in an earlier run; --retry-failed asks again)"
+            rows[job.image_id] = Row(job.image_id, job.path, ref.emotion,
+                                     label_of(ref.emotion), status="download_failed",
+                                     reason=f"{why} ({job.url})")
+            if entry is not None:
+                summary.fetch_failures[entry.status] = \
+                    summary.fetch_failures.get(entry.status, 0) + 1
+
+    checks = _check(image_root, out, {i: cat[i] for i in on_disk if i in cat}, jobs,
+                    max_pixels, progress, summary)
+    verdicts = judge(cat, checks, min_size=min_size, placeholder_copies=placeholder_copies)
+    for image_id, res in checks.items():
+        ref, v = cat[image_id], verdicts[image_id]
+        status, reason = v.status, v.reason
+        if status == "missing":  # vanished between listing and checking
+            reason = res.detail
+        rows[image_id] = Row(image_id, res.path, ref.emotion, label_of(ref.emotion),
+                             res.sha256, res.width, res.height, status, reason)
+
+    ordered = [rows[i] for i in sorted(rows)]
+    summary.images_listed = len(ordered)
+    summary.per_status = dict(sorted(Counter(r.status for r in ordered).items()))
+    summary.ok_per_emotion = {e: sum(r.status == "ok" and r.emotion == e for r in ordered)
+                              for e in EMOTIONS}
+    summary.ok_per_label = {g: sum(r.status == "ok" and r.label == g for r in ordered)
+                            for g in LABELS}
+    atomic.write_csv(out / "images.csv", IMAGES_COLUMNS, (r.row() for r in ordered))
+    settings = {"verified only": verified_only, "min size": min_size,
+                "max pixels": f"{max_pixels:,}", "placeholder copies": placeholder_copies}
+    atomic.write_text(out / "report.md", render_report(summary, ordered, settings))
+    summary.outputs = [str(out / "images.csv"), str(out / "report.md")]
+    if fetch_jobs_list:
+        summary.outputs.append(str(out / "ledger.csv"))
+    log.info("images: %s", "; ".join(summary.lines()))
+    return summary
+
+
+def _check(image_root: Path, out: Path, refs: dict[str, ImageRef], jobs: int, max_pixels: int,
+           progress: bool, summary: ImagesSummary) -> dict[str, CheckResult]:
+    """Check every file on disk, reusing earlier results for unchanged files."""
+    cache = CheckCache(out / ".state" / "checks.jsonl")
+    results: dict[str, CheckResult] = {}
+    by_path: dict[str, str] = {}
+    tasks: list[tuple[str, str, int]] = []
+    for image_id, ref in refs.items():
+        assert ref.path is not None
+        hit = cache.lookup(ref.path, image_root / ref.path, max_pixels)
+        if hit is not None:
+            results[image_id] = hit
+        else:
+            by_path[ref.path] = image_id
+            tasks.append((ref.path, str(image_root / ref.path), max_pixels))
+    summary.checks_reused = len(results)
+    try:
+        for res in check_many(tasks, jobs=jobs, on_result=cache.add, progress=progress):
+            results[by_path[res.path]] = res
+    finally:
+        cache.close(keep=[r.path for r in results.values()]
+                    if len(results) == len(refs) else None)
+    summary.checked = len(tasks)
+    return results
