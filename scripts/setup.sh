@@ -20,8 +20,11 @@ if ! dpkg -s "${pkgs[@]}" >/dev/null 2>&1; then
 fi
 
 py=${PYTHON:-python3}
-# torch is pinned so that no install ever pulls a multi-GB CUDA build by accident.
-"$py" -m pip install -q "torch==2.13.0"
+# torch is pinned so that no install ever pulls a multi-GB CUDA build by accident; a torch
+# already installed (e.g. a CUDA build on a GPU machine) is kept.
+if ! "$py" -c "import torch" >/dev/null 2>&1; then
+  "$py" -m pip install -q "torch==2.13.0"
+fi
 extras="all"
 [ "$dev" = 1 ] && extras="all,dev"
 "$py" -m pip install -q -e ".[${extras}]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from ..markdown import table
 from .regroup import EMOTIONS, LABELS, PAPER_TABLE3, TABLE1, emotions_of
 
 if TYPE_CHECKING:
@@ -13,15 +14,6 @@ if TYPE_CHECKING:
 #: Statuses in the order the report lists them.
 STATUS_ORDER = ("ok", "corrupt", "not_image", "too_small", "bomb", "duplicate", "placeholder",
                 "download_failed", "missing")
-
-
-def _table(header: list[str], rows: list[list[object]]) -> list[str]:
-    def cell(v: object) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ")
-
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
-    return out
 
 
 def render_report(summary: ImagesSummary, rows: list[Row], settings: dict[str, object]) -> str:
@@ -36,7 +28,7 @@ def render_report(summary: ImagesSummary, rows: list[Row], settings: dict[str, o
     L.append(f"Image root: `{summary.image_root}` (paths in `images.csv` are relative to it).")
     L.append("Settings: " + ", ".join(f"{k} = {v}" for k, v in settings.items()) + ".")
     L += ["", "## Per emotion (paper Table 1 regrouping)", ""]
-    L += _table(["emotion", "class", "listed", *statuses], [
+    L += table(["emotion", "class", "listed", *statuses], [
         [e, TABLE1[e], sum(per[e].values()), *(per[e][s] for s in statuses)] for e in EMOTIONS
     ] + [["total", "", len(rows), *(sum(per[e][s] for e in EMOTIONS) for s in statuses)]])
 
@@ -47,7 +39,7 @@ def render_report(summary: ImagesSummary, rows: list[Row], settings: dict[str, o
     def share(n: int, d: int) -> str:
         return f"{100 * n / d:.1f}%" if d else "-"
 
-    L += _table(["class", "emotions", "usable images (ok)", "share", "paper Table 3",
+    L += table(["class", "emotions", "usable images (ok)", "share", "paper Table 3",
                  "paper share", "ok / paper"], [
         [g, ", ".join(emotions_of(g)), summary.ok_per_label.get(g, 0),
          share(summary.ok_per_label.get(g, 0), ok_total), f"{PAPER_TABLE3[g]:,}",
@@ -59,7 +51,7 @@ def render_report(summary: ImagesSummary, rows: list[Row], settings: dict[str, o
 
     if summary.fetch_attempted or summary.already_present:
         L += ["## Downloads", ""]
-        L += _table(["what", "count"], [
+        L += table(["what", "count"], [
             ["downloaded in this run", summary.downloaded],
             ["already on disk (not fetched again)", summary.already_present],
             ["failed in this run", summary.fetch_failed],
@@ -67,7 +59,7 @@ def render_report(summary: ImagesSummary, rows: list[Row], settings: dict[str, o
         ])
         if summary.fetch_failures:
             L += ["", "Failures by kind (`images/ledger.csv` has one row per URL):", ""]
-            L += _table(["kind", "count"], sorted(summary.fetch_failures.items()))
+            L += table(["kind", "count"], sorted(summary.fetch_failures.items()))
         L.append("")
 
     examples: dict[str, Row] = {}
@@ -76,7 +68,7 @@ def render_report(summary: ImagesSummary, rows: list[Row], settings: dict[str, o
             examples[r.status] = r
     if examples:
         L += ["## Problems, one example each", ""]
-        L += _table(["status", "count", "example", "reason"], [
+        L += table(["status", "count", "example", "reason"], [
             [s, summary.per_status.get(s, 0), examples[s].image_id, examples[s].reason]
             for s in statuses if s in examples])
         L.append("")
@@ -84,11 +76,11 @@ def render_report(summary: ImagesSummary, rows: list[Row], settings: dict[str, o
                     if r.status == "ok" and r.reason.startswith("convert"))
     if notes:
         L += ["## Accepted images that need converting to RGB", ""]
-        L += _table(["conversion", "images"], sorted(notes.items(), key=lambda kv: -kv[1]))
+        L += table(["conversion", "images"], sorted(notes.items(), key=lambda kv: -kv[1]))
         L.append("")
     if summary.rejected_rows:
         L += [f"## Input rows not used ({summary.rejected_rows})", ""]
-        L += _table(["where", "why"], [r.split(": ", 1) if ": " in r else [r, ""]
+        L += table(["where", "why"], [r.split(": ", 1) if ": " in r else [r, ""]
                                        for r in summary.rejected_examples])
         L.append("")
     return "\n".join(L)

@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..markdown import table
 from .emotion import LABELS, Exclusions, TagDecision, normalize
 
 if TYPE_CHECKING:
@@ -27,15 +28,6 @@ PAPER_SONGS = {"positive": 1342, "neutral": 1511, "negative": 959}
 TOP_N = 10
 
 
-def _table(header: list[str], rows: list[list[object]]) -> list[str]:
-    def cell(v: object) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ")
-
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
-    return out
-
-
 def render_report(summary: TagsSummary, songs: list[Song], decisions: dict[str, TagDecision],
                   tracks_per_tag: Counter[str], data: LastfmTags, excl: Exclusions,
                   min_tag_weight: float, metadata: Path | None) -> str:
@@ -55,7 +47,7 @@ def render_report(summary: TagsSummary, songs: list[Song], decisions: dict[str, 
     L.append(f"Exclusions: {excl.source} ({len(excl)} entries); minimum tag weight: "
              f"{min_tag_weight:g}.")
     L += ["", "## Counts", ""]
-    L += _table(["what", "count"], [
+    L += table(["what", "count"], [
         ["tracks read", summary.tracks_read],
         ["tracks with a candidate tag", summary.tracks_with_candidates],
         ["songs labelled", summary.songs_labelled],
@@ -66,10 +58,10 @@ def render_report(summary: TagsSummary, songs: list[Song], decisions: dict[str, 
     ])
     if data.skipped:
         L += ["", "Skipped track records by reason:", ""]
-        L += _table(["reason", "records"], [[r, n] for r, n in sorted(data.skipped.items())])
+        L += table(["reason", "records"], [[r, n] for r, n in sorted(data.skipped.items())])
         L += ["", "First examples: " + "; ".join(data.skipped_examples[:5]) + "."]
     L += ["", "## Emotion tags after cleaning", ""]
-    L += _table(["group", "this build", "paper"], [
+    L += table(["group", "this build", "paper"], [
         [g, summary.kept_tags_per_group.get(g, 0), f"{PAPER_TAGS[g]:,}"] for g in LABELS
     ] + [["total", summary.kept_tags, f"{sum(PAPER_TAGS.values()):,}"],
          ["dropped: ambiguous", summary.dropped_ambiguous, "—"],
@@ -82,12 +74,12 @@ def render_report(summary: TagsSummary, songs: list[Song], decisions: dict[str, 
     for g in LABELS:
         for tag, n in sorted(freq[g].items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_N]:
             rows.append([g, tag, n])
-    L += _table(["class", "tag", "songs"], rows)
+    L += table(["class", "tag", "songs"], rows)
     L += ["", "The paper's Table 2 examples beside this build:", ""]
-    L += _table(["class", "tag", "paper", "this build"], [
+    L += table(["class", "tag", "paper", "this build"], [
         [g, tag, n, freq[g].get(tag, 0)] for g in LABELS for tag, n in PAPER_TABLE2[g]])
     L += ["", "## Table 3: songs per class", ""]
-    L += _table(["class", "this build (tags stage)", "paper (after YouTube)"], [
+    L += table(["class", "this build (tags stage)", "paper (after YouTube)"], [
         [g, summary.songs_per_label.get(g, 0), f"{PAPER_SONGS[g]:,}"] for g in LABELS
     ] + [["total", summary.songs_labelled, f"{sum(PAPER_SONGS.values()):,}"]])
     L += ["", "The paper counts songs found on YouTube; this stage counts every labelled "
@@ -96,7 +88,7 @@ def render_report(summary: TagsSummary, songs: list[Song], decisions: dict[str, 
                      key=lambda d: (-tracks_per_tag[d.tag], d.tag))[:20]
     if dropped:
         L += ["## Most frequent dropped tags", ""]
-        L += _table(["tag", "tracks", "reason"],
+        L += table(["tag", "tracks", "reason"],
                     [[d.tag, tracks_per_tag[d.tag], d.reason] for d in dropped])
         L.append("")
     return "\n".join(L)
