@@ -167,12 +167,29 @@ def tags(app: App, lastfm: tuple[Path, ...], metadata: Path | None, exclusions: 
 
 
 @cli.command()
+@click.option("--small", is_flag=True, help="Fewer songs and images (a quicker check).")
 @click.pass_obj
-def demo(app: App) -> None:
-    """Run the pipeline end to end on the built-in sample (no network, no API key)."""
+def demo(app: App, small: bool) -> None:
+    """Run every stage end to end on the built-in sample (no network, no API key)."""
     from .demo import run_demo
 
-    app.run("demo", run_demo, workdir=app.workdir, progress=app.progress)
+    app.run("demo", run_demo, workdir=app.workdir, small=small, progress=app.progress)
+
+
+@cli.command()
+@click.pass_obj
+def status(app: App) -> None:
+    """Show each stage's state in the work directory and what to run next."""
+    from .status import workdir_status
+
+    if not app.workdir.root.is_dir():
+        raise UserError(f"work directory {app.workdir.root} does not exist: nothing has run "
+                        "there yet (start with 'imac-build demo' or the tags stage)")
+    summary = workdir_status(app.workdir)
+    if app.json:
+        click.echo(json.dumps({"command": "status", **summary.to_dict()}, sort_keys=True))
+    elif not app.quiet:
+        click.echo("\n".join(summary.lines()))
 
 
 #: Stage commands defined beside their stage (``<package>.command:<name>``), in pipeline
@@ -185,6 +202,10 @@ STAGE_COMMANDS = (
     "imac_builder.train.command:split",
     "imac_builder.train.command:train",
     "imac_builder.train.command:evaluate",
+    "imac_builder.release.command:release",
+    "imac_builder.release.command:verify",
+    "imac_builder.release.command:rebuild",
+    "imac_builder.release.command:diff",
 )
 
 
@@ -202,6 +223,28 @@ def _register_stage_commands() -> None:
 
 
 _register_stage_commands()
+
+
+def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value and isinstance(ctx.obj, App):
+            setattr(ctx.obj, name, True)
+
+    return callback
+
+
+def _add_output_options() -> None:
+    """``--quiet`` and ``--json`` work after any command too (``imac-build tags --json``)."""
+    for cmd in cli.commands.values():
+        cmd.params += [
+            click.Option(["-q", "--quiet"], is_flag=True, expose_value=False,
+                         callback=_set_flag("quiet"), help="Print nothing but errors."),
+            click.Option(["--json"], is_flag=True, expose_value=False,
+                         callback=_set_flag("json"), help="Print a machine-readable summary."),
+        ]
+
+
+_add_output_options()
 
 
 def main() -> None:

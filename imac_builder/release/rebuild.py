@@ -1,0 +1,112 @@
+"""``run_rebuild``: the dataset's audio again from a manifest alone, then ``verify``.
+
+No search and no API quota: the manifest's songs and chosen videos become the work
+directory's ``tags/songs.csv`` and ``search/matches.csv``, the download stage fetches
+them by URL (or by YouTube video id) exactly as in a normal build, and the split is
+restored as released. Only songs that have segments in the release are fetched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import atomic
+from ..errors import UserError
+from ..workdir import Workdir
+from .checks import video_url
+from .manifest import TABLES, Manifest
+from .verify import VerifySummary, run_verify
+
+log = logging.getLogger(__name__)
+
+MATCH_COLUMNS = ("track_id", "video_id", "url", "video_title", "channel_title",
+                 "video_duration", "score", "status", "reason")
+
+
+@dataclass
+class RebuildSummary:
+    manifest: str = ""
+    songs: int = 0
+    download: dict[str, Any] = field(default_factory=dict)
+    download_lines: list[str] = field(default_factory=list)
+    verify: VerifySummary = field(default_factory=VerifySummary)
+
+    @property
+    def failed(self) -> bool:
+        return self.verify.failed
+
+    def failure(self) -> str:
+        return self.verify.failure()
+
+    def to_dict(self) -> dict:
+        return {"manifest": self.manifest, "songs": self.songs, "download": self.download,
+                "verify": self.verify.to_dict(), "failed": self.failed}
+
+    def lines(self) -> list[str]:
+        return ([f"rebuilding {self.manifest}: {self.songs} songs by video id "
+                 "(no search, no API quota)"]
+                + [f"download: {line}" for line in self.download_lines]
+                + self.verify.lines())
+
+
+def _write_once(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
+    """Write a table the rebuild owns; refuse to replace a different one (another build)."""
+    text = atomic.csv_text(header, rows)
+    if path.is_file():
+        if path.read_text(encoding="utf-8") == text:
+            return
+        raise UserError(f"{path} already exists and differs from the release: rebuild into "
+                        "a new --workdir (a rebuild never overwrites another build)")
+    atomic.write_text(path, text)
+
+
+def restore_inputs(wd: Workdir, m: Manifest) -> int:
+    """Write ``tags/songs.csv``, ``search/matches.csv`` and the split; return the songs."""
+    wanted = {r["track_id"] for r in m.rows("segments")}
+    videos = {r["track_id"]: r for r in m.rows("videos")}
+    matches = []
+    for tid in sorted(wanted):
+        v = videos.get(tid)
+        if v is None or not (v["video_id"] or v["url"]):
+            raise UserError(f"{m.label}: segments of {tid} but no video in videos.csv")
+        url = video_url(v["video_id"], v["url"], f"videos.csv ({tid})")
+        matches.append([tid, v["video_id"], url, v["video_title"], v["channel_title"],
+                        v["video_duration"], v["score"], "matched", v["reason"]])
+    songs = TABLES["songs"]
+    _write_once(wd.stage("tags") / "songs.csv", songs.columns,
+                [[r[c] for c in songs.columns] for r in m.rows("songs")])
+    _write_once(wd.stage("search") / "matches.csv", MATCH_COLUMNS, matches)
+    if m.rows("splits"):
+        out = wd.stage("splits")
+        for name in ("splits", "pairs_val", "pairs_test"):
+            t = TABLES[name]
+            _write_once(out / t.file, t.columns, [[r[c] for c in t.columns] for r in m.rows(name)])
+        if m.meta.get("split"):
+            atomic.write_text(out / "split.json",
+                              json.dumps(m.meta["split"], indent=2, sort_keys=True) + "\n")
+    return len(matches)
+
+
+def run_rebuild(workdir: Workdir | Path, manifest: Path, allow_missing: bool = False,
+                image_root: Path | None = None, jobs: int = 1, sleep: float = 0.0,
+                cookies: Path | None = None, proxy: str | None = None,
+                download_options: dict[str, Any] | None = None,
+                progress: bool = True) -> RebuildSummary:
+    """Fetch every released segment's audio by video id into ``workdir``, then verify."""
+    from ..download.stage import run_download
+
+    wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
+    m = Manifest.load(manifest)
+    summary = RebuildSummary(manifest=m.label)
+    summary.songs = restore_inputs(wd, m)
+    dl = run_download(wd, jobs=jobs, retry_failed=True, sleep=sleep, cookies=cookies,
+                      proxy=proxy, progress=progress, **(download_options or {}))
+    summary.download = dl.to_dict()
+    summary.download_lines = dl.lines()
+    summary.verify = run_verify(wd, m, allow_missing=allow_missing, image_root=image_root,
+                                progress=progress)
+    return summary

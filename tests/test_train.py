@@ -1,0 +1,157 @@
+"""split / train / evaluate on stores of known difficulty: the trainer learns what is there
+(close to the Bayes accuracy of the pair task) and nothing that is not (chance)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("h5py")
+
+from train_support import MUS_DIM, SEP, make_stores, one_thread  # noqa: E402, F401
+
+from imac_builder.cli import cli  # noqa: E402
+from imac_builder.errors import UserError  # noqa: E402
+from imac_builder.features.store import write_store  # noqa: E402
+from imac_builder.train.evaluate import evaluate  # noqa: E402
+from imac_builder.train.split import run_split  # noqa: E402
+from imac_builder.train.trainer import TrainConfig, load_checkpoint, train  # noqa: E402
+
+
+def bayes_pair_accuracy(n: int = 400_000, seed: int = 7) -> float:
+    """Monte Carlo accuracy of the Bayes rule on balanced pairs drawn as the split draws
+    them (uniform classes; false partner from one of the two other classes)."""
+    rng = np.random.default_rng(seed)
+    mu = np.array([-SEP, 0.0, SEP])
+    ci = rng.integers(0, 3, n)
+    true = rng.random(n) < 0.5
+    cm = np.where(true, ci, (ci + rng.integers(1, 3, n)) % 3)
+    xi = mu[ci] + rng.standard_normal(n)  # only the informative axis matters
+    xm = mu[cm] + rng.standard_normal(n)
+    li = np.exp(-0.5 * (xi[:, None] - mu) ** 2)  # ∝ p(x|c), shared constants cancel
+    lm = np.exp(-0.5 * (xm[:, None] - mu) ** 2)
+    p_true = (li * lm).sum(1) / 3
+    p_false = sum(li[:, c] * (lm.sum(1) - lm[:, c]) / 2 for c in range(3)) / 3
+    return float(((p_true > p_false) == true).mean())
+
+
+# Narrow layers and a higher learning rate so the suite stays fast on 2 CPU cores; the
+# paper's widths and rate are the defaults and are what the benchmark runs.
+FAST = TrainConfig(epochs=12, patience=5, seed=0, batch_size=64, lr=2e-3, dropout=0.0,
+                   image_widths=(64, 64), music_widths=(64, 64, 64, 64),
+                   fusion_widths=(64, 32, 16))
+
+
+def test_learns_close_to_bayes_and_evaluates(tmp_path: Path) -> None:
+    make_stores(tmp_path, informative=True)
+    run_split(tmp_path, seed=3, progress=False)
+    s = train(tmp_path, run="r", device="cpu", config=FAST, progress=False)
+    bayes = bayes_pair_accuracy()
+    print(f"\nBayes pair accuracy {bayes:.3f}; trained test accuracy {s.test_accuracy:.3f}")
+    assert 0.70 < bayes < 0.85  # a task with room both ways
+    assert s.test_accuracy > 0.65
+    assert abs(s.test_accuracy - bayes) < 0.07  # 1,440 test pairs: SE ≈ 1.2 points
+    m = json.loads((tmp_path / "runs/r/metrics.json").read_text())
+    assert {"test_accuracy", "val_accuracy", "best_epoch", "epochs", "history", "seed"} <= set(m)
+    assert m["val_accuracy"] == max(h["val_accuracy"] for h in m["history"])
+    assert (tmp_path / "runs/r/curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ck = load_checkpoint(tmp_path / "runs/r/model.pt")  # weights_only=True
+    assert ck["config"]["music_dim"] == MUS_DIM and ck["epoch"] == m["best_epoch"]
+
+    e = evaluate(tmp_path, run="r", device="cpu", retrieval_images=60, progress=False)
+    assert e.test_accuracy == pytest.approx(s.test_accuracy)
+    assert e.ci95[0] < e.test_accuracy < e.ci95[1]
+    assert e.roc_auc > 0.6
+    assert e.probes["music emotion, 3 classes"] > 0.55  # 3-class Bayes ≈ 0.75 at SEP 2
+    assert e.retrieval["mean_average_precision"] > 0.36  # one class in three is relevant
+    report = (tmp_path / "runs/r/report.md").read_text()
+    assert "| ACP-Net |" in report and "61.67%" in report and "Table 5" in report
+    assert (tmp_path / "runs/r/cells.png").exists()
+
+
+def test_stays_at_chance_without_class_information(tmp_path: Path) -> None:
+    make_stores(tmp_path, informative=False)
+    run_split(tmp_path, seed=3, progress=False)
+    s = train(tmp_path, run="r", device="cpu", config=FAST, progress=False)
+    print(f"\nno-information store: test accuracy {s.test_accuracy:.3f}")
+    assert abs(s.test_accuracy - 0.5) < 0.04  # ±3 standard errors of 1,440 pairs
+
+
+def test_split_keeps_songs_whole_and_pairs_balanced(tmp_path: Path) -> None:
+    make_stores(tmp_path, informative=True, n_images=300, n_songs=90, segs_per_song=12)
+    run_split(tmp_path, seed=5, progress=False)
+    with (tmp_path / "splits/splits.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    song_splits: dict[str, set[str]] = {}
+    for r in rows:
+        if r["modality"] == "music":
+            song_splits.setdefault(r["item_id"].rsplit("_", 1)[0], set()).add(r["split"])
+    assert len(song_splits) == 90 and all(len(v) == 1 for v in song_splits.values())
+    per_split = {s: sum(v == {s} for v in song_splits.values()) for s in ("train", "val", "test")}
+    assert per_split == {"train": 63, "val": 9, "test": 18}  # 70:10:20 of 90 songs
+    splits = {r["item_id"]: r["split"] for r in rows}
+    for name in ("val", "test"):
+        with (tmp_path / f"splits/pairs_{name}.csv").open() as fh:
+            pairs = list(csv.DictReader(fh))
+        assert sum(p["target"] == "1" for p in pairs) * 2 == len(pairs)
+        assert all(splits[p["image_id"]] == name and splits[p["segment_id"]] == name
+                   for p in pairs)
+    first = (tmp_path / "splits/pairs_test.csv").read_bytes()
+    run_split(tmp_path, seed=5, progress=False)
+    assert (tmp_path / "splits/pairs_test.csv").read_bytes() == first  # fixed by the seed
+
+
+def test_same_seed_same_result_and_resume_equals_uninterrupted(tmp_path: Path) -> None:
+    make_stores(tmp_path, informative=True, n_images=300, n_songs=60)
+    run_split(tmp_path, seed=1, progress=False)
+    cfg = TrainConfig(epochs=4, patience=10, seed=2, batch_size=64, lr=1e-3,
+                      image_widths=(32, 32), music_widths=(32, 32, 32, 32),
+                      fusion_widths=(32, 16, 8))
+    a = train(tmp_path, run="a", device="cpu", config=cfg, progress=False)
+    b = train(tmp_path, run="b", device="cpu", config=cfg, progress=False)
+    ha = json.loads((tmp_path / "runs/a/metrics.json").read_text())["history"]
+    hb = json.loads((tmp_path / "runs/b/metrics.json").read_text())["history"]
+    assert [h["loss"] for h in ha] == [h["loss"] for h in hb]
+    assert a.test_accuracy == b.test_accuracy
+    # interrupted after 2 epochs, then resumed: the same as running 4 at once
+    two = TrainConfig(**{**cfg.__dict__, "epochs": 2})
+    train(tmp_path, run="c", device="cpu", config=two, progress=False)
+    last = load_checkpoint(tmp_path / "runs/c/last.pt")
+    last["config"] = dict(last["config"], epochs=4)  # the run as if killed after epoch 2
+    torch.save(last, tmp_path / "runs/c/last.pt")
+    c = train(tmp_path, run="c", device="cpu", config=cfg, progress=False)
+    hc = json.loads((tmp_path / "runs/c/metrics.json").read_text())["history"]
+    assert c.resumed_from == 2
+    assert [h["loss"] for h in hc] == [h["loss"] for h in ha]
+
+
+def test_mismatched_stores_are_refused_clearly(tmp_path: Path, runner) -> None:
+    make_stores(tmp_path, informative=True, n_images=120, n_songs=30)
+    w = ["--workdir", str(tmp_path)]
+    assert runner.invoke(cli, [*w, "train", "--device", "cpu"]).exit_code != 0  # no split yet
+    assert runner.invoke(cli, [*w, "--quiet", "split"]).exit_code == 0
+    r = runner.invoke(cli, [*w, "train", "--device", "cpu", "--epochs", "1", "--batch-size",
+                            "512"])
+    assert r.exit_code == 0, r.output
+    # a music store of another dimension: the trained model does not fit it
+    rng = np.random.default_rng(0)
+    from imac_builder.features.store import FeatureStore
+
+    m = FeatureStore.open(tmp_path / "features/music.h5")
+    write_store(tmp_path / "features/music.h5", rng.standard_normal((len(m), 40)), m.ids,
+                m.labels, m.extra, {}, modality="music")
+    r = runner.invoke(cli, [*w, "evaluate", "--device", "cpu"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert f"trained on {MUS_DIM}-d music features; the store has 40" in r.output
+    # a store with ids the split does not know
+    write_store(tmp_path / "features/music.h5", m.features, [i + "x" for i in m.ids],
+                m.labels, m.extra, {}, modality="music")
+    r = runner.invoke(cli, [*w, "train", "--device", "cpu", "--fresh"])
+    assert r.exit_code == 1 and "does not match splits/splits.csv" in r.output
+    with pytest.raises(UserError, match="run name"):
+        train(tmp_path, run="../../etc", device="cpu")
