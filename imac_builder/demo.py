@@ -184,7 +184,9 @@ def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True
     s.stages["features"] = run_features(wd, modality="all", image_root=media / "images",
                                         progress=progress).lines()
     s.stages["split"] = run_split(wd, seed=0, progress=progress).lines()
-    cfg = TrainConfig(epochs=8 if small else 15, patience=15)
+    # Small batches and a higher rate so the few sample pairs give enough steps in a short
+    # run; the paper's widths and dropout otherwise.
+    cfg = TrainConfig(epochs=5 if small else 15, patience=15, batch_size=16, lr=3e-4)
     s.stages["train"] = train(wd, run="demo", device="cpu", config=cfg, fresh=True,
                               progress=progress).lines()
     s.stages["evaluate"] = evaluate(wd, run="demo", device="cpu", retrieval_images=50,

@@ -12,8 +12,11 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--modality", type=click.Choice(["music", "images", "all"]), default="all",
-              show_default=True, help="Which store(s) to build.")
+@click.option("--modality", type=click.Choice(["music", "images", "all", "spectrograms",
+                                              "pixels"]), default="all", show_default=True,
+              help="Which store(s) to build. spectrograms and pixels are the inputs of the "
+                   "Table 4 baselines (train --model spectrogram-acp|l3); 'all' is music and "
+                   "images.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
               show_default=True, help="Where to compute (cuda: an NVIDIA GPU).")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,

@@ -363,8 +363,19 @@ def run_features(workdir: Workdir | Path, modality: str = "all", device: str = "
                  progress: bool = True) -> FeaturesSummary:
     """Compute the music and/or image feature stores (spec §5)."""
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
+    if modality == "spectrograms":  # the inputs of the Table 4 baselines
+        from .spectrogram import run_spectrograms
+
+        return FeaturesSummary([run_spectrograms(wd, jobs=jobs, force=force,
+                                                 progress=progress)])
+    if modality == "pixels":
+        from .pixels import run_pixels
+
+        return FeaturesSummary([run_pixels(wd, image_root=image_root, jobs=jobs, force=force,
+                                           progress=progress)])
     if modality not in ("music", "images", "all"):
-        raise UserError(f"--modality {modality}: choose music, images or all")
+        raise UserError(f"--modality {modality}: choose music, images, all, spectrograms or "
+                        "pixels")
     if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
         raise UserError(f"--device {device}: choose cpu or cuda")
     if jobs < 1:
