@@ -28,22 +28,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_name  # benchmarks/machine.py
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 SOURCES = [Path("/usr/share/games/frozen-bubble/snd") / n
            for n in ("introzik.ogg", "frozen-mainzik-1p.ogg", "frozen-mainzik-2p.ogg")]
 SOURCES += sorted(Path("/usr/share/games/singularity/music").glob("*.ogg"))
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def reference_decode(ffmpeg: str, path: Path) -> float:

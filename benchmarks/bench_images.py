@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
-import platform
 import random
 import resource
 import sys
@@ -30,6 +28,8 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from machine import describe  # benchmarks/machine.py
 
 PHOTOS = sorted(Path("/usr/share/backgrounds/mate/nature").glob("*.jpg"))
 SIZE = (320, 240)
@@ -140,8 +140,7 @@ def main() -> None:
     mb = sum(p.stat().st_size for p in paths) / 1e6
     print(f"{len(paths)} JPEGs {SIZE[0]}x{SIZE[1]} ({mb:.0f} MB) from {len(PHOTOS)} photographs "
           f"ready in {time.perf_counter() - t0:.1f} s")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(f"machine: {describe()}")
     for p in paths:  # warm the page cache so every method reads from memory
         p.read_bytes()
     print(f"control: a trivially parallel CPU task runs x{control(args.jobs):.2f} faster on "

@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
+from machine import cpu_name  # noqa: E402  (benchmarks/machine.py)
 from search_cases import build_cases, evaluate, load_msd_songs  # noqa: E402
 
 from imac_builder.search.match import MatchConfig, choose  # noqa: E402
@@ -41,16 +42,6 @@ from imac_builder.search.stage import run_search  # noqa: E402
 from imac_builder.tags.stage import SONGS_COLUMNS  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "deezer-mood-msd"
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:
