@@ -44,14 +44,32 @@ def write_text(path: Path, text: str) -> None:
         fh.write(text)
 
 
+class _CsvWriter:
+    """``csv.writer`` with LF line ends that also quotes a field holding a lone CR.
+
+    The standard writer quotes only the characters of its line terminator, so a value
+    such as ``"a\rb"`` (a tag or title from the wild) would be written bare and read
+    back as two rows; such rows are written with every field quoted instead.
+    """
+
+    def __init__(self, fh: IO[str]) -> None:
+        self.plain = csv.writer(fh, lineterminator="\n")
+        self.quoted = csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, row: Sequence[object]) -> None:
+        values = ["" if v is None else v for v in row]
+        cr = any(isinstance(v, str) and "\r" in v for v in values)
+        (self.quoted if cr else self.plain).writerow(values)
+
+
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
     """Write a UTF-8 CSV with a header row atomically; return the number of data rows."""
     n = 0
     with atomic_open(path) as fh:
-        writer = csv.writer(fh, lineterminator="\n")
+        writer = _CsvWriter(fh)
         writer.writerow(header)
         for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
+            writer.writerow(row)
             n += 1
     return n
 
@@ -59,9 +77,10 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """Render rows as CSV text (for tests and reports)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = _CsvWriter(buf)
     writer.writerow(header)
-    writer.writerows(rows)
+    for row in rows:
+        writer.writerow(row)
     return buf.getvalue()
 
 

@@ -99,6 +99,12 @@ _SITE_RULES = _rules(
 )
 #: Checked after the HTTP status.
 _LATE_RULES = _rules(
+    ("network", r"did not get any data blocks",
+     "the server sent no data (an empty file): rerun later with --retry-failed; if it "
+     "persists, pick another video in search/matches.csv"),
+    ("invalid_media", r"extension .* is unusual",
+     "yt-dlp refuses the file's unusual extension (not a media URL): pick another video "
+     "in search/matches.csv"),
     ("invalid_media", r"unsupported url|no video formats|requested format is not "
                       r"available|no audio",
      "not a media file or no audio stream: pick another video in search/matches.csv"),

@@ -101,15 +101,26 @@ class Ledger:
             self.segments.setdefault(s.track_id, []).append(s)  # type: ignore[attr-defined]
         replayed = 0
         if self.journal_path.is_file():
-            lines = self.journal_path.read_text(encoding="utf-8").splitlines()
+            data = self.journal_path.read_bytes()
+            if data and not data.endswith(b"\n"):
+                # a line cut short by a kill or a full disk: drop it now, or the next song
+                # committed would be appended to it and both lines would be unreadable
+                keep = data.rfind(b"\n") + 1
+                with open(self.journal_path, "rb+") as fh:
+                    fh.truncate(keep)
+                    os.fsync(fh.fileno())
+                data = data[:keep]
+                log.warning("dropped a half-written last journal line")
+            lines = data.decode("utf-8", errors="replace").splitlines()
             for i, line in enumerate(lines):
                 try:
                     rec = json.loads(line)
                 except json.JSONDecodeError:
-                    if i == len(lines) - 1:
-                        log.warning("ignored a half-written last journal line")
-                        continue
-                    raise
+                    # damaged by hand or by the disk: that song is downloaded again (its
+                    # files are removed as uncommitted leftovers)
+                    log.warning("ignored unreadable journal line %d of %s", i + 1,
+                                self.journal_path)
+                    continue
                 self._apply(_typed(LedgerRow, rec["ledger"]),  # type: ignore[arg-type]
                             [_typed(SegmentRow, s) for s in rec["segments"]])  # type: ignore[misc]
                 replayed += 1

@@ -202,6 +202,7 @@ def _run_jobs(todo: list[Job], ctx: WorkerContext, committer: Committer,
             summary.not_attempted += sum(1 for _ in pending) if ctx.stop.is_set() else 0
         except BaseException:
             ctx.stop.set()  # in-flight transfers abort at their next block
-            pool.shutdown(wait=False, cancel_futures=True)
+            # wait for them, so none writes into the staging folder after it is removed
+            pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)

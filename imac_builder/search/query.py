@@ -59,9 +59,22 @@ def clean_title(title: str) -> str:
     return _SPACES.sub(" ", t).strip(" -,")
 
 
+#: Longest query sent: a search box takes a few words; a 10,000-character "title" (bad
+#: metadata) would be refused by the API or sent as a POST body for nothing.
+MAX_QUERY = 200
+
+
 def build_query(artist: str, title: str) -> str:
-    """The search text for one song: cleaned artist, then cleaned title."""
-    return _SPACES.sub(" ", f"{clean_artist(artist)} {clean_title(title)}").strip()
+    """The search text for one song: cleaned artist, then cleaned title; control
+    characters (NUL, CR, escape...) become spaces and the text is cut at a word boundary
+    to :data:`MAX_QUERY` characters."""
+    text = f"{clean_artist(artist)} {clean_title(title)}"
+    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+    text = _SPACES.sub(" ", text).strip()
+    if len(text) > MAX_QUERY:
+        cut = text.rfind(" ", 0, MAX_QUERY + 1)
+        text = text[:cut if cut > MAX_QUERY // 2 else MAX_QUERY].rstrip()
+    return text
 
 
 def fold(text: str) -> str:
