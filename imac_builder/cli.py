@@ -20,6 +20,8 @@ from .errors import UserError
 from .workdir import Workdir
 
 log = logging.getLogger("imac_builder")
+#: Stages that may start a new work directory; the others need one that exists.
+STARTING_STAGES = frozenset({"tags", "images", "demo", "rebuild"})
 
 
 @dataclass
@@ -57,6 +59,9 @@ class App:
 
     def run(self, stage: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
         """Run one stage under the work-directory lock and print its summary."""
+        if stage not in STARTING_STAGES and not self.workdir.root.is_dir():
+            raise UserError(f"work directory {self.workdir.root} does not exist: run the "
+                            "stages before it there first (or give the right --workdir)")
         self.setup_logging()
         log.info("%s started (imac-build %s)", stage, __version__)
         with self.workdir.lock(stage):
@@ -69,6 +74,12 @@ class App:
         return summary
 
 
+def _json_error(argv: list[str], message: str, code: int) -> None:
+    """With ``--json``, an error is also a JSON object on stdout, for programs."""
+    if "--json" in argv:
+        click.echo(json.dumps({"error": message, "exit_code": code}, sort_keys=True))
+
+
 class ImacGroup(click.Group):
     """Turns user errors, Ctrl-C and full disks into one clear line and an exit code."""
 
@@ -76,13 +87,17 @@ class ImacGroup(click.Group):
         """As click's, but a usage error is one line too (no usage block)."""
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
+        argv = list(args[0] if args and args[0] is not None else kwargs.get("args") or
+                    sys.argv[1:])
         try:
             rv = super().main(*args, standalone_mode=False, **kwargs)
         except click.UsageError as e:
             where = e.ctx.command_path if e.ctx else "imac-build"
+            _json_error(argv, e.format_message(), e.exit_code)
             click.echo(f"Error: {e.format_message()} (see '{where} --help')", err=True)
             sys.exit(e.exit_code)
         except click.ClickException as e:
+            _json_error(argv, e.format_message(), e.exit_code)
             e.show()
             sys.exit(e.exit_code)
         except click.Abort:

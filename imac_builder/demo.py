@@ -68,8 +68,16 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 @contextmanager
 def serve(folder: Path):
-    """Serve ``folder`` over HTTP on 127.0.0.1 (a free port) while the block runs."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(folder)))
+    """Serve ``folder`` over HTTP on 127.0.0.1 while the block runs: on the port of the
+    previous demo run when it is free (so a rerun finds its songs already downloaded,
+    their URLs unchanged), else on any free port."""
+    port_file = folder / ".port"
+    handler = partial(_QuietHandler, directory=str(folder))
+    try:
+        httpd = ThreadingHTTPServer(("127.0.0.1", int(port_file.read_text())), handler)
+    except (OSError, ValueError):
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    port_file.write_text(str(httpd.server_address[1]))
     httpd.daemon_threads = True
     httpd.handle_error = lambda *a: None  # yt-dlp hanging up after a probe is normal
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -167,7 +175,8 @@ def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True
     songs = _pick_songs(wd.root / "tags" / "songs.csv", per_class)
     if len(songs) < 3 * per_class:
         raise UserError("the built-in sample yielded too few labelled songs")
-    # The demo searches only the songs it has media for: the rest stay unlabelled here.
+    # The sample catalogue has media for these songs only: the other labelled songs are
+    # reported "not searched" by the search stage, as they would be after a partial search.
     seconds = [(61.0 + 7 * k) if small else (125.0 + 13 * (k % 5)) for k in range(len(songs))]
     media = wd.root / "demo-media"
     _write_songs(songs, media / "audio", seconds)
@@ -198,8 +207,9 @@ def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True
                       progress=progress) if not (wd.root / "manifests" / "imac-demo-0.1.0"
                                                   ).exists() else None
     manifest = wd.root / "manifests" / "imac-demo-0.1.0"
-    if rel is not None:
-        s.stages["release"] = rel.lines()
+    s.stages["release"] = rel.lines() if rel is not None else [
+        f"{manifest.name} exists from an earlier demo run: kept (a release is never "
+        "overwritten)"]
     ver = run_verify(wd, manifest, image_root=media / "images", progress=progress)
     if ver.failed:
         raise UserError(f"demo: verify found problems in {manifest}: {ver.report}")

@@ -94,6 +94,7 @@ class LoopbackServer:
             def do_HEAD(self) -> None:
                 self._answer(True)
 
+        ThreadingHTTPServer.request_queue_size = 64  # many parallel clients in some tests
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.httpd.handle_error = lambda *a: None  # clients hanging up early is normal

@@ -41,4 +41,25 @@ def test_status_of_a_fresh_workdir(tmp_path: Path, runner) -> None:
     result = runner.invoke(cli, ["--workdir", str(tmp_path / "w"), "status"])
     assert result.exit_code == 0, result.output
     assert "tags      not started" in result.output
-    assert "next: imac-build tags" in result.output
+    assert f"next: imac-build --workdir {tmp_path / 'w'} tags" in result.output
+
+
+def test_status_counts_unsearched_songs_and_new_songs(tmp_path: Path, runner) -> None:
+    w = tmp_path / "w"
+    (w / "tags").mkdir(parents=True)
+    (w / "search").mkdir()
+    header = "track_id,song_id,artist_name,title,release,duration,year,pos_score,neu_score," \
+             "neg_score,label,tags\n"
+    songs = [f"TRAAAAA128F00000{i:02d},,a,t,,,,1,0,0,positive,happy\n" for i in range(3)]
+    (w / "tags/songs.csv").write_text(header + "".join(songs))
+    m = "track_id,video_id,url,video_title,channel_title,video_duration,score,status,reason\n"
+    m += "TRAAAAA128F0000000,abcdefghijk,http://x/a,t,c,200,90,matched,ok\n"
+    m += "TRAAAAA128F0000001,,,,,,,no_match,not_searched: quota\n"
+    (w / "search/matches.csv").write_text(m)
+    out = runner.invoke(cli, ["--workdir", str(w), "status"]).output
+    assert "search    stale" in out and "1 matched, 1 not searched; 1 new songs" in out
+    assert f"next: imac-build --workdir {w} search (its inputs changed" in out
+    (w / "search/matches.csv").write_text(
+        m + "TRAAAAA128F0000002,,,,,,,no_match,below threshold\n")
+    out = runner.invoke(cli, ["--workdir", str(w), "status"]).output
+    assert "search    partial" in out and "1 no_match, 1 not searched" in out

@@ -262,7 +262,9 @@ def run_cli(runner, *args: str):
 
 
 def assert_one_line_error(result, needle: str) -> None:
-    assert result.exit_code != 0, result.output
+    assert result.exit_code in (1, 2), result.output  # a user error, not a crash
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "internal error" not in result.output, result.output
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1, result.output
     assert needle in lines[0], result.output

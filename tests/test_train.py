@@ -133,7 +133,8 @@ def test_same_seed_same_result_and_resume_equals_uninterrupted(tmp_path: Path) -
 def test_mismatched_stores_are_refused_clearly(tmp_path: Path, runner) -> None:
     make_stores(tmp_path, informative=True, n_images=120, n_songs=30)
     w = ["--workdir", str(tmp_path)]
-    assert runner.invoke(cli, [*w, "train", "--device", "cpu"]).exit_code != 0  # no split yet
+    r = runner.invoke(cli, [*w, "train", "--device", "cpu"])
+    assert r.exit_code == 1 and "run 'imac-build split' first" in r.output  # no split yet
     assert runner.invoke(cli, [*w, "--quiet", "split"]).exit_code == 0
     r = runner.invoke(cli, [*w, "train", "--device", "cpu", "--epochs", "1", "--batch-size",
                             "512"])
@@ -155,3 +156,24 @@ def test_mismatched_stores_are_refused_clearly(tmp_path: Path, runner) -> None:
     assert r.exit_code == 1 and "does not match splits/splits.csv" in r.output
     with pytest.raises(UserError, match="run name"):
         train(tmp_path, run="../../etc", device="cpu")
+
+
+def test_a_run_is_bound_to_its_split(tmp_path: Path, runner) -> None:
+    """After a new split, evaluating or resuming an old run is refused: its test pairs
+    could hold training items."""
+    make_stores(tmp_path, informative=True, n_images=120, n_songs=30)
+    w = ["--workdir", str(tmp_path)]
+    assert runner.invoke(cli, [*w, "--quiet", "split", "--seed", "1"]).exit_code == 0
+    r = runner.invoke(cli, [*w, "train", "--device", "cpu", "--epochs", "1"])
+    assert r.exit_code == 0, r.output
+    assert runner.invoke(cli, [*w, "evaluate", "--device", "cpu", "--no-probes",
+                               "--retrieval-images", "0"]).exit_code == 0
+    assert runner.invoke(cli, [*w, "--quiet", "split", "--seed", "2"]).exit_code == 0
+    report = (tmp_path / "runs/acp/report.md").read_bytes()
+    r = runner.invoke(cli, [*w, "evaluate", "--device", "cpu"])
+    assert r.exit_code == 1 and "trained on another split" in r.output, r.output
+    assert (tmp_path / "runs/acp/report.md").read_bytes() == report  # not overwritten
+    r = runner.invoke(cli, [*w, "train", "--device", "cpu", "--epochs", "1"])  # same config
+    assert r.exit_code == 1 and "trained on another split" in r.output, r.output
+    r = runner.invoke(cli, [*w, "train", "--device", "cpu", "--epochs", "1", "--fresh"])
+    assert r.exit_code == 0, r.output

@@ -14,7 +14,8 @@ MODEL = click.Choice(["acp", "spectrogram-acp", "l3"])  # evaluate.MODELS (torch
 
 
 @click.command()
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and pairs.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the split and pairs.")
 @click.pass_obj
 def split(app: App, seed: int) -> None:
     """Split 70:10:20 (music by song) and fix the balanced evaluation pairs."""
@@ -32,7 +33,7 @@ def split(app: App, seed: int) -> None:
 @click.option("--epochs", type=click.IntRange(1), default=50, show_default=True)
 @click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
               help="Stop after this many epochs without a better validation accuracy.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True)
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.4,

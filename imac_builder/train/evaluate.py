@@ -48,8 +48,10 @@ class EvalSummary:
                "chance 50%"]
         out += [f"probe {k}: {v:.2%}" for k, v in self.probes.items()]
         if self.retrieval:
-            out.append("retrieval: " + ", ".join(f"{k} {v:.3f}" for k, v in
-                                                  self.retrieval.items() if k != "queries"))
+            r = self.retrieval
+            out.append(f"retrieval ({int(r['queries'])} test images → {int(r['songs'])} test "
+                       "songs): " + ", ".join(f"{k} {v:.3f}" for k, v in r.items()
+                                              if k not in ("queries", "songs")))
         return out + [f"wrote {p}" for p in self.outputs]
 
 
@@ -206,6 +208,13 @@ def evaluate(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
     kind = cfg.get("model", "acp") if isinstance(cfg, dict) else "acp"
     data = load_data(wd, dev, kind if kind in PAPER_NAMES else "acp",
                      int(cfg.get("spec_blocks", 60)) if isinstance(cfg, dict) else 60)
+    from .split import split_fingerprint
+    from .trainer import load_checkpoint
+
+    if load_checkpoint(out / "model.pt").get("split") != split_fingerprint(wd):
+        raise UserError(f"run {run} was trained on another split (splits/ changed since it "
+                        "was trained): its test pairs could hold training items; train it "
+                        "again (--fresh) before evaluating")
     model = load_model(out / "model.pt", data)
     metrics_path = out / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}

@@ -48,7 +48,8 @@ def retrieval_scores(relevance: torch.Tensor, ks: tuple[int, ...] = (1, 5, 10)) 
     import torch
 
     rel = relevance.double()
-    out = {f"precision_at_{k}": float(rel[:, :k].mean(1).mean()) for k in ks}
+    # hits in the top k over k, also when fewer than k items are ranked
+    out = {f"precision_at_{k}": float((rel[:, :k].sum(1) / k).mean()) for k in ks}
     hits = torch.cumsum(rel, 1)
     ranks = torch.arange(1, rel.shape[1] + 1, dtype=torch.double, device=rel.device)
     n_rel = rel.sum(1)

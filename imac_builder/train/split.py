@@ -141,6 +141,19 @@ def run_split(workdir: Workdir | Path, seed: int = 0, progress: bool = True) -> 
     return summary
 
 
+def split_fingerprint(workdir: Workdir) -> str:
+    """sha256 of ``splits.csv`` and the fixed pair lists: what a run was trained on."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in ("splits.csv", "pairs_val.csv", "pairs_test.csv"):
+        path = workdir.root / "splits" / name
+        if not path.is_file():
+            raise UserError(f"{path} does not exist: run 'imac-build split' first")
+        h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def read_splits(workdir: Workdir) -> dict[str, dict[str, str]]:
     """``{modality: {item_id: split}}`` from ``splits/splits.csv``; UserError if unusable."""
     path = workdir.root / "splits" / "splits.csv"

@@ -182,6 +182,7 @@ def train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
     from tqdm import tqdm
 
     from .data import draw_pairs, load_data, resolve_device
+    from .split import split_fingerprint
 
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     cfg = config or TrainConfig()
@@ -204,11 +205,15 @@ def train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
     start = 0
     resumed = None
     last_path = out / "last.pt"
+    split_hash = split_fingerprint(wd)
     if last_path.exists() and not fresh:
         ck = load_checkpoint(last_path)
         if ck.get("config") != json.loads(json.dumps(asdict(cfg))):
             raise UserError(f"run {run} exists with another configuration: use --fresh to "
                             "start it again, or another --run name")
+        if ck.get("split") != split_hash:
+            raise UserError(f"run {run} was trained on another split (splits/ changed since): "
+                            "use --fresh to start it again, or another --run name")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         gen.set_state(ck["generator"])
@@ -244,13 +249,13 @@ def train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
             best = {"val_accuracy": val, "epoch": epoch + 1}
             shapes = (data.image_x.shape[1:], data.music_x.shape[1:])
             save({"state_dict": model.state_dict(), "config": model_config(cfg, *shapes),
-                  "epoch": epoch + 1}, out / "model.pt")
+                  "epoch": epoch + 1, "split": split_hash}, out / "model.pt")
         stop = epoch + 1 - best["epoch"] >= cfg.patience
         if stop or epoch + 1 == cfg.epochs or time.perf_counter() - saved > CHECKPOINT_EVERY_S:
             save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                   "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                   "history": history, "best": best, "epoch": epoch + 1,
-                  "config": json.loads(json.dumps(asdict(cfg)))},
+                  "config": json.loads(json.dumps(asdict(cfg))), "split": split_hash},
                  last_path)
             saved = time.perf_counter()
         if stop:
@@ -268,6 +273,7 @@ def train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
         "config": asdict(cfg), "train_seconds": seconds, "imac_builder": __version__,
         "torch": torch.__version__,
         "pairs": {"val": len(data.pairs["val"]), "test": len(data.pairs["test"])},
+        "split_sha256": split_hash,
     }
     atomic.write_text(out / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     from .plots import plot_curves
