@@ -20,8 +20,12 @@ from .errors import UserError
 from .workdir import Workdir
 
 log = logging.getLogger("imac_builder")
-#: Stages that may start a new work directory; the others need one that exists.
-STARTING_STAGES = frozenset({"tags", "images", "demo", "rebuild"})
+#: Stages that need an existing work directory, and what to run before them; the others
+#: (tags, images, demo, rebuild) may start a new one.
+NEEDS = {"search": "tags stage", "download": "search stage",
+         "features": "download stage", "split": "features stage",
+         "train": "split stage", "evaluate": "train stage", "release": "stages",
+         "verify": "rebuild (or the stages)"}
 
 
 @dataclass
@@ -59,9 +63,9 @@ class App:
 
     def run(self, stage: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
         """Run one stage under the work-directory lock and print its summary."""
-        if stage not in STARTING_STAGES and not self.workdir.root.is_dir():
+        if stage in NEEDS and not self.workdir.root.is_dir():
             raise UserError(f"work directory {self.workdir.root} does not exist: run the "
-                            "stages before it there first (or give the right --workdir)")
+                            f"{NEEDS[stage]} first (or give the right --workdir)")
         self.setup_logging()
         log.info("%s started (imac-build %s)", stage, __version__)
         with self.workdir.lock(stage):
