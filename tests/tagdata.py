@@ -64,3 +64,20 @@ def write_track_metadata_db(path: Path, rows: list[tuple]) -> Path:
     con.commit()
     con.close()
     return path
+
+
+def write_songs_csv(root: Path, songs: list[tuple[str, str, str, str]]):
+    """``W/tags/songs.csv`` for the stages after tags: (track_id, artist, title, duration),
+    every song positive. Returns the Workdir."""
+    import csv
+
+    from imac_builder.tags.stage import SONGS_COLUMNS
+    from imac_builder.workdir import Workdir
+
+    wd = Workdir(root)
+    with (wd.stage("tags") / "songs.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(SONGS_COLUMNS)
+        for tid, a, t, d in songs:
+            w.writerow([tid, "SO" + tid[2:], a, t, "", d, 2000, 1, 0, 0, "positive", "happy"])
+    return wd

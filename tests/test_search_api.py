@@ -17,6 +17,7 @@ pytest.importorskip("googleapiclient")
 pytest.importorskip("rapidfuzz")
 
 from googleapiclient.http import HttpMockSequence  # noqa: E402
+from tagdata import write_songs_csv  # noqa: E402
 
 from imac_builder.cli import App  # noqa: E402
 from imac_builder.errors import UserError  # noqa: E402
@@ -24,7 +25,6 @@ from imac_builder.search.backend import Backoff  # noqa: E402
 from imac_builder.search.quota import QuotaLedger  # noqa: E402
 from imac_builder.search.stage import MATCH_COLUMNS, run_search  # noqa: E402
 from imac_builder.search.youtube_api import ApiBackend, parse_duration  # noqa: E402
-from imac_builder.tags.stage import SONGS_COLUMNS  # noqa: E402
 from imac_builder.workdir import Workdir  # noqa: E402
 
 KEY = "AIzaSyTEST-secret-key-0123456789abcdef"
@@ -101,13 +101,7 @@ SONGS = [("TRAAAAA128F0000001", "Bobby McFerrin", "Don't Worry_ Be Happy", "232.
 
 
 def write_songs(root: Path, songs=SONGS) -> Workdir:
-    wd = Workdir(root)
-    with (wd.stage("tags") / "songs.csv").open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(SONGS_COLUMNS)
-        for tid, a, t, d in songs:
-            w.writerow([tid, "SO" + tid[2:], a, t, "", d, 2000, 1, 0, 0, "positive", "happy"])
-    return wd
+    return write_songs_csv(root, songs)
 
 
 def fast() -> Backoff:

@@ -14,13 +14,14 @@ import pytest
 
 pytest.importorskip("rapidfuzz")
 
+from tagdata import write_songs_csv  # noqa: E402
+
 from imac_builder.cli import cli  # noqa: E402
 from imac_builder.search.backend import Backoff, SearchError  # noqa: E402
 from imac_builder.search.match import Candidate  # noqa: E402
 from imac_builder.search.quota import QuotaLedger  # noqa: E402
 from imac_builder.search.stage import CandidateLog, run_search  # noqa: E402
 from imac_builder.search.ytdlp_search import YtdlpBackend, entries_to_candidates  # noqa: E402
-from imac_builder.tags.stage import SONGS_COLUMNS  # noqa: E402
 from imac_builder.workdir import Workdir  # noqa: E402
 
 T1, T2, T3, T4 = (f"TRAAAAA128F000000{i}" for i in range(1, 5))
@@ -35,13 +36,7 @@ CANDIDATES_JSONL = (Path(__file__).parent / "search_candidates.jsonl").read_text
 
 
 def write_songs(root: Path, songs=SONGS) -> Workdir:
-    wd = Workdir(root)
-    with (wd.stage("tags") / "songs.csv").open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(SONGS_COLUMNS)
-        for tid, a, t, d in songs:
-            w.writerow([tid, "SO" + tid[2:], a, t, "", d, 2000, 1, 0, 0, "positive", "happy"])
-    return wd
+    return write_songs_csv(root, songs)
 
 
 def matches(wd: Workdir) -> dict[str, dict]:
