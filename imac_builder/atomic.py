@@ -16,26 +16,44 @@ from pathlib import Path
 from typing import IO
 
 
-@contextmanager
-def atomic_open(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
-    """Open a temporary file next to ``path``; rename it onto ``path`` on success only."""
+def temp_beside(path: Path) -> Path:
+    """A new empty temporary file next to ``path`` (same file system, so renames are atomic).
+
+    Its name (``.<name>.<random>.tmp``) is what :func:`remove_stale_temporaries` cleans.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    binary = "b" in mode
+    os.close(fd)
+    return Path(tmp)
+
+
+def publish(tmp: Path, path: Path) -> None:
+    """Sync a finished temporary file to disk, then rename it onto ``path``."""
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path to write (any library: HDF5, torch); renamed onto ``path`` on success."""
+    tmp = temp_beside(path)
     try:
-        with os.fdopen(fd, mode, encoding=None if binary else encoding,
-                       newline=None if binary else "") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        yield tmp
+        publish(tmp, Path(path))
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_open(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+    """Open a temporary file next to ``path``; rename it onto ``path`` on success only."""
+    binary = "b" in mode
+    with atomic_path(path) as tmp, open(tmp, mode, encoding=None if binary else encoding,
+                                        newline=None if binary else "") as fh:
+        yield fh
 
 
 def write_text(path: Path, text: str) -> None:

@@ -10,21 +10,17 @@ song in flight: the next run replays the journal and rewrites the tables.
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .. import atomic
+from .. import atomic, tables
+from ..journal import Journal
 
 log = logging.getLogger(__name__)
 
-LEDGER_COLUMNS = ("track_id", "video_id", "url", "status", "reason", "attempts",
-                  "last_attempt", "n_segments")
-SEGMENT_COLUMNS = ("segment_id", "track_id", "video_id", "index", "start", "duration",
-                   "path", "sha256", "label")
+LEDGER_COLUMNS = tables.LEDGER.columns
+SEGMENT_COLUMNS = tables.SEGMENTS.columns
 
 
 @dataclass
@@ -70,13 +66,6 @@ def _typed(cls: type, record: dict) -> object:
     return cls(**kw)
 
 
-def _read_csv(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 class Ledger:
     """What has been attempted, with the segments of every song that succeeded."""
 
@@ -84,7 +73,7 @@ class Ledger:
         self.folder = Path(folder)
         self.ledger_path = self.folder / "ledger.csv"
         self.segments_path = self.folder / "segments.csv"
-        self.journal_path = self.folder / ".journal.jsonl"
+        self.journal = Journal(self.folder / ".journal.jsonl")
         self.rows: dict[str, LedgerRow] = {}
         self.segments: dict[str, list[SegmentRow]] = {}
         self._pending = 0
@@ -93,37 +82,25 @@ class Ledger:
         """Read both tables and replay the journal; return how many songs were replayed."""
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic.remove_stale_temporaries(self.folder)
-        for rec in _read_csv(self.ledger_path):
+        for rec in tables.read_csv(self.ledger_path, what=tables.LEDGER.path):
             r = _typed(LedgerRow, rec)
             self.rows[r.track_id] = r  # type: ignore[attr-defined]
-        for rec in _read_csv(self.segments_path):
+        for rec in tables.read_csv(self.segments_path, what=tables.SEGMENTS.path):
             s = _typed(SegmentRow, rec)
             self.segments.setdefault(s.track_id, []).append(s)  # type: ignore[attr-defined]
         replayed = 0
-        if self.journal_path.is_file():
-            data = self.journal_path.read_bytes()
-            if data and not data.endswith(b"\n"):
-                # a line cut short by a kill or a full disk: drop it now, or the next song
-                # committed would be appended to it and both lines would be unreadable
-                keep = data.rfind(b"\n") + 1
-                with open(self.journal_path, "rb+") as fh:
-                    fh.truncate(keep)
-                    os.fsync(fh.fileno())
-                data = data[:keep]
-                log.warning("dropped a half-written last journal line")
-            lines = data.decode("utf-8", errors="replace").splitlines()
-            for i, line in enumerate(lines):
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    # damaged by hand or by the disk: that song is downloaded again (its
-                    # files are removed as uncommitted leftovers)
-                    log.warning("ignored unreadable journal line %d of %s", i + 1,
-                                self.journal_path)
-                    continue
-                self._apply(_typed(LedgerRow, rec["ledger"]),  # type: ignore[arg-type]
-                            [_typed(SegmentRow, s) for s in rec["segments"]])  # type: ignore[misc]
-                replayed += 1
+        for rec in self.journal.replay():
+            try:
+                row = _typed(LedgerRow, rec["ledger"])
+                segs = [_typed(SegmentRow, x) for x in rec["segments"]]
+            except (KeyError, TypeError, ValueError, AttributeError):
+                # damaged by hand or by the disk: that song is downloaded again (its
+                # files are removed as uncommitted leftovers)
+                log.warning("ignored an unusable record of %s", self.journal.path)
+                continue
+            self._apply(row, segs)  # type: ignore[arg-type]
+            replayed += 1
+        self.journal.repair()
         # keep only segments of songs whose ledger row says ok
         for tid in list(self.segments):
             r = self.rows.get(tid)
@@ -141,12 +118,9 @@ class Ledger:
 
     def commit(self, row: LedgerRow, segments: list[SegmentRow]) -> None:
         """Record one finished song durably (one journal line, fsync)."""
-        line = json.dumps({"ledger": asdict(row), "segments": [asdict(s) for s in segments]},
-                          ensure_ascii=False, sort_keys=True) + "\n"
-        with open(self.journal_path, "a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+        with self.journal:
+            self.journal.append({"ledger": asdict(row),
+                                 "segments": [asdict(s) for s in segments]})
         self._apply(row, segments)
         self._pending += 1
 
@@ -162,7 +136,7 @@ class Ledger:
         segs = sorted((s for per in self.segments.values() for s in per),
                       key=lambda s: s.segment_id)
         atomic.write_csv(self.segments_path, SEGMENT_COLUMNS, (s.row() for s in segs))
-        self.journal_path.unlink(missing_ok=True)
+        self.journal.remove()
         self._pending = 0
 
     def n_segments(self) -> int:

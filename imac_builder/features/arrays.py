@@ -14,8 +14,6 @@ attributes and JSON: nothing is unpickled.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import atomic
 from ..errors import UserError
 
 #: modality -> (id dataset, extra column).
@@ -52,11 +51,7 @@ class ArrayStoreWriter:
         self.ids: list[str] = []
         self.labels: list[str] = []
         self.extra: list[str] = []
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                   dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = atomic.temp_beside(self.path)
         self.file = h5py.File(self.tmp, "w")
         # one chunk per item: rows are appended as they are computed, read back whole
         self.data = self.file.create_dataset(
@@ -91,9 +86,7 @@ class ArrayStoreWriter:
         self.file.attrs["json_attrs"] = json.dumps(sorted(
             k for k, v in meta.items() if not isinstance(v, str | int | float)))
         self.file.close()
-        with open(self.tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(self.tmp, self.path)
+        atomic.publish(self.tmp, self.path)
 
     def abort(self) -> None:
         try:

@@ -11,8 +11,6 @@ attributes and JSON: nothing stored in a file is ever executed or unpickled.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import atomic
 from ..errors import UserError
 
 #: modality -> (id dataset, extra datasets), spec §5.
@@ -79,10 +78,7 @@ def write_store(path: Path | str, features: np.ndarray, ids: Sequence[str],
     if len(set(ids)) != n:
         raise ValueError(f"{id_name} values are not unique")
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic.atomic_path(path) as tmp:
         str_t = h5py.string_dtype("utf-8")
         with h5py.File(tmp, "w") as f:
             f.create_dataset("features", data=feats)  # contiguous, no filters
@@ -99,12 +95,6 @@ def write_store(path: Path | str, features: np.ndarray, ids: Sequence[str],
                 if is_json:
                     as_json.append(key)
             f.attrs[_JSON_ATTRS] = json.dumps(sorted(as_json))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _decode_attr(value: Any) -> Any:

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .. import atomic
+from ..journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +60,6 @@ class CheckResult:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, line: str) -> CheckResult:
-        d = json.loads(line)
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def _printable(data: bytes) -> str:
@@ -272,16 +266,15 @@ class CheckCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.journal = Journal(path)
         self.entries: dict[str, CheckResult] = {}
-        if path.is_file():
-            with path.open(encoding="utf-8") as fh:
-                for line in fh:
-                    try:
-                        res = CheckResult.from_json(line)
-                    except (ValueError, TypeError):
-                        continue  # a line cut short by a crash
-                    self.entries[res.path] = res
-        self._fh = None
+        names = {f.name for f in fields(CheckResult)}
+        for rec in self.journal.replay():
+            try:
+                res = CheckResult(**{k: v for k, v in rec.items() if k in names})
+            except (TypeError, AttributeError):
+                continue  # damaged by hand: that image is checked again
+            self.entries[res.path] = res
 
     def lookup(self, rel: str, abspath: Path, max_pixels: int) -> CheckResult | None:
         res = self.entries.get(rel)
@@ -296,23 +289,14 @@ class CheckCache:
         return res
 
     def add(self, res: CheckResult) -> None:
-        """Record a result and append it to the file at once (survives a crash)."""
+        """Record a result and append it to the journal at once (survives a crash)."""
         self.entries[res.path] = res
-        if res.problem == "missing":
-            return
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = self.path.open("a", encoding="utf-8")
-        self._fh.write(res.to_json() + "\n")
-        self._fh.flush()
+        if res.problem != "missing":
+            self.journal.append(asdict(res))
 
     def close(self, keep: Iterable[str] | None = None) -> None:
-        """Close the journal; with ``keep``, rewrite it with those paths only."""
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        """Close the journal; with ``keep``, compact it to those paths only."""
+        self.journal.close()
         if keep is not None:
-            lines = [self.entries[p].to_json() + "\n" for p in sorted(set(keep))
-                     if p in self.entries and self.entries[p].problem != "missing"]
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic.write_text(self.path, "".join(lines))
+            self.journal.compact(asdict(self.entries[p]) for p in sorted(set(keep))
+                                 if p in self.entries and self.entries[p].problem != "missing")

@@ -9,10 +9,7 @@ appended and synced song by song, so a crash loses at most the song in flight),
 from __future__ import annotations
 
 import csv
-import json
 import logging
-import os
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +17,8 @@ from pathlib import Path
 
 from .. import atomic
 from ..errors import UserError
+from ..journal import Journal
+from ..vocab import is_track_id
 from ..workdir import Workdir
 from .backend import Backoff, QuotaStop, Searcher, SearchError
 from .match import Candidate, Decision, MatchConfig, choose
@@ -28,7 +27,6 @@ from .quota import DEFAULT_DAILY_QUOTA, QuotaLedger, utcnow
 
 log = logging.getLogger(__name__)
 
-TRACK_ID = re.compile(r"^TR[A-Z0-9]{16}$")
 MATCH_COLUMNS = ("track_id", "video_id", "url", "video_title", "channel_title",
                  "video_duration", "score", "status", "reason")
 BACKENDS = ("api", "ytdlp")
@@ -68,7 +66,7 @@ def read_songs(path: Path) -> tuple[list[SongInfo], int]:
                             "(spec: tags/songs.csv)")
         for row in reader:
             tid = (row.get("track_id") or "").strip()
-            if not TRACK_ID.match(tid):
+            if not is_track_id(tid):
                 bad += 1
                 continue
             try:
@@ -82,30 +80,17 @@ def read_songs(path: Path) -> tuple[list[SongInfo], int]:
     return [songs[t] for t in sorted(songs)], bad
 
 
-class CandidateLog:
-    """``candidates.jsonl``: read with a torn last line ignored; append line by line."""
-
-    def __init__(self, path: Path):
-        self.path = path
+class CandidateLog(Journal):
+    """``candidates.jsonl``: the search's journal, one line per searched song."""
 
     def read(self) -> tuple[dict[str, dict], int]:
         """Records by track id (the last one wins) and the number of unreadable lines."""
         records: dict[str, dict] = {}
         bad = 0
-        if not self.path.exists():
-            return records, 0
-        with self.path.open("rb") as fh:
-            data = fh.read()
-        lines = data.split(b"\n")
-        if lines and lines[-1] and not data.endswith(b"\n"):
-            lines.pop()  # a line cut short by a crash: never complete, never counted
-        for raw in lines:
-            if not raw.strip():
-                continue
+        for rec in self.replay():
             try:
-                rec = json.loads(raw.decode("utf-8"))
                 tid = rec["track_id"]
-                if not TRACK_ID.match(tid):
+                if not is_track_id(tid):
                     raise ValueError(tid)
                 rec["candidates"] = [Candidate.from_dict(c).to_dict()
                                      for c in rec.get("candidates") or []]
@@ -113,40 +98,7 @@ class CandidateLog:
                 records[tid] = rec
             except (ValueError, KeyError, TypeError, AttributeError):
                 bad += 1
-        return records, bad
-
-    def _repair(self) -> None:
-        """Cut a torn last line so the next append starts on a line of its own."""
-        if not self.path.exists():
-            return
-        with self.path.open("rb+") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            if size == 0:
-                return
-            fh.seek(size - 1)
-            if fh.read(1) == b"\n":
-                return
-            fh.seek(0)
-            data = fh.read()
-            keep = data.rfind(b"\n") + 1
-            fh.truncate(keep)
-            log.warning("dropped a torn last line of %s (%d bytes)", self.path, size - keep)
-
-    def append(self, record: dict) -> None:
-        """Append one complete line and sync it to disk."""
-        line = (json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n").encode()
-        with self.path.open("ab") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    def __enter__(self) -> CandidateLog:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+        return records, bad + self.bad_lines
 
 
 def read_matches(path: Path) -> dict[str, dict]:

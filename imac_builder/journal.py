@@ -1,0 +1,108 @@
+"""One crash-safe append-only journal of JSON records, used by every resumable stage.
+
+Appends are whole lines written with one call and synced to disk, so a kill or a full
+disk loses at most the record in flight. Opening the journal cuts a torn last line (or
+the next append would be glued to it); replay skips lines that do not parse and counts
+them; compaction rewrites the journal atomically with the records a caller keeps.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from . import atomic
+
+log = logging.getLogger(__name__)
+
+
+def _line(record: Any) -> bytes:
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class Journal:
+    """``path``: one JSON value a line. Use as a context manager to append."""
+
+    def __init__(self, path: Path | str, *, sync: bool = True) -> None:
+        self.path = Path(path)
+        self.sync = sync
+        self.bad_lines = 0
+        self._fh: Any = None
+
+    def repair(self) -> int:
+        """Cut a torn last line; return how many bytes were dropped."""
+        if not self.path.is_file():
+            return 0
+        with self.path.open("rb+") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size == 0:
+                return 0
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return 0
+            fh.seek(0)
+            keep = fh.read().rfind(b"\n") + 1
+            fh.truncate(keep)
+            os.fsync(fh.fileno())
+        log.warning("dropped a torn last line of %s (%d bytes)", self.path, size - keep)
+        return size - keep
+
+    def replay(self) -> Iterator[Any]:
+        """Every complete record in order; unreadable lines are skipped and counted."""
+        self.bad_lines = 0
+        if not self.path.is_file():
+            return
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        if lines and lines[-1] and not data.endswith(b"\n"):
+            lines.pop()  # cut short by a crash: never complete, never counted
+        for i, raw in enumerate(lines):
+            if not raw.strip():
+                continue
+            try:
+                yield json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                self.bad_lines += 1
+                log.warning("ignored unreadable line %d of %s", i + 1, self.path)
+
+    def append(self, record: Any) -> None:
+        """Append one record as one line (synced unless ``sync=False``)."""
+        if self._fh is None:
+            self.open()
+        self._fh.write(_line(record))
+        self._fh.flush()
+        if self.sync:
+            os.fsync(self._fh.fileno())
+
+    def open(self) -> Journal:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.repair()
+        self._fh = self.path.open("ab")
+        return self
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def compact(self, records: Iterable[Any]) -> None:
+        """Replace the journal atomically with ``records`` (one line each)."""
+        self.close()
+        with atomic.atomic_open(self.path, "wb") as fh:
+            for r in records:
+                fh.write(_line(r))
+
+    def remove(self) -> None:
+        """Drop the journal once a table holds everything it recorded."""
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> Journal:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

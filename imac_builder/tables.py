@@ -1,0 +1,173 @@
+"""The contract between stages, declared once: every file a stage hands to another.
+
+Each :class:`Table` names its path in the work directory, its columns, its key, the stage
+that writes it and what it holds; :func:`read_table` and :func:`write_table` are the only
+CSV reader and writer of those files (atomic writes; a missing file gives the uniform
+"run `imac-build X` first" line; a malformed file gives one line naming it). Other files
+(JSON lines, HDF5 stores, reports) are declared as :class:`File`. ``docs/formats.md`` is
+checked against these declarations by a test.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import atomic
+from .errors import UserError
+
+#: Longest field a table may hold: csv's default limit is 131,072 characters.
+FIELD_LIMIT = 131_072
+
+
+@dataclass(frozen=True)
+class File:
+    """A file between stages that is not a CSV table (JSON, HDF5, Markdown)."""
+
+    path: str
+    writer: str
+    description: str
+
+    def at(self, root: Path | str) -> Path:
+        """Its location under a work directory ``root``."""
+        return Path(root) / self.path
+
+
+@dataclass(frozen=True)
+class Table(File):
+    """A UTF-8 CSV table with a header row."""
+
+    columns: tuple[str, ...] = ()
+    key: tuple[str, ...] = ()
+
+
+def _t(path: str, writer: str, columns: str, key: str, description: str) -> Table:
+    return Table(path, writer, description, tuple(columns.split()), tuple(key.split()))
+
+
+SONGS = _t("tags/songs.csv", "tags",
+           "track_id song_id artist_name title release duration year pos_score neu_score "
+           "neg_score label tags", "track_id",
+           "every labelled song: MSD metadata, the three group scores, its label and tags")
+EMOTION_TAGS = _t("tags/emotion_tags.csv", "tags", "tag group matched n_tracks kept reason",
+                  "tag", "every candidate emotion tag, its group, and whether it was kept")
+TAGS_REPORT = File("tags/report.md", "tags", "counts beside the paper's Tables 2 and 3")
+
+CANDIDATES = File("search/candidates.jsonl", "search",
+                  "one JSON line per searched song: query, backend, time, candidate videos")
+MATCHES = _t("search/matches.csv", "search",
+             "track_id video_id url video_title channel_title video_duration score status "
+             "reason", "track_id", "the chosen video of every song, or no_match with why")
+QUOTA = File("search/quota.json", "search", "API units spent per Pacific-time day")
+
+SEGMENTS = _t("download/segments.csv", "download",
+              "segment_id track_id video_id index start duration path sha256 label",
+              "segment_id", "every exact 60 s segment, its FLAC path and PCM sha256")
+LEDGER = _t("download/ledger.csv", "download",
+            "track_id video_id url status reason attempts last_attempt n_segments",
+            "track_id", "every attempted song: status, reason, attempts")
+AUDIO = File("audio/<track_id>/<segment_id>.flac", "download",
+             "mono 22,050 Hz 16-bit FLAC, exactly 1,323,000 samples")
+
+IMAGES = _t("images/images.csv", "images",
+            "image_id path emotion label sha256 width height status reason", "image_id",
+            "every image found: emotion, IMAC label, checks; only status ok goes on")
+IMAGES_REPORT = File("images/report.md", "images", "counts per emotion and class")
+IMAGE_LEDGER = _t("images/ledger.csv", "images",
+                  "image_id url path status reason attempts last_attempt bytes", "image_id",
+                  "every image fetched with --urls")
+
+MUSIC_STORE = File("features/music.h5", "features", "193-d music features per segment")
+IMAGE_STORE = File("features/images.h5", "features", "2048-d Inception-v3 features per image")
+SPECTROGRAM_STORE = File("features/spectrograms.h5", "features",
+                         "log-mel spectrograms per segment (Spectrogram-ACP, L3-Net)")
+PIXEL_STORE = File("features/pixels.h5", "features", "224 x 224 RGB pixels (L3-Net)")
+STORES = {"music": MUSIC_STORE, "images": IMAGE_STORE,
+          "spectrograms": SPECTROGRAM_STORE, "pixels": PIXEL_STORE}
+
+
+def failures_table(modality: str) -> Table:
+    """``features/<modality>_failures.csv``: items a feature store could not hold."""
+    id_col = "image_id" if modality in ("images", "pixels") else "segment_id"
+    return _t(f"features/{modality}_failures.csv", "features", f"{id_col} reason detail",
+              id_col, f"items left out of {modality}.h5 and why")
+
+
+SPLITS = _t("splits/splits.csv", "split", "item_id modality split", "item_id modality",
+            "every item's split (music by song)")
+PAIRS = {s: _t(f"splits/pairs_{s}.csv", "split", "image_id segment_id target",
+               "image_id segment_id", f"the fixed {s} pairs (target 1: labels equal)")
+         for s in ("val", "test")}
+SPLIT_INFO = File("splits/split.json", "split", "seed, ratios, counts and protocol")
+
+#: Every table and file in pipeline order, for the docs and the contract tests.
+DECLARED: tuple[File, ...] = (
+    SONGS, EMOTION_TAGS, TAGS_REPORT, CANDIDATES, MATCHES, QUOTA, SEGMENTS, LEDGER, AUDIO,
+    IMAGES, IMAGES_REPORT, IMAGE_LEDGER, MUSIC_STORE, IMAGE_STORE, SPECTROGRAM_STORE,
+    PIXEL_STORE, *(failures_table(m) for m in STORES), SPLITS, *PAIRS.values(), SPLIT_INFO,
+)
+
+
+def missing_error(root: Path | str, item: File) -> UserError:
+    """The uniform error for an input that a stage has not written yet."""
+    return UserError(f"{item.at(root)} does not exist: run `imac-build {item.writer}` first")
+
+
+def read_table(root: Path | str, table: Table, *, required: Iterable[str] | None = None,
+               missing_ok: bool = False) -> list[dict[str, str]]:
+    """The rows of a declared table (every value a string, never None).
+
+    ``required`` names the columns the caller needs (default: every declared column).
+    A missing file raises the "run X first" line (or gives ``[]`` with ``missing_ok``);
+    a file that is not UTF-8 CSV with those columns raises one line naming it.
+    """
+    return read_csv(table.at(root), required=table.columns if required is None else required,
+                    missing=None if missing_ok else missing_error(root, table),
+                    what=table.path)
+
+
+def read_csv(path: Path, *, required: Iterable[str] = (), missing: UserError | None = None,
+             what: str = "") -> list[dict[str, str]]:
+    """Read any UTF-8 CSV with a header; one-line errors for every way it can be bad."""
+    path = Path(path)
+    if not path.is_file():
+        if missing is not None:
+            raise missing
+        return []
+    need = set(required)
+    what = what or path.name
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            lacking = need - set(reader.fieldnames or ())
+            if lacking:
+                raise UserError(f"{path} lacks the column(s) {', '.join(sorted(lacking))}: "
+                                f"is it {what}?")
+            return [{k: (v if isinstance(v, str) else "") for k, v in row.items()
+                     if k is not None} for row in reader]
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text (re-saved by a spreadsheet?): save it as "
+                        "UTF-8 CSV or rerun the stage that writes it") from None
+    except csv.Error as e:
+        raise UserError(f"{path} is not a readable CSV table ({e}): rerun the stage that "
+                        "writes it") from None
+
+
+def check_field_sizes(table: Table, rows: Sequence[Sequence[object]]) -> None:
+    """Refuse a field longer than a reader of the table will accept."""
+    for row in rows:
+        for col, v in zip(table.columns, row, strict=False):
+            if isinstance(v, str) and len(v) >= FIELD_LIMIT:
+                raise UserError(f"{table.path}: a {col} value of {len(v):,} characters is "
+                                f"over the {FIELD_LIMIT:,} a CSV reader accepts; shorten it "
+                                "in the input")
+
+
+def write_table(root: Path | str, table: Table, rows: Iterable[Sequence[object]]) -> int:
+    """Write a declared table atomically, in its declared column order."""
+    rows = list(rows)
+    check_field_sizes(table, rows)
+    return atomic.write_csv(table.at(root), table.columns, rows)
+

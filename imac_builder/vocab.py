@@ -1,0 +1,124 @@
+"""The pipeline's shared vocabularies and id rules, written once.
+
+Labels and emotions (paper Table 1), the audio constants of the segments (spec §3), every
+status word a table may hold with whether another run may fix it, and the rules that make
+a track, segment, video or image id valid. Every id check is a full match: ``$`` in a
+regular expression would also accept a trailing newline.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: The IMAC classes, in the paper's order (positive, neutral, negative).
+LABELS: tuple[str, ...] = ("positive", "neutral", "negative")
+#: The 8 emotions of the Image Emotion database (You et al., AAAI 2016), sorted.
+EMOTIONS: tuple[str, ...] = ("amusement", "anger", "awe", "contentment", "disgust",
+                             "excitement", "fear", "sadness")
+#: Paper Table 1 (spec §4): each emotion's IMAC class.
+TABLE1: dict[str, str] = {
+    "awe": "positive", "amusement": "positive", "excitement": "positive",
+    "contentment": "neutral",
+    "fear": "negative", "disgust": "negative", "anger": "negative", "sadness": "negative",
+}
+#: Paper Table 3: image samples per class in the IMAC database.
+PAPER_TABLE3: dict[str, int] = {"positive": 32_868, "neutral": 10_796, "negative": 45_731}
+#: The splits, in order, and the paper's 70:10:20 ratios.
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+#: Audio of every segment (spec §3): mono, 22,050 Hz, exactly 60 s.
+SAMPLE_RATE = 22_050
+SEGMENT_SECONDS = 60
+SEGMENT_SAMPLES = SAMPLE_RATE * SEGMENT_SECONDS
+
+TRACK_ID = re.compile(r"TR[A-Z0-9]{16}")
+SEGMENT_ID = re.compile(r"(TR[A-Z0-9]{16})_(\d{3})")
+#: A YouTube video id as YouTube issues them.
+YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+#: Video ids other sites (and the tests' loopback server) use: what a manifest may hold.
+VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: Image ids are file-name stems in the wild (``amusement_0001``, Flickr ids).
+IMAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,254}")
+
+
+def is_track_id(value: object) -> bool:
+    """True for an MSD track id (``TR`` and 16 upper-case letters or digits)."""
+    return isinstance(value, str) and TRACK_ID.fullmatch(value) is not None
+
+
+def is_segment_id(value: object) -> bool:
+    return isinstance(value, str) and SEGMENT_ID.fullmatch(value) is not None
+
+
+def is_youtube_id(value: object) -> bool:
+    return isinstance(value, str) and YOUTUBE_ID.fullmatch(value) is not None
+
+
+def is_video_id(value: object) -> bool:
+    return isinstance(value, str) and VIDEO_ID.fullmatch(value) is not None
+
+
+def is_image_id(value: object) -> bool:
+    return (isinstance(value, str) and IMAGE_ID.fullmatch(value) is not None
+            and ".." not in value)
+
+
+def segment_id(track_id: str, index: int) -> str:
+    """``<track_id>_<k>`` with k from 0, three digits (spec §3)."""
+    return f"{track_id}_{index:03d}"
+
+
+def watch_url(video_id: str) -> str:
+    """The YouTube watch URL of a video id."""
+    return f"https://www.youtube.com/watch?v={video_id}"
+
+
+@dataclass(frozen=True)
+class Status:
+    """A status word a table may hold, whether another run may fix it, and advice."""
+
+    word: str
+    retryable: bool
+    advice: str
+
+
+def _statuses(*items: tuple[str, bool, str]) -> dict[str, Status]:
+    return {w: Status(w, r, a) for w, r, a in items}
+
+
+#: ``search/matches.csv`` statuses.
+SEARCH_STATUSES = _statuses(
+    ("matched", False, "a video was chosen"),
+    ("no_match", False, "no candidate passed the chooser; tune it and run `search --rerank`"),
+)
+#: ``download/ledger.csv`` statuses (spec §3).
+DOWNLOAD_STATUSES = _statuses(
+    ("ok", False, "downloaded and cut into segments"),
+    ("unavailable", False, "the video is gone for everyone: `search --rematch` picks another"),
+    ("blocked", True, "YouTube refused this machine (bot check, 403): pass --cookies and "
+                      "run `download --retry-failed` later"),
+    ("rate_limited", True, "too many requests (429): lower --rate and retry later"),
+    ("network", True, "the connection failed: run `download --retry-failed`"),
+    ("invalid_media", False, "the file could not be decoded: `search --rematch`"),
+    ("too_short", False, "shorter than one 60 s segment: `search --rematch`"),
+    ("error", True, "an unexpected failure (see the log): run `download --retry-failed`"),
+)
+#: ``images/images.csv`` statuses (spec §4).
+IMAGE_STATUSES = _statuses(
+    ("ok", False, "usable"),
+    ("corrupt", False, "the file does not decode"),
+    ("not_image", False, "the bytes are not an image"),
+    ("too_small", False, "smaller than the stage's minimum side"),
+    ("bomb", False, "claims more pixels than the decompression-bomb limit"),
+    ("duplicate", False, "the same bytes as an earlier image"),
+    ("placeholder", False, "a site's 'photo unavailable' picture"),
+    ("download_failed", True, "the URL did not give an image: run `images --urls` again"),
+    ("missing", False, "listed but not found under the image root"),
+)
+
+
+def retryable(table: dict[str, Status], word: str) -> bool:
+    """Whether another run may fix an item with status ``word`` (unknown words: no)."""
+    s = table.get(word)
+    return bool(s and s.retryable)
