@@ -12,8 +12,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import click
-
 from .errors import UserError
 
 
@@ -32,21 +30,6 @@ def load_config(path: Path) -> dict[str, dict[str, Any]]:
         if not isinstance(value, dict):
             raise UserError(f"config file {path}: '{key}' must be a table ([{key}])")
     return doc
-
-
-def check_config(doc: dict[str, dict[str, Any]], group: click.Group, path: Path) -> None:
-    """Refuse tables and keys that no command or option has (typos would pass silently)."""
-    for section, values in doc.items():
-        cmd = group.commands.get(section)
-        if cmd is None:
-            raise UserError(f"config file {path}: no command named [{section}]")
-        names = {p.name for p in cmd.params}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise UserError(
-                f"config file {path}: [{section}] has no option {', '.join(unknown)} "
-                f"(known: {', '.join(sorted(names))})"
-            )
 
 
 def config_hash(values: dict[str, Any]) -> str:

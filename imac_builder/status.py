@@ -91,7 +91,7 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True) -> StatusSumm
     commands = {
         "tags": f"{cmd} tags --lastfm lastfm_tags.db --metadata track_metadata.db",
         "search": f"{cmd} search", "download": f"{cmd} download",
-        "images": f"{cmd} images --root IMAGE_EMOTION_DIR",
+        "images": f"{cmd} images --image-root IMAGE_EMOTION_DIR",
         "features": f"{cmd} features --image-root IMAGE_EMOTION_DIR",
         "split": f"{cmd} split", "train": f"{cmd} train", "evaluate": f"{cmd} evaluate",
     }

@@ -35,3 +35,20 @@ def loopback():
 
     with LoopbackServer() as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def demo_small(tmp_path_factory) -> Path:
+    """One ``imac-build demo --small`` work directory shared by the tests that read it."""
+    import shutil
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("the demo needs ffmpeg (scripts/setup.sh installs it)")
+    pytest.importorskip("torch")
+    from imac_builder.cli import cli
+
+    w = tmp_path_factory.mktemp("demo") / "demo"
+    result = CliRunner().invoke(cli, ["--workdir", str(w), "demo", "--small"])
+    assert result.exit_code == 0, result.output
+    (w / "demo-output.txt").write_text(result.output, encoding="utf-8")
+    return w

@@ -177,7 +177,7 @@ def test_cli_model_option_and_clear_refusals(tmp_path: Path, runner) -> None:
     assert f"trained on {SMALL_BANDS * 60}-d music features; the store has 480" in r.output
     r = runner.invoke(cli, [*w, "train", "--model", "vgg", "--device", "cpu"])
     assert r.exit_code == 2 and "vgg" in r.output
-    from imac_builder.train.command import MODEL
+    from imac_builder.cli.train import MODEL
     from imac_builder.train.evaluate import MODELS
 
     assert tuple(MODEL.choices) == MODELS  # the CLI offers exactly the models there are

@@ -168,4 +168,4 @@ def test_cli_runs_the_stage_and_reports_user_errors(tmp_path, runner):
     assert "Traceback" not in res.output
     empty = tmp_path / "empty"
     res = runner.invoke(cli, ["--workdir", str(empty), "features", "--modality", "music"])
-    assert res.exit_code == 1 and "run the download stage first" in res.output
+    assert res.exit_code == 1 and "run the download and images stages first" in res.output

@@ -126,7 +126,8 @@ class FeatureStore:
 
         path = Path(path)
         if not path.is_file():
-            raise UserError(f"feature store {path} does not exist; run the features stage")
+            raise UserError(f"feature store {path} does not exist: run `imac-build features` "
+                            "first")
         try:
             f = h5py.File(path, "r")
         except OSError as e:

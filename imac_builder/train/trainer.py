@@ -97,7 +97,7 @@ def load_checkpoint(path: Path) -> dict:
     import torch
 
     if not path.is_file():
-        raise UserError(f"{path} does not exist: train the run first")
+        raise UserError(f"{path} does not exist: run `imac-build train` first")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unpickling refusal is a bad file

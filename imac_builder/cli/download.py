@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from ..cli import App
+    from .app import App
 
 
 @click.command()
@@ -36,7 +36,7 @@ def download(app: App, jobs: int, retry_failed: bool, cookies: Path | None, prox
              sleep: float, limit: int | None, keep_original: bool, socket_timeout: float,
              retries: int, rate_limit_wait: float) -> None:
     """Fetch matched videos' audio and cut it into exact 60 s FLAC segments."""
-    from .stage import run_download
+    from ..download.stage import run_download
 
     app.run("download", run_download, workdir=app.workdir, jobs=jobs,
             retry_failed=retry_failed, cookies=cookies, proxy=proxy, sleep=sleep, limit=limit,

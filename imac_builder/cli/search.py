@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from ..cli import App
+    from .app import App
 
 
 @click.command()
@@ -52,8 +52,8 @@ def search(app: App, backend: str, limit: int | None, rerank: bool, retry_failed
            penalty_words: tuple[str, ...]) -> None:
     """Find each labelled song on YouTube and choose its video (resumable)."""
     from ..errors import UserError
-    from .match import DEFAULT_PENALTY_WORDS, MatchConfig
-    from .stage import run_search
+    from ..search.match import DEFAULT_PENALTY_WORDS, MatchConfig
+    from ..search.stage import run_search
 
     if rerank and retry_failed:
         raise UserError("--rerank and --retry-failed exclude each other")

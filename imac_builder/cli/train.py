@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from ..cli import App
+    from .app import App
 
 DEVICE = click.Choice(["auto", "cpu", "cuda"])
 MODEL = click.Choice(["acp", "spectrogram-acp", "l3"])  # evaluate.MODELS (torch-free import)
@@ -19,7 +19,7 @@ MODEL = click.Choice(["acp", "spectrogram-acp", "l3"])  # evaluate.MODELS (torch
 @click.pass_obj
 def split(app: App, seed: int) -> None:
     """Split 70:10:20 (music by song) and fix the balanced evaluation pairs."""
-    from .split import run_split
+    from ..train.split import run_split
 
     app.run("split", run_split, workdir=app.workdir, seed=seed, progress=app.progress)
 
@@ -43,8 +43,8 @@ def split(app: App, seed: int) -> None:
 def train(app: App, model: str, run: str | None, device: str, epochs: int, patience: int,
           seed: int, batch_size: int, lr: float, dropout: float, fresh: bool) -> None:
     """Train ACP-Net (or a baseline) on the stores and the split."""
-    from .trainer import TrainConfig
-    from .trainer import train as run_train
+    from ..train.trainer import TrainConfig
+    from ..train.trainer import train as run_train
 
     run = run or model
     cfg = TrainConfig(model=model, epochs=epochs, patience=patience, seed=seed,
@@ -65,7 +65,7 @@ def evaluate(app: App, run: str, device: str, retrieval_images: int | None,
              no_probes: bool) -> None:
     """Evaluate a run: Tables 4 (every trained run) and 5 beside the paper, cells, ROC-AUC,
     retrieval."""
-    from .evaluate import evaluate as run_evaluate
+    from ..train.evaluate import evaluate as run_evaluate
 
     app.run("evaluate", run_evaluate, workdir=app.workdir, run=run, device=device,
             retrieval_images=retrieval_images, probes=not no_probes, progress=app.progress)

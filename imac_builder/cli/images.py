@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from ..cli import App
+    from .app import App
 
 
 @click.command()
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--image-root", "--root", "root", type=click.Path(file_okay=False, path_type=Path),
               help="Image root: <emotion>/*.jpg folders and/or flat <emotion>_NNNN.jpg files. "
                    "Downloads land here too (default: W/images/files).")
 @click.option("--votes", type=click.Path(file_okay=False, path_type=Path),
@@ -50,7 +50,7 @@ def images(app: App, root: Path | None, votes: Path | None, verified_only: bool,
            placeholder_copies: int, timeout: float, max_bytes: int, retries: int,
            fetch_jobs: int, retry_failed: bool, offline: bool) -> None:
     """Check the Image Emotion database and regroup it into 3 classes (paper Table 1)."""
-    from .stage import run_images
+    from ..images.stage import run_images
 
     app.run("images", run_images, workdir=app.workdir, root=root, votes=votes,
             verified_only=verified_only, urls=list(urls), jobs=jobs, min_size=min_size,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from ..cli import App
+    from .app import App
 
 _MANIFEST = click.Path(exists=True, file_okay=False, path_type=Path)
 _WORKDIR = click.option("--workdir", "workdir", type=click.Path(file_okay=False, path_type=Path),
@@ -47,7 +47,7 @@ def _pipeline() -> dict | None:
 def release(app: App, name: str, version: str | None, out: Path | None, url: str,
             license_url: str) -> None:
     """Write a versioned manifest (and croissant.json) of the work directory."""
-    from .stage import run_release
+    from ..release.stage import run_release
 
     app.run("release", run_release, workdir=app.workdir, name=name, version=version, out=out,
             pipeline=_pipeline(), url=url, license_url=license_url, progress=app.progress)
@@ -65,7 +65,7 @@ def release(app: App, name: str, version: str | None, out: Path | None, url: str
 def verify(app: App, manifest: Path, allow_missing: bool, image_root: Path | None,
            jobs: int | None, workdir: Path | None) -> None:
     """Compare the work directory with MANIFEST: missing and invalid items, per item."""
-    from .verify import run_verify
+    from ..release.verify import run_verify
 
     app = _at(app, workdir)
     summary = app.run("verify", run_verify, workdir=app.workdir, manifest=manifest,
@@ -94,7 +94,7 @@ def rebuild(app: App, manifest: Path, allow_missing: bool, image_root: Path | No
             jobs: int, sleep: float, cookies: Path | None, proxy: str | None,
             workdir: Path | None) -> None:
     """Rebuild the audio of MANIFEST by video id (no search, no quota), then verify."""
-    from .rebuild import run_rebuild
+    from ..release.rebuild import run_rebuild
 
     app = _at(app, workdir)
     summary = app.run("rebuild", run_rebuild, workdir=app.workdir, manifest=manifest,
@@ -110,7 +110,7 @@ def rebuild(app: App, manifest: Path, allow_missing: bool, image_root: Path | No
 @click.pass_obj
 def diff(app: App, a: Path, b: Path) -> None:
     """What changed from release A to release B (added, removed, relabelled, moved)."""
-    from .diff import run_diff
+    from ..release.diff import run_diff
 
     result = run_diff(a, b)  # reads two folders only: no work directory, no lock
     if app.json:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from ..cli import App
+    from .app import App
 
 
 @click.command()
@@ -50,7 +50,7 @@ def features(app: App, modality: str, device: str, jobs: int, executor: str,
              image_root: Path | None, shard_size: int | None, batch_size: int,
              force: bool) -> None:
     """Compute music (193-d) and image (Inception-v3, 2048-d) feature stores (resumable)."""
-    from .stage import run_features
+    from ..features.stage import run_features
 
     app.run("features", run_features, workdir=app.workdir, modality=modality, device=device,
             jobs=jobs, executor=executor, scheduler=scheduler, engine=engine,

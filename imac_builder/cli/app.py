@@ -1,0 +1,154 @@
+"""The application object every command receives, and the group that turns every failure
+into one line and an exit code."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import __version__, stages
+from ..errors import UserError
+from ..workdir import Workdir
+
+log = logging.getLogger("imac_builder")
+#: Commands outside the registry that need an existing work directory.
+NEEDS = {"verify": "rebuild (or the stages)"}
+
+
+@dataclass
+class App:
+    """Options shared by every command (the click context object)."""
+
+    workdir: Workdir
+    verbose: int = 0
+    quiet: bool = False
+    json: bool = False
+
+    @property
+    def progress(self) -> bool:
+        """Progress bars only for a person watching a terminal."""
+        return not (self.quiet or self.json) and sys.stderr.isatty()
+
+    def setup_logging(self) -> Path:
+        """Log to ``W/logs/imac-build.log`` (and to stderr with -v)."""
+        path = self.workdir.logs / "imac-build.log"
+        root = logging.getLogger("imac_builder")
+        root.setLevel(logging.DEBUG)
+        for h in [h for h in root.handlers if getattr(h, "_imac", False)]:
+            root.removeHandler(h)  # a previous command in this process (tests, notebooks)
+            h.close()
+        handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
+        handlers[0].setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        if self.verbose:
+            handlers.append(logging.StreamHandler(sys.stderr))
+            handlers[1].setLevel(logging.DEBUG if self.verbose > 1 else logging.INFO)
+        for h in handlers:
+            h._imac = True  # type: ignore[attr-defined]
+            root.addHandler(h)
+        return path
+
+    def run(self, stage: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        """Run one stage under the work-directory lock and print its summary."""
+        if not self.workdir.root.is_dir():
+            if stage in NEEDS:
+                raise UserError(f"work directory {self.workdir.root} does not exist: run "
+                                f"the {NEEDS[stage]} first (or give the right --workdir)")
+            if stage in stages.BY_NAME and (msg := stages.needs_message(
+                    stage, self.workdir.root)):
+                raise UserError(msg)
+        self.setup_logging()
+        log.info("%s started (imac-build %s)", stage, __version__)
+        with self.workdir.lock(stage):
+            summary = fn(**kwargs)
+        if self.json:
+            click.echo(json.dumps({"command": stage, **summary.to_dict()}, sort_keys=True))
+        elif not self.quiet:
+            for line in summary.lines():
+                click.echo(line)
+        return summary
+
+
+def _json_error(argv: list[str], message: str, code: int) -> None:
+    """With ``--json``, an error is also a JSON object on stdout, for programs."""
+    if "--json" in argv:
+        click.echo(json.dumps({"error": message, "exit_code": code}, sort_keys=True))
+
+
+class ImacGroup(click.Group):
+    """Turns user errors, Ctrl-C and full disks into one clear line and an exit code."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """As click's, but a usage error is one line too (no usage block)."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        argv = list(args[0] if args and args[0] is not None else kwargs.get("args") or
+                    sys.argv[1:])
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx else "imac-build"
+            _json_error(argv, e.format_message(), e.exit_code)
+            click.echo(f"Error: {e.format_message()} (see '{where} --help')", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            _json_error(argv, e.format_message(), e.exit_code)
+            e.show()
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # pipeline order, not alphabetical
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as e:
+            raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted: finished work is kept; run the same command again "
+                       "to resume", err=True)
+            ctx.exit(130)
+        except OSError as e:
+            if e.errno == errno.ENOSPC:
+                raise click.ClickException(
+                    f"disk full ({e.filename or 'work directory'}): free space and run the "
+                    "same command again; finished work is kept") from None
+            if isinstance(e, PermissionError | FileNotFoundError | IsADirectoryError):
+                raise click.ClickException(str(e)) from None
+            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:
+            app = ctx.obj
+            if isinstance(app, App) and app.verbose:
+                raise
+            where = ""
+            if isinstance(app, App):
+                logging.getLogger("imac_builder").error("internal error\n%s",
+                                                        traceback.format_exc())
+                where = f"; traceback in {app.workdir.root / 'logs' / 'imac-build.log'}"
+            raise click.ClickException(
+                f"internal error ({type(e).__name__}: {e}){where}; please report it") from None
+
+
+def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value and isinstance(ctx.obj, App):
+            setattr(ctx.obj, name, True)
+
+    return callback
+
+

@@ -1,0 +1,26 @@
+"""``imac-build status``: each stage's state and what to run next."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..errors import UserError
+from .app import App
+
+
+@click.command()
+@click.pass_obj
+def status(app: App) -> None:
+    """Show each stage's state in the work directory and what to run next."""
+    from ..status import workdir_status
+
+    if not app.workdir.root.is_dir():
+        raise UserError(f"work directory {app.workdir.root} does not exist: nothing has run "
+                        "there yet (start with 'imac-build demo' or the tags stage)")
+    summary = workdir_status(app.workdir)
+    if app.json:
+        click.echo(json.dumps({"command": "status", **summary.to_dict()}, sort_keys=True))
+    elif not app.quiet:
+        click.echo("\n".join(summary.lines()))

@@ -1,0 +1,129 @@
+"""The package's shape: no import cycles, click only in the CLI layer, one registry."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "imac_builder"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PKG.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PKG.rglob("*.py"))}
+
+
+def _runtime_imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) for every import that runs: module level or inside functions,
+    but not under ``if TYPE_CHECKING:``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for b in node.body for n in ast.walk(b))
+    here = _module_name(path)
+    package = here if path.name == "__init__.py" else here.rsplit(".", 1)[0]
+    out = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            out += [(a.name, []) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            out.append((mod, [a.name for a in node.names]))
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    mods = _modules()
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for name, path in mods.items():
+        for mod, names in _runtime_imports(path):
+            targets = [f"{mod}.{n}" for n in names if f"{mod}.{n}" in mods]
+            if len(targets) < len(names) and mod in mods:
+                targets.append(mod)  # names taken from the module itself
+            graph[name].update(t for t in targets if t != name)
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_cycle_finder_finds_a_planted_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+
+
+def test_no_import_cycles_inside_the_package() -> None:
+    """Function-level imports count: a cycle hidden inside a function is still a cycle."""
+    assert _cycles(_graph()) == []
+
+
+def test_click_is_imported_only_by_the_cli_package() -> None:
+    offenders = [name for name, path in _modules().items()
+                 if not name.startswith("imac_builder.cli")
+                 and any(m == "click" or m.startswith("click.")
+                         for m, _ in _runtime_imports(path))]
+    assert offenders == []
+
+
+def test_every_registered_stage_has_a_command_in_order() -> None:
+    from imac_builder import stages
+    from imac_builder.cli import cli
+
+    names = list(cli.commands)
+    assert names[: len(stages.ORDER)] == list(stages.ORDER)
+
+
+@pytest.mark.parametrize("stage", ["search", "download", "features", "split", "train"])
+def test_every_stage_input_is_written_by_an_earlier_stage(stage: str) -> None:
+    from imac_builder import stages
+
+    for item in stages.get(stage).inputs:
+        assert stages.ORDER.index(item.writer) < stages.ORDER.index(stage), item.path
