@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .workdir import Workdir
+from .workdir import Workdir, read_state
 
 
 @dataclass
@@ -83,19 +83,43 @@ def _features_state(wd: Workdir, modality: str) -> str | None:
     return "done" if items_hash(sorted(items, key=lambda it: it.id)) == store[1] else "stale"
 
 
-def workdir_status(workdir: Workdir | Path, progress: bool = True) -> StatusSummary:
-    """Read the work directory's tables (nothing is changed) and judge each stage."""
+def _config_changes(root: Path, pipeline: dict[str, dict] | None) -> dict[str, str]:
+    """Stages whose recorded configuration differs from the pipeline's, with what changed."""
+    from .config import CONFIGS, stage_config
+    from .errors import UserError
+
+    recorded = read_state(root).get("configs", {})
+    out: dict[str, str] = {}
+    for name, rec in recorded.items() if isinstance(recorded, dict) else ():
+        if name not in CONFIGS or not isinstance(rec, dict):
+            continue
+        try:
+            now = stage_config(name, (pipeline or {}).get(name, {}))
+        except UserError:
+            continue
+        if rec.get("hash") != now.hash():
+            old = rec.get("values") or {}
+            diff = [f"{k} {old.get(k)!r} -> {v!r}" for k, v in now.to_dict().items()
+                    if old.get(k) != v]
+            out[name] = "configuration changed: " + (", ".join(diff[:3]) or "see workdir.json")
+    return out
+
+
+def workdir_status(workdir: Workdir | Path, progress: bool = True,
+                   pipeline: dict[str, dict] | None = None) -> StatusSummary:
+    """Read the work directory's tables (nothing is changed) and judge each stage.
+
+    ``pipeline`` is the pipeline file's tables: a stage that ran with another
+    configuration is ``stale``.
+    """
+    from . import stages
+
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     r = wd.root
     cmd = f"imac-build --workdir {shlex.quote(str(r))}"
-    commands = {
-        "tags": f"{cmd} tags --lastfm lastfm_tags.db --metadata track_metadata.db",
-        "search": f"{cmd} search", "download": f"{cmd} download",
-        "images": f"{cmd} images --image-root IMAGE_EMOTION_DIR",
-        "features": f"{cmd} features --image-root IMAGE_EMOTION_DIR",
-        "split": f"{cmd} split", "train": f"{cmd} train", "evaluate": f"{cmd} evaluate",
-    }
+    commands = {s.name: f"{cmd} {s.name} {s.hint}".rstrip() for s in stages.STAGES}
     st: list[StageState] = []
+    changed = _config_changes(r, pipeline)
 
     songs = _rows(r / "tags/songs.csv")
     st.append(StageState("tags", "done" if (r / "tags/songs.csv").exists() else "not started",
@@ -176,6 +200,12 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True) -> StatusSumm
                          "stale" if any(runs[n] == "stale" for n in evaluated) else "done",
                          ", ".join(evaluated)))
 
+    for s in st:
+        if s.stage in changed and s.state == "done":
+            s.state = "stale"
+            s.detail = "; ".join(x for x in (s.detail, changed[s.stage]) if x)
+    order = {name: i for i, name in enumerate(stages.ORDER)}
+    st.sort(key=lambda s: order.get(s.stage, len(order)))
     nxt = next((s for s in st if s.state != "done"), None)
     if nxt is None:
         released = sorted(p.name for p in (r / "manifests").glob("*") if p.is_dir())

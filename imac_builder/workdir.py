@@ -58,3 +58,40 @@ class Workdir:
             yield
         finally:
             os.close(fd)
+
+
+#: What a work directory remembers between commands (``W/workdir.json``).
+STATE_FILE = "workdir.json"
+
+
+def read_state(root: Path | str) -> dict:
+    """The remembered state (empty when absent or unreadable: it is only a memory)."""
+    import json
+
+    try:
+        doc = json.loads((Path(root) / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def update_state(root: Path | str, **changes: object) -> dict:
+    """Merge ``changes`` into the remembered state (atomically) and return it."""
+    import json
+
+    from . import atomic
+
+    doc = read_state(root)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(doc.get(key), dict):
+            doc[key] = {**doc[key], **value}
+        else:
+            doc[key] = value
+    atomic.write_text(Path(root) / STATE_FILE, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    return doc
+
+
+def record_config(root: Path | str, stage: str, config: object) -> None:
+    """Remember the configuration a stage ran with (``status`` compares it later)."""
+    update_state(root, configs={stage: {"hash": config.hash(),  # type: ignore[attr-defined]
+                                        "values": config.to_dict()}})  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from .. import __version__, stages
-from ..config import load_config
+from ..config import CONFIGS, load_config, stage_config
 from ..errors import UserError
 from ..workdir import Workdir
 from . import demo, download, features, images, release, search, status, tags, train
@@ -57,6 +57,13 @@ def check_config(doc: dict[str, dict[str, Any]], group: click.Group, path: Path)
                 f"config file {path}: [{section}] has no option {', '.join(unknown)} "
                 f"(known: {', '.join(sorted(names))})"
             )
+        if section in CONFIGS:  # validated; a single value where a list goes is a list
+            config = stage_config(section, values, path)
+            values.update({k: getattr(config, k) for k in values if hasattr(config, k)})
+        for p in cmd.params:
+            if p.name in values and getattr(p, "multiple", False) and \
+                    not isinstance(values[p.name], list | tuple):
+                values[p.name] = [values[p.name]]
 
 
 def _commands() -> dict[str, click.Command]:

@@ -16,8 +16,9 @@ from typing import Any
 import click
 
 from .. import __version__, stages
+from ..config import CONFIGS, StageConfig, field_default, stage_config
 from ..errors import UserError
-from ..workdir import Workdir
+from ..workdir import Workdir, record_config
 
 log = logging.getLogger("imac_builder")
 #: Commands outside the registry that need an existing work directory.
@@ -70,6 +71,9 @@ class App:
         log.info("%s started (imac-build %s)", stage, __version__)
         with self.workdir.lock(stage):
             summary = fn(**kwargs)
+            config = effective_config(stage)
+            if config is not None:
+                record_config(self.workdir.root, stage, config)
         if self.json:
             click.echo(json.dumps({"command": stage, **summary.to_dict()}, sort_keys=True))
         elif not self.quiet:
@@ -152,3 +156,33 @@ def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, bool], Non
     return callback
 
 
+
+
+def effective_config(stage: str) -> StageConfig | None:
+    """The configuration the current command runs with (its options' values)."""
+    if stage not in CONFIGS:
+        return None
+    ctx = click.get_current_context(silent=True)
+    params = ctx.params if ctx is not None else {}
+    return stage_config(stage, params)
+
+
+def configured(stage: str) -> Callable[[click.Command], click.Command]:
+    """Take a command's option defaults from its stage's configuration dataclass."""
+    from dataclasses import fields
+
+    cls = CONFIGS[stage]
+
+    def apply(cmd: click.Command) -> click.Command:
+        params = {p.name: p for p in cmd.params}
+        for f in fields(cls):
+            if f.name not in params:
+                raise RuntimeError(f"{stage}: configuration field {f.name} has no option")
+            p = params[f.name]
+            default = field_default(f)
+            p.default = tuple(default) if getattr(p, "multiple", False) else default
+            if isinstance(p, click.Option) and default is not None and default != ():
+                p.show_default = True
+        return cmd
+
+    return apply

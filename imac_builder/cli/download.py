@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .app import configured
+
 if TYPE_CHECKING:
     from .app import App
 
 
+@configured("download")
 @click.command()
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Songs downloaded in parallel.")

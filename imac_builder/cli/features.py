@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .app import configured
+
 if TYPE_CHECKING:
     from .app import App
 
 
+@configured("features")
 @click.command()
 @click.option("--modality", type=click.Choice(["music", "images", "all", "spectrograms",
                                               "pixels"]), default="all", show_default=True,

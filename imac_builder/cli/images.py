@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .app import configured
+
 if TYPE_CHECKING:
     from .app import App
 
 
+@configured("images")
 @click.command()
 @click.option("--image-root", "--root", "root", type=click.Path(file_okay=False, path_type=Path),
               help="Image root: <emotion>/*.jpg folders and/or flat <emotion>_NNNN.jpg files. "

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .app import configured
+
 if TYPE_CHECKING:
     from .app import App
 
@@ -34,15 +36,15 @@ def _pipeline() -> dict | None:
     return load_config(path) if path else None
 
 
+@configured("release")
 @click.command()
-@click.option("--name", default="imac", show_default=True, help="Dataset name.")
+@click.option("--name", help="Dataset name.")
 @click.option("--version", "version", metavar="X.Y.Z",
               help="Release version (default: the smallest bump the changes allow).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of releases (default: ./manifests).")
-@click.option("--url", default="", help="Where the dataset is published (Croissant url).")
-@click.option("--license", "license_url", default="",
-              help="License URL of the manifest (default CC BY 4.0).")
+@click.option("--url", help="Where the dataset is published (Croissant url).")
+@click.option("--license", "license_url", help="License URL of the manifest (default CC BY 4.0).")
 @click.pass_obj
 def release(app: App, name: str, version: str | None, out: Path | None, url: str,
             license_url: str) -> None:
@@ -75,15 +77,15 @@ def verify(app: App, manifest: Path, allow_missing: bool, image_root: Path | Non
         raise click.ClickException(summary.failure())
 
 
+@configured("rebuild")
 @click.command()
 @click.argument("manifest", type=_MANIFEST)
 @click.option("--allow-missing", is_flag=True,
               help="Pass although some videos could not be fetched again.")
 @click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of the images to verify too.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Songs downloaded in parallel.")
-@click.option("--sleep", type=click.FloatRange(0), default=0.0, show_default=True,
+@click.option("--jobs", type=click.IntRange(1, 64), help="Songs downloaded in parallel.")
+@click.option("--sleep", type=click.FloatRange(0),
               help="Seconds each worker waits before a download.")
 @click.option("--cookies", type=click.Path(dir_okay=False, path_type=Path),
               help="Cookie file (Netscape format) for yt-dlp.")

@@ -7,13 +7,15 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .app import configured
+
 if TYPE_CHECKING:
     from .app import App
 
 
+@configured("search")
 @click.command()
-@click.option("--backend", type=click.Choice(["api", "ytdlp"]), default="api",
-              show_default=True,
+@click.option("--backend", type=click.Choice(["api", "ytdlp"]),
               help="api: YouTube Data API v3 (needs a key); ytdlp: yt-dlp search, no key.")
 @click.option("--limit", type=click.IntRange(min=0), default=None,
               help="Search at most N songs in this run.")
@@ -23,24 +25,23 @@ if TYPE_CHECKING:
               help="Search again only the songs whose search failed or found no match.")
 @click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
               help="File holding the API key (default: $YOUTUBE_API_KEY).")
-@click.option("--daily-quota", type=click.IntRange(min=0), default=10_000, show_default=True,
+@click.option("--daily-quota", type=click.IntRange(min=0),
               help="API units this pipeline may spend per Pacific-time day.")
-@click.option("--results", type=click.IntRange(1, 500), default=10, show_default=True,
+@click.option("--results", type=click.IntRange(1, 500),
               help="Candidates fetched per song (a search.list page holds 50).")
-@click.option("--min-score", type=click.FloatRange(0, 100), default=75.0, show_default=True,
-              help="Lowest total score of a match.")
-@click.option("--min-title", type=click.FloatRange(0, 100), default=80.0, show_default=True,
+@click.option("--min-score", type=click.FloatRange(0, 100), help="Lowest total score of a match.")
+@click.option("--min-title", type=click.FloatRange(0, 100),
               help="Lowest title similarity of a match.")
-@click.option("--min-artist", type=click.FloatRange(0, 100), default=70.0,
-              show_default=True, help="Lowest artist similarity (title or channel).")
-@click.option("--duration-tolerance", type=click.FloatRange(min=0), default=15.0,
-              show_default=True, help="Seconds a video may differ from the MSD duration.")
-@click.option("--duration-tolerance-pct", type=click.FloatRange(min=0), default=10.0,
-              show_default=True, help="The same as a percentage; the larger one applies.")
-@click.option("--version-penalty", type=click.FloatRange(min=0), default=30.0,
-              show_default=True, help="Points taken per penalty word found.")
-@click.option("--official-bonus", type=click.FloatRange(min=0), default=5.0,
-              show_default=True, help="Points for a Topic, VEVO or the artist's own channel.")
+@click.option("--min-artist", type=click.FloatRange(0, 100),
+              help="Lowest artist similarity (title or channel).")
+@click.option("--duration-tolerance", type=click.FloatRange(min=0),
+              help="Seconds a video may differ from the MSD duration.")
+@click.option("--duration-tolerance-pct", type=click.FloatRange(min=0),
+              help="The same as a percentage; the larger one applies.")
+@click.option("--version-penalty", type=click.FloatRange(min=0),
+              help="Points taken per penalty word found.")
+@click.option("--official-bonus", type=click.FloatRange(min=0),
+              help="Points for a Topic, VEVO or the artist's own channel.")
 @click.option("--penalty-word", "penalty_words", multiple=True,
               help="Word marking another version (repeatable; replaces the default list; "
                    "in a pipeline file: penalty_words = [...]).")
@@ -52,17 +53,12 @@ def search(app: App, backend: str, limit: int | None, rerank: bool, retry_failed
            penalty_words: tuple[str, ...]) -> None:
     """Find each labelled song on YouTube and choose its video (resumable)."""
     from ..errors import UserError
-    from ..search.match import DEFAULT_PENALTY_WORDS, MatchConfig
     from ..search.stage import run_search
+    from .app import effective_config
 
     if rerank and retry_failed:
         raise UserError("--rerank and --retry-failed exclude each other")
-    cfg = MatchConfig(min_score=min_score, min_title=min_title, min_artist=min_artist,
-                      duration_tolerance=duration_tolerance,
-                      duration_tolerance_pct=duration_tolerance_pct,
-                      version_penalty=version_penalty, official_bonus=official_bonus,
-                      penalty_words=tuple(w.strip() for w in penalty_words if w.strip())
-                      or DEFAULT_PENALTY_WORDS)
+    cfg = effective_config("search").match()  # type: ignore[union-attr]
     app.run("search", run_search, workdir=app.workdir, backend=backend, limit=limit,
             rerank=rerank, retry_failed=retry_failed, api_key_file=api_key_file,
             daily_quota=daily_quota, results=results, match=cfg, progress=app.progress)

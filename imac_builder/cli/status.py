@@ -19,7 +19,10 @@ def status(app: App) -> None:
     if not app.workdir.root.is_dir():
         raise UserError(f"work directory {app.workdir.root} does not exist: nothing has run "
                         "there yet (start with 'imac-build demo' or the tags stage)")
-    summary = workdir_status(app.workdir)
+    from ..config import load_config
+
+    path = click.get_current_context().find_root().params.get("config_path")
+    summary = workdir_status(app.workdir, pipeline=load_config(path) if path else None)
     if app.json:
         click.echo(json.dumps({"command": "status", **summary.to_dict()}, sort_keys=True))
     elif not app.quiet:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from .app import App
+from .app import App, configured
 
 
+@configured("tags")
 @click.command()
 @click.option("--lastfm", "lastfm", multiple=True, required=True,
               type=click.Path(path_type=Path),
@@ -17,7 +18,7 @@ from .app import App
               help="track_metadata.db or unique_tracks.txt (omit for JSON input).")
 @click.option("--exclusions", type=click.Path(path_type=Path),
               help="Exclusion list replacing the shipped default.")
-@click.option("--min-tag-weight", type=click.FloatRange(0, 100), default=0, show_default=True,
+@click.option("--min-tag-weight", type=click.FloatRange(0, 100),
               help="Ignore tag entries whose Last.fm weight is below this.")
 @click.pass_obj
 def tags(app: App, lastfm: tuple[Path, ...], metadata: Path | None, exclusions: Path | None,

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .app import configured
+
 if TYPE_CHECKING:
     from .app import App
 
@@ -53,6 +55,7 @@ def train(app: App, model: str, run: str | None, device: str, epochs: int, patie
             fresh=fresh, progress=app.progress)
 
 
+@configured("evaluate")
 @click.command()
 @click.option("--run", default="acp", show_default=True)
 @click.option("--device", type=DEVICE, default="auto", show_default=True)
