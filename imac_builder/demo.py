@@ -19,7 +19,7 @@ The numbers it prints are a smoke test of the machinery, not a result.
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import json
 import subprocess
 import threading
@@ -30,11 +30,13 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
+from . import stages, tables, vocab
 from .errors import UserError
+from .vocab import LABELS, TABLE1
 from .workdir import Workdir
 
-EMOTIONS = ("amusement", "awe", "excitement", "contentment", "anger", "disgust", "fear",
-            "sadness")
+#: The emotions in the order the demo generates them (by class, then name).
+EMOTIONS = tuple(sorted(vocab.EMOTIONS, key=lambda e: (LABELS.index(TABLE1[e]), e)))
 
 
 def sample_dir() -> Path:
@@ -89,12 +91,13 @@ def serve(folder: Path):
         httpd.server_close()
 
 
-def _pick_songs(songs_csv: Path, per_class: int) -> list[dict[str, str]]:
-    with songs_csv.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+def _pick_songs(root: Path, per_class: int) -> list[dict[str, str]]:
+    rows = tables.read_table(root, tables.SONGS)
     picked = []
-    for label in ("positive", "neutral", "negative"):
+    for label in LABELS:
         picked += [r for r in rows if r["label"] == label][:per_class]
+    if len(picked) < len(LABELS) * per_class:
+        raise UserError("the built-in sample yielded too few labelled songs")
     return picked
 
 
@@ -158,72 +161,66 @@ def _write_images(folder: Path, per_emotion: int) -> None:
 
 
 def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True) -> DemoSummary:
-    """Run every stage on the built-in sample; ``small`` uses fewer songs and images."""
-    from .features.stage import run_features
-    from .search.stage import run_search
-    from .tags import run_tags
-    from .train.evaluate import evaluate
-    from .train.split import run_split
-    from .train.trainer import TrainConfig, train
+    """Run every registered stage on the built-in sample; ``small``: fewer songs, images."""
+    from .train.trainer import TrainConfig
 
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     sample = sample_dir()
-    s = DemoSummary()
-    s.stages["tags"] = run_tags(wd, [sample / "lastfm_tags.db"],
-                                metadata=sample / "unique_tracks.txt", progress=progress).lines()
-    per_class, per_emotion = (3, 6) if small else (5, 12)  # >= 3 songs a class per split
-    songs = _pick_songs(wd.root / "tags" / "songs.csv", per_class)
-    if len(songs) < 3 * per_class:
-        raise UserError("the built-in sample yielded too few labelled songs")
-    # The sample catalogue has media for these songs only: the other labelled songs are
-    # reported "not searched" by the search stage, as they would be after a partial search.
-    seconds = [(61.0 + 7 * k) if small else (125.0 + 13 * (k % 5)) for k in range(len(songs))]
     media = wd.root / "demo-media"
-    _write_songs(songs, media / "audio", seconds)
-    _write_images(media / "images", per_emotion)
-    with serve(media) as base:
-        _write_candidates(wd, songs, base, seconds)
-        s.stages["search"] = run_search(wd, rerank=True, progress=progress).lines()
-        from .download.stage import run_download
-
-        s.stages["download"] = run_download(wd, jobs=2, progress=progress).lines()
-    from .images.stage import run_images
-
-    s.stages["images"] = run_images(wd, root=media / "images", progress=progress).lines()
-    s.stages["features"] = run_features(wd, modality="all", image_root=media / "images",
-                                        progress=progress).lines()
-    s.stages["split"] = run_split(wd, seed=0, progress=progress).lines()
+    manifest = wd.root / "manifests" / "imac-demo-0.1.0"
+    per_class, per_emotion = (3, 6) if small else (5, 12)  # >= 3 songs a class per split
     # Small batches and a higher rate so the few sample pairs give enough steps in a short
     # run; the paper's widths and dropout otherwise.
     cfg = TrainConfig(epochs=5 if small else 15, patience=15, batch_size=16, lr=3e-4)
-    s.stages["train"] = train(wd, run="demo", device="cpu", config=cfg, fresh=True,
-                              progress=progress).lines()
-    s.stages["evaluate"] = evaluate(wd, run="demo", device="cpu", retrieval_images=50,
-                                    progress=progress).lines()
-    from .release.stage import run_release
+    args: dict[str, dict] = {
+        "tags": {"lastfm": [sample / "lastfm_tags.db"],
+                 "metadata": sample / "unique_tracks.txt"},
+        "search": {"rerank": True},
+        "download": {"jobs": 2},
+        "images": {"root": media / "images"},
+        "features": {"modality": "all", "image_root": media / "images"},
+        "split": {"seed": 0},
+        "train": {"run": "demo", "device": "cpu", "config": cfg, "fresh": True},
+        "evaluate": {"run": "demo", "device": "cpu", "retrieval_images": 50},
+        "release": {"name": "imac-demo", "version": "0.1.0", "out": wd.root / "manifests"},
+    }
+    s = DemoSummary()
+    with contextlib.ExitStack() as stack:
+        for stage in stages.STAGES:
+            if stage.name == "search":
+                # The sample catalogue has media for these songs only: the other labelled
+                # songs are reported "not searched", as after a partial search.
+                songs = _pick_songs(wd.root, per_class)
+                seconds = [(61.0 + 7 * k) if small else (125.0 + 13 * (k % 5))
+                           for k in range(len(songs))]
+                _write_songs(songs, media / "audio", seconds)
+                _write_images(media / "images", per_emotion)
+                base = stack.enter_context(serve(media))
+                _write_candidates(wd, songs, base, seconds)
+            if stage.name == "images":
+                stack.close()  # the songs are downloaded: stop serving them
+            if stage.name == "release" and manifest.exists():
+                s.stages["release"] = [f"{manifest.name} exists from an earlier demo run: "
+                                       "kept (a release is never overwritten)"]
+                continue
+            s.stages[stage.name] = stage.function()(wd, **args[stage.name],
+                                                    progress=progress).lines()
     from .release.verify import run_verify
 
-    rel = run_release(wd, name="imac-demo", version="0.1.0", out=wd.root / "manifests",
-                      progress=progress) if not (wd.root / "manifests" / "imac-demo-0.1.0"
-                                                  ).exists() else None
-    manifest = wd.root / "manifests" / "imac-demo-0.1.0"
-    s.stages["release"] = rel.lines() if rel is not None else [
-        f"{manifest.name} exists from an earlier demo run: kept (a release is never "
-        "overwritten)"]
     ver = run_verify(wd, manifest, image_root=media / "images", progress=progress)
     if ver.failed:
         raise UserError(f"demo: verify found problems in {manifest}: {ver.report}")
     s.stages["verify"] = ver.lines()
     root = wd.root
     s.outputs = {
-        "labelled songs": str(root / "tags" / "songs.csv"),
-        "tags report": str(root / "tags" / "report.md"),
-        "matches": str(root / "search" / "matches.csv"),
-        "segments": str(root / "download" / "segments.csv"),
-        "download ledger": str(root / "download" / "ledger.csv"),
-        "images": str(root / "images" / "images.csv"),
-        "feature stores": str(root / "features"),
-        "split": str(root / "splits" / "splits.csv"),
+        "labelled songs": str(tables.SONGS.at(root)),
+        "tags report": str(tables.TAGS_REPORT.at(root)),
+        "matches": str(tables.MATCHES.at(root)),
+        "segments": str(tables.SEGMENTS.at(root)),
+        "download ledger": str(tables.LEDGER.at(root)),
+        "images": str(tables.IMAGES.at(root)),
+        "feature stores": str(tables.MUSIC_STORE.at(root).parent),
+        "split": str(tables.SPLITS.at(root)),
         "model and curves": str(root / "runs" / "demo"),
         "evaluation report": str(root / "runs" / "demo" / "report.md"),
         "release manifest": str(manifest),

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-SR = 22_050
+from .vocab import SAMPLE_RATE
+
+SR = SAMPLE_RATE
 MOODS = {
     # tempo (bpm), scale (semitones from the root), root (Hz), harmonics, note length (beats)
     "positive": (138, (0, 2, 4, 5, 7, 9, 11), 261.63, 8, 0.5),

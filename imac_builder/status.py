@@ -7,13 +7,14 @@ fingerprint — not by file times, so a stage that found nothing to do stays ``d
 
 from __future__ import annotations
 
-import csv
 import json
 import shlex
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import tables as T
+from .errors import UserError
 from .workdir import Workdir, read_state
 
 
@@ -40,11 +41,11 @@ class StatusSummary:
         return out
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
+def _rows(root: Path, table: T.Table) -> list[dict[str, str]]:
+    """A table's rows; none when it is absent or unreadable (status only reads)."""
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            return list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error):
+        return T.read_table(root, table, required=(), missing_ok=True)
+    except (OSError, UserError):
         return []
 
 
@@ -73,7 +74,7 @@ def _features_state(wd: Workdir, modality: str) -> str | None:
     from .features.shards import items_hash
     from .features.stage import image_items, music_items
 
-    store = _store_ids(wd.root / "features" / f"{modality}.h5")
+    store = _store_ids(T.STORES[modality].at(wd.root))
     if store is None:
         return None
     try:
@@ -121,12 +122,12 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
     st: list[StageState] = []
     changed = _config_changes(r, pipeline)
 
-    songs = _rows(r / "tags/songs.csv")
-    st.append(StageState("tags", "done" if (r / "tags/songs.csv").exists() else "not started",
+    songs = _rows(r, T.SONGS)
+    st.append(StageState("tags", "done" if T.SONGS.at(r).exists() else "not started",
                          _count([s.get("label", "") for s in songs])))
 
-    matches = _rows(r / "search/matches.csv")
-    if not (r / "search/matches.csv").exists():
+    matches = _rows(r, T.MATCHES)
+    if not T.MATCHES.at(r).exists():
         st.append(StageState("search", "not started"))
     else:
         kinds = []
@@ -141,21 +142,21 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
         st.append(StageState("search", state, _count(kinds) +
                              (f"; {len(new)} new songs" if new else "")))
 
-    ledger = _rows(r / "download/ledger.csv")
-    if not (r / "download/ledger.csv").exists():
+    ledger = _rows(r, T.LEDGER)
+    if not T.LEDGER.at(r).exists():
         st.append(StageState("download", "not started"))
     else:
         done = {(x.get("track_id"), x.get("video_id")) for x in ledger}
         want = {(m.get("track_id"), m.get("video_id")) for m in matches
                 if m.get("status") == "matched"}
         todo = len(want - done)
-        n_seg = len(_rows(r / "download/segments.csv"))
+        n_seg = len(_rows(r, T.SEGMENTS))
         st.append(StageState("download", "partial" if todo else "done",
                              _count([x.get("status", "") for x in ledger]) +
                              f"; {n_seg} segments" + (f"; {todo} to do" if todo else "")))
 
-    images = _rows(r / "images/images.csv")
-    st.append(StageState("images", "done" if (r / "images/images.csv").exists()
+    images = _rows(r, T.IMAGES)
+    st.append(StageState("images", "done" if T.IMAGES.at(r).exists()
                          else "not started", _count([i.get("status", "") for i in images])))
 
     feats = {m: _features_state(wd, m) for m in ("music", "images")}
@@ -168,13 +169,13 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
         st.append(StageState("features", state,
                              ", ".join(f"{m}.h5 {s}" for m, s in feats.items() if s)))
 
-    splits = _rows(r / "splits/splits.csv")
+    splits = _rows(r, T.SPLITS)
     split_hash = None
     if not splits:
         st.append(StageState("split", "not started"))
     else:
         assigned = {x.get("item_id") for x in splits}
-        stale = any((ids := _store_ids(r / "features" / f"{m}.h5")) and
+        stale = any((ids := _store_ids(T.STORES[m].at(r))) and
                     not set(ids[0]) <= assigned for m in present)
         st.append(StageState("split", "stale" if stale else "done",
                              _count([x.get("split", "") for x in splits])))

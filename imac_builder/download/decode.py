@@ -18,11 +18,10 @@ from ..errors import UserError
 if TYPE_CHECKING:
     import numpy as np
 
+from ..vocab import SAMPLE_RATE, SEGMENT_SAMPLES
+
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 22_050
-SEGMENT_SECONDS = 60
-SEGMENT_SAMPLES = SAMPLE_RATE * SEGMENT_SECONDS  # 1,323,000
 
 
 class DecodeError(Exception):

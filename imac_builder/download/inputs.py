@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .. import tables
 from ..errors import UserError
+from ..vocab import is_track_id
 from .decode import SEGMENT_SECONDS
 
 log = logging.getLogger(__name__)
 
-TRACK_ID = re.compile(r"^TR[A-Z0-9]{16}$")
 PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 #: Disk estimate: a 16-bit mono FLAC minute of music is ~1.6-2.0 MB; an original
 #: best-audio stream ~1.2 MB a minute; songs of unknown length are taken as 5 minutes.
@@ -46,46 +45,32 @@ def _float_or_none(text: str | None) -> float | None:
     return v if v is not None and math.isfinite(v) else None
 
 
-def read_labels(path: Path) -> dict[str, str]:
+def read_labels(root: Path) -> dict[str, str]:
     """``track_id -> label`` from ``tags/songs.csv``."""
-    if not path.is_file():
-        raise UserError(f"{path} not found: run `imac-build tags` first (labels come from it)")
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not {"track_id", "label"} <= set(reader.fieldnames or ()):
-            raise UserError(f"{path} lacks the track_id/label columns: is it tags/songs.csv?")
-        return {r["track_id"]: r["label"] or "" for r in reader}
+    return {r["track_id"]: r["label"]
+            for r in tables.read_table(root, tables.SONGS, required=("track_id", "label"))}
 
 
-def read_matches(path: Path, labels: dict[str, str]) -> tuple[list[Job], int]:
+def read_matches(root: Path, labels: dict[str, str]) -> tuple[list[Job], int]:
     """Rows of ``search/matches.csv`` whose status is ``matched``; also count invalid rows."""
-    if not path.is_file():
-        raise UserError(f"{path} not found: run `imac-build search` first")
-    need = {"track_id", "video_id", "url", "status"}
     jobs: list[Job] = []
     seen: set[str] = set()
     invalid = 0
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = need - set(reader.fieldnames or ())
-        if missing:
-            raise UserError(f"{path} lacks the column(s) {', '.join(sorted(missing))}: "
-                            "is it search/matches.csv?")
-        for rec in reader:
-            if (rec.get("status") or "").strip() != "matched":
-                continue
-            tid = (rec.get("track_id") or "").strip()
-            if not TRACK_ID.match(tid):
-                log.warning("matches.csv: skipped a row with invalid track_id %r", tid)
-                invalid += 1
-                continue
-            if tid in seen:
-                log.warning("matches.csv: duplicate track_id %s, kept the first row", tid)
-                continue
-            seen.add(tid)
-            jobs.append(Job(tid, (rec.get("video_id") or "").strip(),
-                            (rec.get("url") or "").strip(),
-                            _float_or_none(rec.get("video_duration")), labels.get(tid, "")))
+    for rec in tables.read_table(root, tables.MATCHES,
+                                 required=("track_id", "video_id", "url", "status")):
+        if rec["status"].strip() != "matched":
+            continue
+        tid = rec["track_id"].strip()
+        if not is_track_id(tid):
+            log.warning("matches.csv: skipped a row with invalid track_id %r", tid)
+            invalid += 1
+            continue
+        if tid in seen:
+            log.warning("matches.csv: duplicate track_id %s, kept the first row", tid)
+            continue
+        seen.add(tid)
+        jobs.append(Job(tid, rec["video_id"].strip(), rec["url"].strip(),
+                        _float_or_none(rec.get("video_duration")), labels.get(tid, "")))
     return jobs, invalid
 
 

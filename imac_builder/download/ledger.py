@@ -71,8 +71,8 @@ class Ledger:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
-        self.ledger_path = self.folder / "ledger.csv"
-        self.segments_path = self.folder / "segments.csv"
+        self.ledger_path = self.folder / Path(tables.LEDGER.path).name
+        self.segments_path = self.folder / Path(tables.SEGMENTS.path).name
         self.journal = Journal(self.folder / ".journal.jsonl")
         self.rows: dict[str, LedgerRow] = {}
         self.segments: dict[str, list[SegmentRow]] = {}

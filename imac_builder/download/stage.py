@@ -110,8 +110,8 @@ def run_download(
     started = time.monotonic()
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     check_options(cookies, proxy, jobs, sleep, socket_timeout, limit)
-    labels = read_labels(wd.root / "tags" / "songs.csv")
-    matched, invalid = read_matches(wd.root / "search" / "matches.csv", labels)
+    labels = read_labels(wd.root)
+    matched, invalid = read_matches(wd.root, labels)
     summary = DownloadSummary(matched=len(matched), invalid_rows=invalid)
 
     ledger = Ledger(wd.stage("download"))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..vocab import segment_id
 from .classify import classify, disk_full
 from .decode import SEGMENT_SECONDS, TooShort, decode_mono, pcm_sha256, split_segments, write_flac
 from .fetch import Fetched, FetchOptions, fetch
@@ -60,7 +61,7 @@ def segment_rows(job: Job, digests: list[str]) -> list[SegmentRow]:
     """The ``segments.csv`` rows of one song, from its segment hashes in order."""
     rows = []
     for k, digest in enumerate(digests):
-        sid = f"{job.track_id}_{k:03d}"
+        sid = segment_id(job.track_id, k)
         rows.append(SegmentRow(sid, job.track_id, job.video_id, k,
                                f"{k * SEGMENT_SECONDS:.3f}", f"{SEGMENT_SECONDS:.3f}",
                                f"audio/{job.track_id}/{sid}.flac", digest, job.label))
@@ -106,7 +107,7 @@ def download_one(job: Job, ctx: WorkerContext) -> Outcome | None:
         seg_dir.mkdir(parents=True)
         digests = []
         for k, piece in enumerate(pieces):
-            path = seg_dir / f"{job.track_id}_{k:03d}.flac"
+            path = seg_dir / f"{segment_id(job.track_id, k)}.flac"
             write_flac(path, piece)
             fsync_path(path)
             digests.append(pcm_sha256(piece))

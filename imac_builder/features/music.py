@@ -33,12 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..vocab import SAMPLE_RATE, SEGMENT_SAMPLES
 
 log = logging.getLogger(__name__)
 
-SR = 22_050
-SEGMENT_SECONDS = 60.0
-SEGMENT_SAMPLES = 1_323_000
+SR = SAMPLE_RATE
 WINDOW_SAMPLES = 220_500  # 10 s
 HOP_SAMPLES = 110_250  # 5 s
 N_WINDOWS = 1 + (SEGMENT_SAMPLES - WINDOW_SAMPLES) // HOP_SAMPLES  # 11

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -21,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from ..vocab import is_segment_id
 from .music import FeatureError
 from .store import MODALITIES, FeatureStore, write_store
 
 log = logging.getLogger(__name__)
 
-SEGMENT_ID = re.compile(r"^TR[A-Z0-9]{16}_\d{3}$")
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,7 @@ def _music_items(task: ShardTask, compute: Any, root: Path,
 
     for it in task.items:
         try:
-            if not SEGMENT_ID.match(it.id):
+            if not is_segment_id(it.id):
                 raise FeatureError("bad_row", f"segment_id {it.id!r} is malformed")
             rows.append(compute(music.load_segment(safe_path(root, it.path))))
             done.append(it)
@@ -154,7 +153,7 @@ def _music_batch(task: ShardTask, root: Path, failures: list[tuple[str, str, str
 
     def load(it: Item) -> np.ndarray | FeatureError:
         try:
-            if not SEGMENT_ID.match(it.id):
+            if not is_segment_id(it.id):
                 raise FeatureError("bad_row", f"segment_id {it.id!r} is malformed")
             return music.load_segment(safe_path(root, it.path))
         except FeatureError as e:

@@ -14,7 +14,6 @@ modality's previous parts and rebuilds.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -29,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__, atomic
+from .. import __version__, atomic, tables
 from ..config import config_hash
 from ..errors import UserError
 from ..workdir import Workdir
@@ -93,19 +92,8 @@ class FeaturesSummary:
 
 # --------------------------------------------------------------------------- inputs
 
-def _read_table(path: Path, needed: tuple[str, ...], what: str) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise UserError(f"{path} does not exist; run the {what} stage first")
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in needed if c not in (reader.fieldnames or [])]
-        if missing:
-            raise UserError(f"{path} lacks column(s) {', '.join(missing)}")
-        return list(reader)
-
-
 def music_items(wd: Workdir) -> list[Item]:
-    rows = _read_table(wd.root / "download" / "segments.csv", MUSIC_COLUMNS, "download")
+    rows = tables.read_table(wd.root, tables.SEGMENTS, required=MUSIC_COLUMNS)
     seen: set[str] = set()
     out = []
     for r in rows:
@@ -117,7 +105,7 @@ def music_items(wd: Workdir) -> list[Item]:
 
 
 def image_items(wd: Workdir) -> list[Item]:
-    rows = _read_table(wd.root / "images" / "images.csv", IMAGE_COLUMNS, "images")
+    rows = tables.read_table(wd.root, tables.IMAGES, required=IMAGE_COLUMNS)
     seen: set[str] = set()
     out = []
     for r in rows:

@@ -9,7 +9,6 @@ temporary name and renamed when complete, so a crash never leaves half an image 
 
 from __future__ import annotations
 
-import csv
 import http.client
 import logging
 import os
@@ -23,12 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .. import __version__, atomic
+from .. import __version__, atomic, tables
 
 log = logging.getLogger(__name__)
 
-LEDGER_COLUMNS = ("image_id", "url", "path", "status", "reason", "attempts", "last_attempt",
-                  "bytes")
+LEDGER_COLUMNS = tables.IMAGE_LEDGER.columns
 #: Failures asked again on a rerun only with ``retry_failed``.
 PERMANENT = frozenset({"not_found", "http_error", "too_large"})
 #: Failures retried at once (with backoff) and again on a rerun.
@@ -96,17 +94,14 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
 def read_ledger(path: Path) -> dict[str, LedgerEntry]:
     """The ledger of an earlier run (empty when there is none)."""
     out: dict[str, LedgerEntry] = {}
-    if not path.is_file():
-        return out
-    with path.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            try:
-                e = LedgerEntry(row["image_id"], row["url"], row["path"], row["status"],
-                                row.get("reason", ""), int(row.get("attempts") or 0),
-                                row.get("last_attempt", ""), int(row.get("bytes") or 0))
-            except (KeyError, ValueError):
-                continue
-            out[e.image_id] = e
+    for row in tables.read_csv(path, what=tables.IMAGE_LEDGER.path):
+        try:
+            e = LedgerEntry(row["image_id"], row["url"], row["path"], row["status"],
+                            row.get("reason", ""), int(row.get("attempts") or 0),
+                            row.get("last_attempt", ""), int(row.get("bytes") or 0))
+        except (KeyError, ValueError):
+            continue
+        out[e.image_id] = e
     return out
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .. import atomic
+from .. import atomic, tables
 from ..errors import UserError
 from ..workdir import Workdir
 from .check import DEFAULT_MAX_PIXELS, CheckCache, CheckResult, check_many, default_jobs
@@ -27,8 +27,7 @@ from .report import render_report
 
 log = logging.getLogger(__name__)
 
-IMAGES_COLUMNS = ("image_id", "path", "emotion", "label", "sha256", "width", "height",
-                  "status", "reason")
+IMAGES_COLUMNS = tables.IMAGES.columns
 _REJECTED_SHOWN = 20
 
 
@@ -230,8 +229,9 @@ def run_images(
             fetch_jobs_list.append(FetchJob(image_id, ref.url, rel))
 
     if fetch_jobs_list:
-        outcome = fetch_all(fetch_jobs_list, image_root, out / "ledger.csv", timeout=timeout,
-                            max_bytes=max_bytes, retries=retries, workers=fetch_jobs,
+        outcome = fetch_all(fetch_jobs_list, image_root, tables.IMAGE_LEDGER.at(wd.root),
+                            timeout=timeout, max_bytes=max_bytes, retries=retries,
+                            workers=fetch_jobs,
                             retry_failed=retry_failed, backoff=backoff, progress=progress)
         summary.fetch_attempted = (len(fetch_jobs_list) - outcome.already_present
                                    - len(outcome.not_retried))
@@ -272,13 +272,13 @@ def run_images(
                               for e in EMOTIONS}
     summary.ok_per_label = {g: sum(r.status == "ok" and r.label == g for r in ordered)
                             for g in LABELS}
-    atomic.write_csv(out / "images.csv", IMAGES_COLUMNS, (r.row() for r in ordered))
+    tables.write_table(wd.root, tables.IMAGES, (r.row() for r in ordered))
     settings = {"verified only": verified_only, "min size": min_size,
                 "max pixels": f"{max_pixels:,}", "placeholder copies": placeholder_copies}
-    atomic.write_text(out / "report.md", render_report(summary, ordered, settings))
-    summary.outputs = [str(out / "images.csv"), str(out / "report.md")]
+    atomic.write_text(tables.IMAGES_REPORT.at(wd.root), render_report(summary, ordered, settings))
+    summary.outputs = [str(tables.IMAGES.at(wd.root)), str(tables.IMAGES_REPORT.at(wd.root))]
     if fetch_jobs_list:
-        summary.outputs.append(str(out / "ledger.csv"))
+        summary.outputs.append(str(tables.IMAGE_LEDGER.at(wd.root)))
     log.info("images: %s", "; ".join(summary.lines()))
     return summary
 

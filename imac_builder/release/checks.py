@@ -15,14 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from .. import vocab
 from ..errors import UserError
 
-TRACK_ID = re.compile(r"^TR[A-Z0-9]{16}$")
-SEGMENT_ID = re.compile(r"^(TR[A-Z0-9]{16})_(\d{3})$")
-#: Image ids are file-name stems in the wild (``amusement_0001``, Flickr ids).
-IMAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,254}$")
-VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 URL_SCHEMES = ("http", "https")
 #: Google API keys (YouTube Data API): "AIza" and 35 more characters.
 API_KEY = re.compile(r"AIza[0-9A-Za-z_\-]{35}")
@@ -31,14 +26,14 @@ SECRET_NAMES = re.compile(r"(key|token|secret|passw|cookie|proxy|credential)", r
 
 
 def check_track_id(value: str, where: str) -> str:
-    if not TRACK_ID.match(value or ""):
+    if not vocab.is_track_id(value):
         raise UserError(f"{where}: {value[:40]!r} is not an MSD track id (TR + 16 "
                         "characters); the manifest is damaged or not trustworthy")
     return value
 
 
 def check_segment_id(value: str, track_id: str, where: str) -> str:
-    m = SEGMENT_ID.match(value or "")
+    m = vocab.SEGMENT_ID.fullmatch(value or "")
     if m is None or m.group(1) != track_id:
         raise UserError(f"{where}: {value[:40]!r} is not a segment id of {track_id} "
                         "(<track_id>_NNN); the manifest is damaged or not trustworthy")
@@ -46,7 +41,7 @@ def check_segment_id(value: str, track_id: str, where: str) -> str:
 
 
 def check_image_id(value: str, where: str) -> str:
-    if not IMAGE_ID.match(value or "") or ".." in value:
+    if not vocab.is_image_id(value):
         raise UserError(f"{where}: {value[:40]!r} is not a usable image id; the manifest "
                         "is damaged or not trustworthy")
     return value
@@ -77,9 +72,9 @@ def video_url(video_id: str, url: str, where: str) -> str:
     """The URL to fetch a video from: the manifest's, or YouTube's from the id."""
     if url:
         return check_url(url, where)
-    if not YOUTUBE_ID.match(video_id or ""):
+    if not vocab.is_youtube_id(video_id):
         raise UserError(f"{where}: no URL and {video_id[:40]!r} is not a YouTube video id")
-    return f"https://www.youtube.com/watch?v={video_id}"
+    return vocab.watch_url(video_id)
 
 
 class Scrubber:

@@ -9,14 +9,15 @@ tables and newer format versions are refused with one clear line.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import tables as T
 from ..errors import UserError
+from ..journal import Journal
 from ..workdir import Workdir
 from .checks import (
     Scrubber,
@@ -55,28 +56,26 @@ class Table:
 
 
 TABLES: dict[str, Table] = {t.name: t for t in (
-    Table("songs", ("track_id", "song_id", "artist_name", "title", "release", "duration",
-                    "year", "pos_score", "neu_score", "neg_score", "label", "tags"),
-          ("track_id",), "Labelled MSD songs: Last.fm emotion tag scores and the 3-class "
-                         "label (tags joined with |)."),
+    Table("songs", T.SONGS.columns, T.SONGS.key,
+          "Labelled MSD songs: Last.fm emotion tag scores and the 3-class label (tags joined "
+          "with |)."),
     Table("videos", ("track_id", "video_id", "url", "query", "video_title", "channel_title",
                      "video_duration", "score", "status", "reason"),
           ("track_id",), "The video chosen for each searched song, the query that found it, "
                          "the match score and why it was chosen or not."),
-    Table("segments", ("segment_id", "track_id", "video_id", "index", "start", "duration",
-                       "sha256", "label"),
-          ("segment_id",), "60 s segments of each song's audio (mono, 22,050 Hz): offsets "
-                           "in seconds and the sha256 of the decoded 16-bit PCM samples."),
+    Table("segments", tuple(c for c in T.SEGMENTS.columns if c != "path"), T.SEGMENTS.key,
+          "60 s segments of each song's audio (mono, 22,050 Hz): offsets in seconds and the "
+          "sha256 of the decoded 16-bit PCM samples."),
     Table("images", ("image_id", "path", "emotion", "label", "sha256", "width", "height",
                      "source", "status", "reason"),
           ("image_id",), "Image Emotion database images: original emotion, 3-class label, "
                          "sha256 of the file, where it came from and whether it is usable."),
-    Table("splits", ("item_id", "modality", "split"), ("modality", "item_id"),
+    Table("splits", T.SPLITS.columns, ("modality", "item_id"),
           "The train/val/test split of every segment (by song) and image."),
-    Table("pairs_val", ("image_id", "segment_id", "target"),
-          ("image_id", "segment_id", "target"), "Fixed, balanced validation pairs."),
-    Table("pairs_test", ("image_id", "segment_id", "target"),
-          ("image_id", "segment_id", "target"), "Fixed, balanced test pairs."),
+    Table("pairs_val", T.PAIRS["val"].columns, T.PAIRS["val"].columns,
+          "Fixed, balanced validation pairs."),
+    Table("pairs_test", T.PAIRS["test"].columns, T.PAIRS["test"].columns,
+          "Fixed, balanced test pairs."),
     Table("status", ("kind", "item_id", "stage", "status", "reason"),
           ("kind", "item_id", "stage"), "Every item that is missing from the dataset, the "
                                         "stage where it was lost and why."),
@@ -159,17 +158,8 @@ class Manifest:
 
 
 def _read_table(path: Path, table: Table) -> list[dict[str, str]]:
-    try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            lacking = [c for c in table.columns if c not in (reader.fieldnames or ())]
-            if lacking:
-                raise UserError(f"{path} lacks column(s) {', '.join(lacking)}")
-            return [{c: (r.get(c) or "") for c in table.columns} for r in reader]
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text") from None
-    except csv.Error as e:
-        raise UserError(f"{path} is not a readable CSV ({e})") from None
+    return [{c: r.get(c, "") for c in table.columns}
+            for r in T.read_csv(path, required=table.columns, what=f"a release's {table.file}")]
 
 
 def _check_rows(m: Manifest) -> None:
@@ -217,34 +207,12 @@ def segment_path(row: dict[str, str]) -> str:
 
 # --------------------------------------------------------------------------- building
 
-def _read_csv(path: Path, needed: tuple[str, ...], hint: str) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise UserError(f"{path} not found: {hint}")
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        lacking = [c for c in needed if c not in (reader.fieldnames or ())]
-        if lacking:
-            raise UserError(f"{path} lacks column(s) {', '.join(lacking)}")
-        return [{k: (v or "") for k, v in r.items() if k is not None} for r in reader]
-
-
-def _optional_csv(path: Path, needed: tuple[str, ...]) -> list[dict[str, str]]:
-    return _read_csv(path, needed, "") if path.is_file() else []
-
-
-def _queries(path: Path) -> dict[str, str]:
+def _queries(root: Path) -> dict[str, str]:
     """``track_id -> query`` from ``search/candidates.jsonl`` (the last search wins)."""
     out: dict[str, str] = {}
-    if not path.is_file():
-        return out
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(rec, dict) and isinstance(rec.get("track_id"), str):
-                out[rec["track_id"]] = str(rec.get("query") or "")
+    for rec in Journal(T.CANDIDATES.at(root)).replay():
+        if isinstance(rec, dict) and isinstance(rec.get("track_id"), str):
+            out[rec["track_id"]] = str(rec.get("query") or "")
     return out
 
 
@@ -252,21 +220,17 @@ def build_tables(wd: Workdir, scrub: Scrubber) -> tuple[dict[str, list[dict[str,
                                                         dict[str, Any]]:
     """The release tables from a work directory, and the split's description."""
     root = wd.root
-    songs = _read_csv(root / "tags" / "songs.csv", TABLES["songs"].columns,
-                      "run `imac-build tags` first")
-    matches = _read_csv(root / "search" / "matches.csv",
-                        ("track_id", "video_id", "url", "status", "reason"),
-                        "run `imac-build search` first")
-    segments = _read_csv(root / "download" / "segments.csv",
-                         ("segment_id", "track_id", "video_id", "index", "start", "duration",
-                          "sha256", "label"), "run `imac-build download` first")
-    ledger = {r["track_id"]: r for r in _optional_csv(root / "download" / "ledger.csv",
-                                                      ("track_id", "status", "reason"))}
-    queries = _queries(root / "search" / "candidates.jsonl")
-    images = _optional_csv(root / "images" / "images.csv",
-                           ("image_id", "path", "emotion", "label", "sha256", "status"))
-    sources = {r["image_id"]: r.get("url", "") for r in
-               _optional_csv(root / "images" / "ledger.csv", ("image_id", "url"))}
+    songs = T.read_table(root, T.SONGS)
+    matches = T.read_table(root, T.MATCHES,
+                           required=("track_id", "video_id", "url", "status", "reason"))
+    segments = T.read_table(root, T.SEGMENTS, required=TABLES["segments"].columns)
+    ledger = {r["track_id"]: r for r in T.read_table(
+        root, T.LEDGER, required=("track_id", "status", "reason"), missing_ok=True)}
+    queries = _queries(root)
+    images = T.read_table(root, T.IMAGES, missing_ok=True,
+                          required=("image_id", "path", "emotion", "label", "sha256", "status"))
+    sources = {r["image_id"]: r.get("url", "") for r in T.read_table(
+        root, T.IMAGE_LEDGER, required=("image_id", "url"), missing_ok=True)}
 
     t: dict[str, list[dict[str, str]]] = {}
     t["songs"] = [{c: r.get(c, "") for c in TABLES["songs"].columns} for r in songs]
@@ -275,9 +239,9 @@ def build_tables(wd: Workdir, scrub: Scrubber) -> tuple[dict[str, list[dict[str,
     t["segments"] = [{c: r.get(c, "") for c in TABLES["segments"].columns} for r in segments]
     t["images"] = [{**{c: r.get(c, "") for c in TABLES["images"].columns},
                     "source": sources.get(r["image_id"]) or "local file"} for r in images]
-    t["splits"] = _optional_csv(root / "splits" / "splits.csv", TABLES["splits"].columns)
-    for name in ("pairs_val", "pairs_test"):
-        t[name] = _optional_csv(root / "splits" / f"{name}.csv", TABLES[name].columns)
+    t["splits"] = T.read_table(root, T.SPLITS, missing_ok=True)
+    for split, table in T.PAIRS.items():
+        t[f"pairs_{split}"] = T.read_table(root, table, missing_ok=True)
     t["status"] = _status_rows(songs, matches, ledger, images, root)
 
     for name, rows in t.items():
@@ -287,7 +251,7 @@ def build_tables(wd: Workdir, scrub: Scrubber) -> tuple[dict[str, list[dict[str,
                    for r in rows]
         rows.sort(key=table.key_of)
     split: dict[str, Any] = {}
-    split_json = root / "splits" / "split.json"
+    split_json = T.SPLIT_INFO.at(root)
     if split_json.is_file():
         try:
             split = json.loads(split_json.read_text(encoding="utf-8"))
@@ -322,8 +286,8 @@ def _status_rows(songs: list[dict[str, str]], matches: list[dict[str, str]],
         if r["status"] != "ok":
             add("image", r["image_id"], "images", r["status"], r.get("reason", ""))
     for modality, kind in (("music", "segment"), ("images", "image")):
-        path = root / "features" / f"{modality}_failures.csv"
-        for r in _optional_csv(path, ()):
+        for r in T.read_table(root, T.failures_table(modality), required=(),
+                              missing_ok=True):
             item = r.get("segment_id") or r.get("image_id") or ""
             if item:
                 add(kind, item, "features", r.get("reason", "failed") or "failed",

@@ -15,17 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import atomic
+from .. import tables as T
 from ..errors import UserError
 from ..workdir import Workdir
 from .checks import video_url
-from .manifest import TABLES, Manifest
+from .manifest import Manifest
 from .verify import VerifySummary, run_verify
 
 log = logging.getLogger(__name__)
-
-MATCH_COLUMNS = ("track_id", "video_id", "url", "video_title", "channel_title",
-                 "video_duration", "score", "status", "reason")
-
 
 @dataclass
 class RebuildSummary:
@@ -53,9 +50,10 @@ class RebuildSummary:
                 + self.verify.lines())
 
 
-def _write_once(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
+def _write_once(root: Path, table: T.Table, rows: list[list[str]]) -> None:
     """Write a table the rebuild owns; refuse to replace a different one (another build)."""
-    text = atomic.csv_text(header, rows)
+    path = table.at(root)
+    text = atomic.csv_text(table.columns, rows)
     if path.is_file():
         if path.read_text(encoding="utf-8") == text:
             return
@@ -76,17 +74,16 @@ def restore_inputs(wd: Workdir, m: Manifest) -> int:
         url = video_url(v["video_id"], v["url"], f"videos.csv ({tid})")
         matches.append([tid, v["video_id"], url, v["video_title"], v["channel_title"],
                         v["video_duration"], v["score"], "matched", v["reason"]])
-    songs = TABLES["songs"]
-    _write_once(wd.stage("tags") / "songs.csv", songs.columns,
-                [[r[c] for c in songs.columns] for r in m.rows("songs")])
-    _write_once(wd.stage("search") / "matches.csv", MATCH_COLUMNS, matches)
+    root = wd.root
+    _write_once(root, T.SONGS, [[r[c] for c in T.SONGS.columns] for r in m.rows("songs")])
+    _write_once(root, T.MATCHES, matches)
     if m.rows("splits"):
-        out = wd.stage("splits")
-        for name in ("splits", "pairs_val", "pairs_test"):
-            t = TABLES[name]
-            _write_once(out / t.file, t.columns, [[r[c] for c in t.columns] for r in m.rows(name)])
+        for name, table in (("splits", T.SPLITS), *((f"pairs_{s}", t)
+                                                    for s, t in T.PAIRS.items())):
+            _write_once(root, table, [[r.get(c, "") for c in table.columns]
+                                      for r in m.rows(name)])
         if m.meta.get("split"):
-            atomic.write_text(out / "split.json",
+            atomic.write_text(T.SPLIT_INFO.at(root),
                               json.dumps(m.meta["split"], indent=2, sort_keys=True) + "\n")
     return len(matches)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,11 +12,6 @@ from .match import Candidate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
-
-
-def watch_url(video_id: str) -> str:
-    return f"https://www.youtube.com/watch?v={video_id}"
 
 
 class SearchError(Exception):

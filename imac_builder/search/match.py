@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..vocab import watch_url
 from .query import clean_artist, clean_title, fold
 
 #: Words and phrases that mark a video as something other than the studio recording.
@@ -91,7 +92,7 @@ class Candidate:
         return cls(video_id=str(d["video_id"]), title=str(d.get("title") or ""),
                    channel_title=str(d.get("channel_title") or ""),
                    duration=None if dur is None else float(dur), rank=int(d.get("rank", 0)),
-                   url=str(d.get("url") or f"https://www.youtube.com/watch?v={d['video_id']}"))
+                   url=str(d.get("url") or watch_url(d["video_id"])))
 
 
 @dataclass

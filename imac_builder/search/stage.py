@@ -8,14 +8,13 @@ appended and synced song by song, so a crash loses at most the song in flight),
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import atomic
+from .. import atomic, tables
 from ..errors import UserError
 from ..journal import Journal
 from ..vocab import is_track_id
@@ -27,8 +26,7 @@ from .quota import DEFAULT_DAILY_QUOTA, QuotaLedger, utcnow
 
 log = logging.getLogger(__name__)
 
-MATCH_COLUMNS = ("track_id", "video_id", "url", "video_title", "channel_title",
-                 "video_duration", "score", "status", "reason")
+MATCH_COLUMNS = tables.MATCHES.columns
 BACKENDS = ("api", "ytdlp")
 #: A run stops after this many songs failed one after the other (network down, blocked).
 MAX_FAILURES_IN_A_ROW = 5
@@ -52,31 +50,23 @@ class SongInfo:
         return bool(self.artist.strip() and self.title.strip())
 
 
-def read_songs(path: Path) -> tuple[list[SongInfo], int]:
-    """Songs from ``tags/songs.csv`` and the number of rows refused (bad track id)."""
-    if not path.exists():
-        raise UserError(f"{path} does not exist: run `imac-build tags` first")
+def read_songs(root: Path) -> tuple[list[SongInfo], int]:
+    """Songs of ``tags/songs.csv`` and the number of rows refused (bad track id)."""
     songs: dict[str, SongInfo] = {}
     bad = 0
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"track_id", "artist_name", "title", "duration"} - set(reader.fieldnames or ())
-        if missing:
-            raise UserError(f"{path} lacks the columns {', '.join(sorted(missing))} "
-                            "(spec: tags/songs.csv)")
-        for row in reader:
-            tid = (row.get("track_id") or "").strip()
-            if not is_track_id(tid):
-                bad += 1
-                continue
-            try:
-                dur = float(row["duration"]) if row.get("duration") else None
-            except ValueError:
-                dur = None
-            if dur is not None and dur <= 0:
-                dur = None
-            songs[tid] = SongInfo(tid, row.get("artist_name") or "", row.get("title") or "",
-                                  dur)
+    for row in tables.read_table(root, tables.SONGS,
+                                 required=("track_id", "artist_name", "title", "duration")):
+        tid = row["track_id"].strip()
+        if not is_track_id(tid):
+            bad += 1
+            continue
+        try:
+            dur = float(row["duration"]) if row["duration"] else None
+        except ValueError:
+            dur = None
+        if dur is not None and not 0 < dur < float("inf"):
+            dur = None
+        songs[tid] = SongInfo(tid, row["artist_name"], row["title"], dur)
     return [songs[t] for t in sorted(songs)], bad
 
 
@@ -101,15 +91,13 @@ class CandidateLog(Journal):
         return records, bad + self.bad_lines
 
 
-def read_matches(path: Path) -> dict[str, dict]:
+def read_matches(root: Path) -> dict[str, dict]:
     """The previous ``matches.csv`` by track id (empty when absent or unreadable)."""
-    if not path.exists():
-        return {}
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            return {r["track_id"]: r for r in csv.DictReader(fh) if r.get("track_id")}
-    except (csv.Error, KeyError, UnicodeDecodeError):
+        rows = tables.read_table(root, tables.MATCHES, required=("track_id",), missing_ok=True)
+    except UserError:
         return {}
+    return {r["track_id"]: r for r in rows if r["track_id"]}
 
 
 @dataclass
@@ -209,12 +197,12 @@ def run_search(
         raise UserError("--results must be between 1 and 500")
     cfg = match or MatchConfig()
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
-    songs, bad_rows = read_songs(wd.root / "tags" / "songs.csv")
+    songs, bad_rows = read_songs(wd.root)
     out = wd.stage("search")
     atomic.remove_stale_temporaries(out)
-    clog = CandidateLog(out / "candidates.jsonl")
+    clog = CandidateLog(tables.CANDIDATES.at(wd.root))
     records, bad_lines = clog.read()
-    previous = read_matches(out / "matches.csv")
+    previous = read_matches(wd.root)
     summary = SearchSummary(backend=backend, rerank=rerank, bad_rows=bad_rows,
                             bad_lines=bad_lines, match_config=cfg.to_dict())
     failures: dict[str, str] = {
@@ -225,12 +213,12 @@ def run_search(
     if rerank:
         if not clog.path.exists():
             raise UserError(f"nothing to rerank: {clog.path} does not exist; run search first")
-        _write_matches(out, songs, records, failures, cfg, summary)
+        _write_matches(wd.root, songs, records, failures, cfg, summary)
         summary.remaining = summary.not_searched
         log.info("search --rerank: %s", "; ".join(summary.lines()))
         return summary
 
-    ledger = QuotaLedger.load(out / "quota.json", daily_quota, clock)
+    ledger = QuotaLedger.load(tables.QUOTA.at(wd.root), daily_quota, clock)
     by_query = {r["query"]: r for r in records.values() if r.get("query")}
     if retry_failed:
         todo = [s for s in songs if s.searchable and (
@@ -259,8 +247,8 @@ def run_search(
         uses_quota = searcher.uses_quota if searcher is not None else backend == "api"
         summary.quota_left = ledger.left if uses_quota else None
         ledger.save()
-        _write_matches(out, songs, records, failures, cfg, summary)
-        summary.outputs.append(str(out / "quota.json"))
+        _write_matches(wd.root, songs, records, failures, cfg, summary)
+        summary.outputs.append(str(tables.QUOTA.at(wd.root)))
     summary.remaining = sum(1 for s in songs if s.searchable and s.track_id not in records
                             and s.track_id not in failures)
     if summary.stopped and summary.failed_in_a_row >= MAX_FAILURES_IN_A_ROW:
@@ -366,7 +354,7 @@ def _keep(song: SongInfo, query: str, backend: str, cands: list[Candidate],
     return rec
 
 
-def _write_matches(out: Path, songs: list[SongInfo], records: dict[str, dict],
+def _write_matches(root: Path, songs: list[SongInfo], records: dict[str, dict],
                    failures: dict[str, str], cfg: MatchConfig,
                    summary: SearchSummary) -> None:
     rows = []
@@ -388,5 +376,5 @@ def _write_matches(out: Path, songs: list[SongInfo], records: dict[str, dict],
         elif song.track_id in records or not song.searchable:
             summary.no_match += 1
         rows.append(_match_row(song, d))
-    atomic.write_csv(out / "matches.csv", MATCH_COLUMNS, rows)
-    summary.outputs = [str(out / "candidates.jsonl"), str(out / "matches.csv")]
+    tables.write_table(root, tables.MATCHES, rows)
+    summary.outputs = [str(tables.CANDIDATES.at(root)), str(tables.MATCHES.at(root))]

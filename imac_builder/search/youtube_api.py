@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from .backend import VIDEO_ID, Backoff, QuotaStop, SearchError, watch_url
+from ..vocab import is_youtube_id, watch_url
+from .backend import Backoff, QuotaStop, SearchError
 from .match import Candidate
 from .quota import COSTS, QuotaLedger
 
@@ -201,7 +202,7 @@ class ApiBackend:
             items = resp.get("items") or []
             for it in items:
                 vid = (it.get("id") or {}).get("videoId")
-                if not isinstance(vid, str) or not VIDEO_ID.match(vid) or vid in seen:
+                if not is_youtube_id(vid) or vid in seen:
                     continue
                 seen.add(vid)
                 sn = it.get("snippet") or {}

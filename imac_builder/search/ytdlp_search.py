@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .backend import VIDEO_ID, Backoff, SearchError, watch_url
+from ..vocab import is_youtube_id, watch_url
+from .backend import Backoff, SearchError
 from .match import Candidate
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def entries_to_candidates(info: dict | None) -> list[Candidate]:
         if not isinstance(entry, dict):
             continue
         vid = entry.get("id")
-        if not isinstance(vid, str) or not VIDEO_ID.match(vid) or vid in seen:
+        if not is_youtube_id(vid) or vid in seen:
             continue
         seen.add(vid)
         dur = entry.get("duration")

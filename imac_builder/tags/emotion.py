@@ -9,15 +9,15 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import UserError
+from ..vocab import LABELS
 
-#: The paper's eight strings in their three groups, most positive first.
-GROUPS: dict[str, tuple[str, ...]] = {
-    "positive": ("happy", "joyous", "energetic"),
-    "neutral": ("soothing", "relax", "calm"),
-    "negative": ("sad", "pain"),
-}
-#: Labels in tie-break order: a tie goes to the more positive group.
-LABELS: tuple[str, ...] = tuple(GROUPS)
+#: The paper's eight strings in their three groups; LABELS is also the tie-break order
+#: (a tie goes to the more positive group).
+GROUPS: dict[str, tuple[str, ...]] = dict(zip(LABELS, (
+    ("happy", "joyous", "energetic"),
+    ("soothing", "relax", "calm"),
+    ("sad", "pain"),
+), strict=True))
 _STRINGS = tuple((s, g) for g, ss in GROUPS.items() for s in ss)
 _CANDIDATE_RE = re.compile("|".join(s for s, _ in _STRINGS))
 _SPACE_RE = re.compile(r"\s+")

@@ -10,7 +10,6 @@ database is read in seconds.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import zipfile
 from collections import Counter
@@ -21,8 +20,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..errors import UserError
+from ..vocab import is_track_id
 
-TRACK_ID_RE = re.compile(r"^TR[A-Z0-9]{16}$")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MAX_JSON_BYTES = 64 * 1024 * 1024
 LASTFM_TABLES = ("tids", "tags", "tid_tag")
@@ -165,7 +164,7 @@ def _read_sqlite(path: Path, is_candidate: Callable[[str], bool], out: LastfmTag
         track_id = tid_text.get(tid)
         if track_id is None:
             out.skip(path.name, "tid_tag row points to no track")
-        elif not isinstance(track_id, str) or not TRACK_ID_RE.match(track_id):
+        elif not is_track_id(track_id):
             out.skip(path.name, "malformed track id")
         else:
             out.add(track_id, ((tag_text[t], w) for t, w in per_tid[tid].items()))
@@ -228,7 +227,7 @@ def parse_track_json(blob: bytes) -> tuple[str, str, str, list[tuple[str, float]
     if missing:
         raise ValueError("missing key(s): " + ", ".join(missing))
     track_id, artist, title, tags = doc["track_id"], doc["artist"], doc["title"], doc["tags"]
-    if not isinstance(track_id, str) or not TRACK_ID_RE.match(track_id):
+    if not is_track_id(track_id):
         raise ValueError("malformed track id")
     if not isinstance(artist, str) or not isinstance(title, str):
         raise ValueError("artist or title is not text")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .. import atomic
+from .. import atomic, tables
 from ..errors import UserError
 from ..workdir import Workdir
 from .emotion import LABELS, Exclusions, TagDecision, classify_tag, is_candidate, label_of
@@ -18,9 +18,7 @@ from .report import render_report
 
 log = logging.getLogger(__name__)
 
-SONGS_COLUMNS = ("track_id", "song_id", "artist_name", "title", "release", "duration", "year",
-                 "pos_score", "neu_score", "neg_score", "label", "tags")
-EMOTION_TAG_COLUMNS = ("tag", "group", "matched", "n_tracks", "kept", "reason")
+SONGS_COLUMNS = tables.SONGS.columns
 
 
 @dataclass
@@ -156,14 +154,15 @@ def run_tags(
     summary.dropped_excluded = sum(not d.kept and d.group != "ambiguous"
                                    for d in decisions.values())
 
-    out = wd.stage("tags")
-    atomic.write_csv(out / "songs.csv", SONGS_COLUMNS, (s.row() for s in songs))
+    root = wd.root
+    tables.write_table(root, tables.SONGS, (s.row() for s in songs))
     tag_rows = sorted(decisions.values(), key=lambda d: (-tracks_per_tag[d.tag], d.tag))
-    atomic.write_csv(out / "emotion_tags.csv", EMOTION_TAG_COLUMNS, (
+    tables.write_table(root, tables.EMOTION_TAGS, (
         (d.tag, d.group, "|".join(d.matched), tracks_per_tag[d.tag], int(d.kept), d.reason)
         for d in tag_rows))
-    atomic.write_text(out / "report.md", render_report(
+    atomic.write_text(tables.TAGS_REPORT.at(root), render_report(
         summary, songs, decisions, tracks_per_tag, data, excl, min_tag_weight, metadata))
-    summary.outputs = [str(out / n) for n in ("songs.csv", "emotion_tags.csv", "report.md")]
+    summary.outputs = [str(f.at(root)) for f in (tables.SONGS, tables.EMOTION_TAGS,
+                                                 tables.TAGS_REPORT)]
     log.info("tags: %s", "; ".join(summary.lines()))
     return summary
