@@ -47,7 +47,7 @@ STAGES: tuple[Stage, ...] = (
           "--lastfm lastfm_tags.db --metadata track_metadata.db"),
     Stage("search", "imac_builder.search.stage:run_search", (T.SONGS,),
           (T.CANDIDATES, T.MATCHES)),
-    Stage("download", "imac_builder.download.stage:run_download", (T.MATCHES,),
+    Stage("download", "imac_builder.download.stage:run_download", (T.SONGS, T.MATCHES),
           (T.SEGMENTS, T.LEDGER)),
     Stage("images", "imac_builder.images.stage:run_images", (), (T.IMAGES, T.IMAGES_REPORT),
           "--image-root IMAGE_EMOTION_DIR"),
@@ -56,10 +56,10 @@ STAGES: tuple[Stage, ...] = (
     Stage("split", "imac_builder.train.split:run_split", (T.MUSIC_STORE, T.IMAGE_STORE),
           (T.SPLITS, *T.PAIRS.values(), T.SPLIT_INFO)),
     Stage("train", "imac_builder.train.trainer:train",
-          (T.MUSIC_STORE, T.IMAGE_STORE, T.SPLITS, *T.PAIRS.values()), ()),
+          (T.MUSIC_STORE, T.IMAGE_STORE, T.SPLITS, *T.PAIRS.values()), (T.RUN,)),
     Stage("evaluate", "imac_builder.train.evaluate:evaluate", (T.SPLITS, *T.PAIRS.values()),
-          ()),
-    Stage("release", "imac_builder.release.stage:run_release", (T.SONGS,), (),
+          (T.RUN,)),
+    Stage("release", "imac_builder.release.stage:run_release", (T.SONGS,), (T.MANIFEST,),
           "--name imac --version X.Y.Z"),
 )
 BY_NAME: dict[str, Stage] = {s.name: s for s in STAGES}

@@ -101,12 +101,18 @@ PAIRS = {s: _t(f"splits/pairs_{s}.csv", "split", "image_id segment_id target",
                "image_id segment_id", f"the fixed {s} pairs (target 1: labels equal)")
          for s in ("val", "test")}
 SPLIT_INFO = File("splits/split.json", "split", "seed, ratios, counts and protocol")
+RUN = File("runs/<run>/", "train",
+           "model.pt, last.pt, metrics.json, curves.png; evaluate adds report.md, "
+           "evaluation.json, cells.png")
+MANIFEST = File("manifests/<name>-<version>/", "release",
+                "a release: its tables, manifest.json and croissant.json")
 
 #: Every table and file in pipeline order, for the docs and the contract tests.
 DECLARED: tuple[File, ...] = (
     SONGS, EMOTION_TAGS, TAGS_REPORT, CANDIDATES, MATCHES, QUOTA, SEGMENTS, LEDGER, AUDIO,
     IMAGES, IMAGES_REPORT, IMAGE_LEDGER, MUSIC_STORE, IMAGE_STORE, SPECTROGRAM_STORE,
-    PIXEL_STORE, *(failures_table(m) for m in STORES), SPLITS, *PAIRS.values(), SPLIT_INFO,
+    PIXEL_STORE, *(failures_table(m) for m in STORES), SPLITS, *PAIRS.values(), SPLIT_INFO, RUN,
+    MANIFEST,
 )
 
 
