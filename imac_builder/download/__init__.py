@@ -1,7 +1,8 @@
 """The ``download`` stage: matched videos to exact 60 s FLAC segments (spec §3)."""
 
+from ..vocab import SAMPLE_RATE, SEGMENT_SAMPLES
 from .classify import PERMANENT, STATUSES, Failure, classify
-from .decode import SAMPLE_RATE, SEGMENT_SAMPLES, decode_mono, pcm_sha256, split_segments
+from .decode import decode_mono, pcm_sha256, split_segments
 from .ledger import LEDGER_COLUMNS, SEGMENT_COLUMNS, Ledger, LedgerRow, SegmentRow
 from .ratelimit import RateGate
 from .stage import DownloadSummary, run_download

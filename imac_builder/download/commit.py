@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..vocab import is_track_id
 from .classify import PERMANENT
-from .inputs import TRACK_ID, Job
+from .inputs import Job
 from .ledger import Ledger, LedgerRow
 from .worker import Outcome, fsync_path
 
@@ -83,7 +84,7 @@ def clean_orphans(ledger: Ledger, audio: Path, incoming: Path) -> int:
     if not audio.is_dir():
         return removed
     for d in audio.iterdir():
-        if not d.is_dir() or not TRACK_ID.match(d.name):
+        if not d.is_dir() or not is_track_id(d.name):
             continue
         row = ledger.rows.get(d.name)
         if row is None or row.status != "ok":

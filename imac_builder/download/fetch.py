@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .decode import SEGMENT_SECONDS, TooShort
+from ..vocab import SEGMENT_SECONDS
+from .decode import TooShort
 
 log = logging.getLogger(__name__)
 

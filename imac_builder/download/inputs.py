@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 
 from .. import tables
 from ..errors import UserError
-from ..vocab import is_track_id
-from .decode import SEGMENT_SECONDS
+from ..vocab import SEGMENT_SECONDS, is_track_id
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..vocab import segment_id
+from ..vocab import SEGMENT_SECONDS, segment_id
 from .classify import classify, disk_full
-from .decode import SEGMENT_SECONDS, TooShort, decode_mono, pcm_sha256, split_segments, write_flac
+from .decode import TooShort, decode_mono, pcm_sha256, split_segments, write_flac
 from .fetch import Fetched, FetchOptions, fetch
 from .inputs import Job
 from .ledger import SegmentRow

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .music import SEGMENT_SAMPLES, SR
+from ..vocab import SAMPLE_RATE as SR
+from ..vocab import SEGMENT_SAMPLES
 
 WINDOW = 2205  # 100 ms at 22,050 Hz
 HOP = 551  # 25 ms

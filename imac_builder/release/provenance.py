@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import config_hash
-from ..download.decode import SAMPLE_RATE, SEGMENT_SECONDS
+from ..vocab import SAMPLE_RATE, SEGMENT_SECONDS
 from .checks import SECRET_NAMES
 
 PACKAGES = {"yt-dlp": "yt-dlp", "librosa": "librosa", "torch": "torch",

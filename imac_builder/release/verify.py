@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import atomic
-from ..download.decode import SAMPLE_RATE, SEGMENT_SAMPLES, pcm_sha256
+from ..download.decode import pcm_sha256
+from ..vocab import SAMPLE_RATE, SEGMENT_SAMPLES
 from ..workdir import Workdir
 from .manifest import Manifest, segment_path
 from .provenance import sha256_file
