@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..ytdlp_access import YtdlpAccess
 from .backend import VIDEO_ID, Backoff, SearchError, watch_url
 from .match import Candidate
 
@@ -63,7 +64,9 @@ class YtdlpBackend:
 
     def __init__(self, results: int = 10, backoff: Backoff | None = None,
                  pause: float = 1.0, extract: Callable[[str], dict] | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep,
+                 access: YtdlpAccess | None = None):
+        self.access = access or YtdlpAccess()
         self.results = max(1, int(results))
         self.backoff = backoff or Backoff(retries=3, base=5.0)
         self.pause = pause
@@ -79,10 +82,12 @@ class YtdlpBackend:
         import yt_dlp
 
         if self._ydl is None:
-            self._ydl = yt_dlp.YoutubeDL({
+            params: dict[str, Any] = {
                 "quiet": True, "no_warnings": True, "skip_download": True,
                 "extract_flat": "in_playlist", "logger": _QuietLogger(),
-                "socket_timeout": 30, "noprogress": True})
+                "socket_timeout": 30, "noprogress": True}
+            params.update(self.access.params())
+            self._ydl = yt_dlp.YoutubeDL(params)
         return self._ydl.extract_info(url, download=False)
 
     def close(self) -> None:
