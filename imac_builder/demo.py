@@ -159,6 +159,9 @@ def _write_images(folder: Path, per_emotion: int) -> None:
 
 def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True) -> DemoSummary:
     """Run every stage on the built-in sample; ``small`` uses fewer songs and images."""
+    from .extras import require
+
+    require("demo")  # a missing package is one line naming its extra, before any work
     from .features.stage import run_features
     from .search.stage import run_search
     from .tags import run_tags

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import UserError
-from .extras import OPTIONAL, install_hint
+from .extras import OPTIONAL, STAGE_MODULES, install_hint
 
 #: Stages doctor can be asked about (``--for``).
 STAGES = ("tags", "search", "download", "images", "features", "split", "train", "evaluate",
@@ -34,17 +34,6 @@ DECODERS = {"opus": ("opus", "libopus"), "vorbis": ("vorbis", "libvorbis"),
             "aac": ("aac", "aac_fixed", "libfdk_aac"), "mp3": ("mp3", "mp3float")}
 #: yt-dlp older than this many days probably no longer works with YouTube.
 YTDLP_MAX_AGE_DAYS = 60
-#: Optional modules each stage imports (see :data:`imac_builder.extras.OPTIONAL`).
-STAGE_MODULES = {
-    "tags": (), "split": (), "evaluate": ("matplotlib",),
-    "search": ("rapidfuzz", "tzdata"),
-    "download": ("yt_dlp", "soundfile"),
-    "images": ("PIL",),
-    "features": ("librosa", "soundfile", "h5py", "PIL", "threadpoolctl"),
-    "train": ("h5py", "matplotlib"),
-    "release": ("mlcroissant",),
-    "demo": ("PIL", "soundfile", "librosa", "h5py", "matplotlib", "rapidfuzz", "threadpoolctl"),
-}
 GOOGLE_KEY = re.compile(r"^AIza[0-9A-Za-z_-]{35}$")
 
 

@@ -7,6 +7,8 @@ becomes one line naming the package and the extra to install (see
 
 from __future__ import annotations
 
+import importlib
+
 from .errors import UserError
 
 #: Top-level module -> (the package that provides it, the extra that installs it).
@@ -32,6 +34,19 @@ OPTIONAL: dict[str, tuple[str, str]] = {
     "torchvision": ("torchvision", ""),
 }
 
+#: Optional modules each stage imports (``doctor`` checks them; the demo asks first).
+STAGE_MODULES: dict[str, tuple[str, ...]] = {
+    "tags": (), "split": (), "evaluate": ("matplotlib",),
+    "search": ("rapidfuzz", "tzdata"),
+    "download": ("yt_dlp", "soundfile"),
+    "images": ("PIL",),
+    "features": ("librosa", "soundfile", "h5py", "PIL", "threadpoolctl"),
+    "train": ("h5py", "matplotlib"),
+    "release": ("mlcroissant",),
+    "demo": ("PIL", "soundfile", "yt_dlp", "librosa", "h5py", "matplotlib", "rapidfuzz",
+             "threadpoolctl", "torch"),
+}
+
 
 def install_hint(module: str) -> str | None:
     """What to install for the optional ``module`` (None: not an optional dependency)."""
@@ -50,3 +65,25 @@ def missing_dependency(exc: ModuleNotFoundError) -> UserError | None:
     """A :class:`UserError` for a missing optional dependency, else None."""
     hint = install_hint(exc.name or "")
     return UserError(hint) if hint else None
+
+
+def require(stage: str) -> None:
+    """Import what ``stage`` needs now, so missing packages are named (in one line, with
+    the extras that bring them) before any work is done."""
+    missing: list[str] = []
+    for module in STAGE_MODULES.get(stage, ()):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if install_hint(e.name or "") is None:
+                raise
+            missing.append((e.name or module).split(".", 1)[0])
+    if not missing:
+        return
+    packages = list(dict.fromkeys(OPTIONAL[m][0] for m in missing))
+    extras = list(dict.fromkeys(OPTIONAL[m][1] for m in missing if OPTIONAL[m][1]))
+    how = [f"pip install -e '.[{','.join(extras)}]' (or '.[all]')"] if extras else []
+    if "torch" in packages:
+        how.append("a CPU torch from 'bash scripts/setup.sh'")
+    raise UserError(f"{stage} needs {', '.join(packages)}: {' and '.join(how)}; "
+                    "'bash scripts/setup.sh' installs everything")

@@ -78,16 +78,20 @@ class YtdlpBackend:
     def units_per_search(self) -> int:
         return 0
 
+    def ydl_params(self) -> dict[str, Any]:
+        """The ``YoutubeDL`` parameters of the search (with the user's yt-dlp options)."""
+        params: dict[str, Any] = {
+            "quiet": True, "no_warnings": True, "skip_download": True,
+            "extract_flat": "in_playlist", "logger": _QuietLogger(),
+            "socket_timeout": 30, "noprogress": True}
+        params.update(self.access.params())
+        return params
+
     def _extract_with_ytdlp(self, url: str) -> dict:
         import yt_dlp
 
         if self._ydl is None:
-            params: dict[str, Any] = {
-                "quiet": True, "no_warnings": True, "skip_download": True,
-                "extract_flat": "in_playlist", "logger": _QuietLogger(),
-                "socket_timeout": 30, "noprogress": True}
-            params.update(self.access.params())
-            self._ydl = yt_dlp.YoutubeDL(params)
+            self._ydl = yt_dlp.YoutubeDL(self.ydl_params())
         return self._ydl.extract_info(url, download=False)
 
     def close(self) -> None:
