@@ -8,8 +8,9 @@ hidden), and the demo must run. It checks the committed state (a clone), as CI d
 
 It takes 6-10 minutes on a 2-core machine (the set-up alone 3.5 with a warm pip cache),
 too long for every ``pytest -q``: it runs when ``IMAC_SETUP_TEST=1`` is set
-(``IMAC_SETUP_TEST=1 .venv/bin/python -m pytest -q tests/test_setup.py``). Package downloads come from the index pip is configured for
-(this machine's ``PIP_*`` variables and ``$HOME`` pip configuration are kept).
+(``IMAC_SETUP_TEST=1 .venv/bin/python -m pytest -q tests/test_setup.py``). Packages
+come from the index pip is configured for (the ``PIP_*`` variables and the ``$HOME`` pip
+configuration are kept).
 """
 
 from __future__ import annotations
