@@ -162,7 +162,10 @@ def _write_images(folder: Path, per_emotion: int) -> None:
 
 def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True) -> DemoSummary:
     """Run every registered stage on the built-in sample; ``small``: fewer songs, images."""
+    from .extras import require
     from .train.trainer import TrainConfig
+
+    require("demo")  # a missing package is one line naming its extra, before any work
 
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     sample = sample_dir()

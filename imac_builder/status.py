@@ -30,6 +30,7 @@ class StatusSummary:
     workdir: str = ""
     stages: list[StageState] = field(default_factory=list)
     next_step: str = ""
+    doctor: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -38,6 +39,8 @@ class StatusSummary:
         out = [f"work directory {self.workdir}"]
         out += [f"  {s.stage:<9} {s.state:<12} {s.detail}" for s in self.stages]
         out.append(f"next: {self.next_step}")
+        if self.doctor:
+            out.append(f"is this machine ready? {self.doctor}")
         return out
 
 
@@ -215,4 +218,5 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
     else:
         step = commands[nxt.stage] + (" (its inputs changed since it ran)"
                                       if nxt.state == "stale" else "")
-    return StatusSummary(str(r), st, step)
+    doctor = f"{cmd} doctor" + (f" --for {nxt.stage}" if nxt is not None else "")
+    return StatusSummary(str(r), st, step, doctor)

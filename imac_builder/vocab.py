@@ -92,17 +92,31 @@ SEARCH_STATUSES = _statuses(
     ("matched", False, "a video was chosen"),
     ("no_match", False, "no candidate passed the chooser; tune it and run `search --rerank`"),
 )
-#: ``download/ledger.csv`` statuses (spec §3).
+#: ``download/ledger.csv`` statuses (spec §3), success first; ``download --retry-failed``
+#: tries the retryable ones again.
 DOWNLOAD_STATUSES = _statuses(
     ("ok", False, "downloaded and cut into segments"),
-    ("unavailable", False, "the video is gone for everyone: `search --rematch` picks another"),
-    ("blocked", True, "YouTube refused this machine (bot check, 403): pass --cookies and "
-                      "run `download --retry-failed` later"),
-    ("rate_limited", True, "too many requests (429): lower --rate and retry later"),
-    ("network", True, "the connection failed: run `download --retry-failed`"),
-    ("invalid_media", False, "the file could not be decoded: `search --rematch`"),
-    ("too_short", False, "shorter than one 60 s segment: `search --rematch`"),
-    ("error", True, "an unexpected failure (see the log): run `download --retry-failed`"),
+    ("unavailable", False, "gone for everyone (private, removed, account terminated, "
+                           "copyright): pick another video for this song in "
+                           "search/matches.csv"),
+    ("blocked", True, "refused to this client (bot check, age gate, members only, country, "
+                      "PO token, HTTP 403): pass --cookies or --cookies-from-browser, --proxy "
+                      "or a PO-token provider, then rerun with --retry-failed"),
+    ("rate_limited", True, "rate limited by the site: wait (up to an hour for YouTube), "
+                           "raise --sleep, pass --cookies or --proxy, then rerun with "
+                           "--retry-failed"),
+    ("network", True, "network failure: check the connection (or --proxy, "
+                      "--socket-timeout), then rerun with --retry-failed"),
+    ("js_runtime", True, "this machine cannot solve YouTube's JavaScript challenge (no JS "
+                         "runtime or EJS scripts, or they are too old): run 'imac-build "
+                         "doctor --for download', fix it (or pass --js-runtime, upgrade "
+                         "yt-dlp), then rerun with --retry-failed"),
+    ("invalid_media", False, "not a media file or no audio stream: pick another video in "
+                             "search/matches.csv"),
+    ("too_short", False, "audio under the 60 s of one segment: pick a longer video in "
+                         "search/matches.csv"),
+    ("error", True, "unexpected failure: see logs/imac-build.log; rerun with "
+                    "--retry-failed"),
 )
 #: ``images/images.csv`` statuses (spec §4).
 IMAGE_STATUSES = _statuses(

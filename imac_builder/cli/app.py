@@ -136,6 +136,11 @@ class ImacGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as e:
+            if isinstance(e, ModuleNotFoundError):  # an optional dependency: name its extra
+                from ..extras import missing_dependency
+
+                if (err := missing_dependency(e)) is not None:
+                    raise click.ClickException(str(err)) from None
             app = ctx.obj
             if isinstance(app, App) and app.verbose:
                 raise

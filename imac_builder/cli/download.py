@@ -19,7 +19,8 @@ if TYPE_CHECKING:
               help="Songs downloaded in parallel.")
 @click.option("--retry-failed", is_flag=True,
               help="Retry earlier failures that may pass now (blocked, rate_limited, "
-                   "network, error); unavailable, invalid_media and too_short never are.")
+                   "network, js_runtime, error); unavailable, invalid_media and too_short "
+                   "never are.")
 @click.option("--cookies", type=click.Path(dir_okay=False, path_type=Path),
               help="Cookie file (Netscape format) handed to yt-dlp as its cookiefile.")
 @click.option("--proxy", metavar="URL", help="Proxy for yt-dlp (http://, socks5://...).")
@@ -34,14 +35,25 @@ if TYPE_CHECKING:
               help="yt-dlp's retries of an interrupted transfer.")
 @click.option("--rate-limit-wait", type=click.FloatRange(0), default=60.0, show_default=True,
               help="First pause of all workers after an HTTP 429 (doubles each time).")
+@click.option("--js-runtime", metavar="NAME[:PATH]",
+              help="JavaScript runtime yt-dlp solves YouTube's challenges with (deno, node, "
+                   "bun, quickjs; default: the deno package's Deno).")
+@click.option("--cookies-from-browser", metavar="BROWSER[:PROFILE]",
+              help="Read cookies from a browser, as yt-dlp's option of that name.")
+@click.option("--extractor-args", "extractor_args", multiple=True, metavar="IE_KEY:ARGS",
+              help="yt-dlp extractor arguments (repeatable), e.g. "
+                   "'youtube:player_client=default,mweb'.")
 @click.pass_obj
 def download(app: App, jobs: int, retry_failed: bool, cookies: Path | None, proxy: str | None,
              sleep: float, limit: int | None, keep_original: bool, socket_timeout: float,
-             retries: int, rate_limit_wait: float) -> None:
+             retries: int, rate_limit_wait: float, js_runtime: str | None,
+             cookies_from_browser: str | None, extractor_args: tuple[str, ...]) -> None:
     """Fetch matched videos' audio and cut it into exact 60 s FLAC segments."""
     from ..download.stage import run_download
 
     app.run("download", run_download, workdir=app.workdir, jobs=jobs,
             retry_failed=retry_failed, cookies=cookies, proxy=proxy, sleep=sleep, limit=limit,
             keep_original=keep_original, socket_timeout=socket_timeout, retries=retries,
-            rate_limit_wait=rate_limit_wait, progress=app.progress)
+            rate_limit_wait=rate_limit_wait, js_runtime=js_runtime,
+            cookies_from_browser=cookies_from_browser, extractor_args=extractor_args,
+            progress=app.progress)

@@ -45,15 +45,24 @@ if TYPE_CHECKING:
 @click.option("--penalty-word", "penalty_words", multiple=True,
               help="Word marking another version (repeatable; replaces the default list; "
                    "in a pipeline file: penalty_words = [...]).")
+@click.option("--js-runtime", metavar="NAME[:PATH]",
+              help="ytdlp backend: JavaScript runtime for yt-dlp (default: the deno "
+                   "package's Deno).")
+@click.option("--cookies-from-browser", metavar="BROWSER[:PROFILE]",
+              help="ytdlp backend: read cookies from a browser, as yt-dlp does.")
+@click.option("--extractor-args", "extractor_args", multiple=True, metavar="IE_KEY:ARGS",
+              help="ytdlp backend: yt-dlp extractor arguments (repeatable).")
 @click.pass_obj
 def search(app: App, backend: str, limit: int | None, rerank: bool, retry_failed: bool,
            api_key_file: Path | None, daily_quota: int, results: int, min_score: float,
            min_title: float, min_artist: float, duration_tolerance: float,
            duration_tolerance_pct: float, version_penalty: float, official_bonus: float,
-           penalty_words: tuple[str, ...]) -> None:
+           penalty_words: tuple[str, ...], js_runtime: str | None,
+           cookies_from_browser: str | None, extractor_args: tuple[str, ...]) -> None:
     """Find each labelled song on YouTube and choose its video (resumable)."""
     from ..errors import UserError
     from ..search.stage import run_search
+    from ..ytdlp_access import YtdlpAccess
     from .app import effective_config
 
     if rerank and retry_failed:
@@ -61,4 +70,5 @@ def search(app: App, backend: str, limit: int | None, rerank: bool, retry_failed
     cfg = effective_config("search").match()  # type: ignore[union-attr]
     app.run("search", run_search, workdir=app.workdir, backend=backend, limit=limit,
             rerank=rerank, retry_failed=retry_failed, api_key_file=api_key_file,
-            daily_quota=daily_quota, results=results, match=cfg, progress=app.progress)
+            daily_quota=daily_quota, results=results, match=cfg, progress=app.progress,
+            access=YtdlpAccess(js_runtime, cookies_from_browser, tuple(extractor_args)))

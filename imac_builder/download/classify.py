@@ -1,23 +1,41 @@
-"""Sort a failed download into a ledger status with a reason a person can act on."""
+"""Sort a failed download into a ledger status with a reason a person can act on.
+
+The patterns below come from the messages YouTube extraction really ends with, as the
+installed yt-dlp (2026.10.26) raises or logs them; each rule cites where the text is
+made (file under ``yt_dlp/``) or, for text YouTube itself sends (``playabilityStatus``
+reasons, which ``extractor/youtube/_video.py`` passes on through ``raise_no_formats``),
+that it is YouTube's. ``tests/test_download_classify.py`` checks each against the source.
+"""
 
 from __future__ import annotations
 
 import errno
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ..vocab import DOWNLOAD_STATUSES
 from .decode import DecodeError, TooShort
 
-#: Every ledger status, success first.
-STATUSES = ("ok", "unavailable", "blocked", "rate_limited", "network", "invalid_media",
-            "too_short", "error")
+#: Every ledger status, success first (declared in :mod:`imac_builder.vocab`).
+STATUSES = tuple(DOWNLOAD_STATUSES)
 #: Failures that another try cannot fix: never retried, not even with --retry-failed.
-PERMANENT = frozenset({"unavailable", "invalid_media", "too_short"})
+PERMANENT = frozenset(w for w, s in DOWNLOAD_STATUSES.items() if w != "ok" and not s.retryable)
+#: Failures ``download --retry-failed`` tries again.
+RETRYABLE = frozenset(w for w, s in DOWNLOAD_STATUSES.items() if s.retryable)
+#: One line of advice per failure status.
+ADVICE = {w: s.advice for w, s in DOWNLOAD_STATUSES.items() if w != "ok"}
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _MAX_DETAIL = 240
+
+
+def retry_class(status: str) -> str:
+    """``"permanent"``, ``"retryable"`` or ``"done"`` (for ``ok``)."""
+    if status == "ok":
+        return "done"
+    return "permanent" if status in PERMANENT else "retryable"
 
 
 @dataclass(frozen=True)
@@ -26,6 +44,11 @@ class Failure:
 
     status: str
     reason: str
+
+    @property
+    def retryable(self) -> bool:
+        """Whether ``--retry-failed`` tries this song again."""
+        return self.status in RETRYABLE
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -72,55 +95,99 @@ def _http_status(chain: list[BaseException]) -> int | None:
 
 
 def _rules(*spec: tuple[str, str, str]) -> tuple[tuple[str, re.Pattern[str], str], ...]:
-    return tuple((status, re.compile(pattern, re.I), advice) for status, pattern, advice in spec)
+    return tuple((status, re.compile(pattern, re.I), what) for status, pattern, what in spec)
 
 
-#: Site messages, checked in order before the HTTP status (YouTube's wording first).
+#: Warnings yt-dlp logs before a YouTube download fails because this machine could not
+#: solve the player's JavaScript challenge (checked in the warnings of the failed fetch).
+_JS_WARNINGS = re.compile(
+    # extractor/youtube/_video.py: "No supported JavaScript runtime could be found. ..."
+    r"no supported javascript runtime could be found"
+    # extractor/youtube/_video.py: "n challenge solving failed: Some formats may be missing"
+    # and "Signature solving failed: Some formats may be missing"
+    r"|(?:n challenge|signature) solving failed", re.I)
+#: extractor/youtube/_video.py (_report_pot_format_skipped): "... formats require a GVS
+#: PO Token which was not provided. They will be skipped as they may yield HTTP Error 403."
+_POT_WARNINGS = re.compile(r"require a \w+ PO Token which was not provided", re.I)
+#: YoutubeDL.py (process_video_result): "Requested format is not available. Use
+#: --list-formats for a list of available formats"
+_NO_FORMAT = re.compile(r"requested format is not available", re.I)
+
+#: Site messages, checked in order before the HTTP status.
 _SITE_RULES = _rules(
-    ("rate_limited", r"too many requests|try again later|rate.?limit",
-     "rate limited by the site: wait, raise --sleep, pass --cookies or --proxy, then rerun "
-     "with --retry-failed"),
-    ("blocked", r"not a bot|confirm you.?re not",
-     "bot check (sign-in required): pass --cookies from a logged-in browser, raise --sleep, "
-     "then rerun with --retry-failed"),
-    ("blocked", r"confirm your age|age.?restrict|inappropriate for some users",
-     "age-restricted: pass --cookies of a signed-in adult account, then rerun with "
-     "--retry-failed"),
-    ("blocked", r"in your country|geo.?restrict|from your location",
-     "blocked in this country: rerun with --proxy in another region and --retry-failed"),
-    ("unavailable", r"private video|video is private",
-     "video is private: pick another video for this song in search/matches.csv"),
-    ("unavailable", r"copyright",
-     "removed for copyright: pick another video for this song in search/matches.csv"),
+    # extractor/youtube/_video.py: "This content isn't available, try again later" gets
+    # "... has been rate-limited by YouTube for up to an hour" appended
+    ("rate_limited", r"try again later|rate.?limited|too many requests", "rate limited"),
+    # YouTube's reason "Sign in to confirm you're not a bot" (+ the cookies hint of
+    # extractor/common.py _login_hint: "Use --cookies-from-browser or --cookies ...")
+    ("blocked", r"not a bot|confirm you.?re not", "bot check"),
+    # YouTube's "Private video. Sign in if you've been granted access to this video"
+    # (the test skip text 'Private video' in extractor/youtube/_video.py)
+    ("unavailable", r"private video|video is private", "private video"),
+    # YouTube's "Sign in to confirm your age. This video may be inappropriate for some
+    # users." (extractor/youtube/_video.py _is_agegated: 'confirm your age',
+    # 'age-restricted', 'inappropriate')
+    ("blocked", r"confirm your age|age.?restricted|inappropriate for some users",
+     "age-restricted (needs a signed-in adult account's cookies)"),
+    # extractor/youtube/_video.py: 'The uploader has not made this video available in your
+    # country' (raise_geo_restricted); extractor/common.py: 'This video is not available
+    # from your location due to geo restriction'
+    ("blocked", r"in your country|geo.?restrict|from your location", "blocked in this "
+     "country (use --proxy in another region)"),
+    # YouTube's "... no longer available due to a copyright claim by ..."
+    ("unavailable", r"copyright", "removed for copyright"),
+    # YouTube's "This video is no longer available because the YouTube account associated
+    # with this video has been terminated."
     ("unavailable", r"account .*(terminated|closed|deleted)|channel .*terminated",
-     "uploader's account deleted: pick another video in search/matches.csv"),
-    ("blocked", r"members.?only|join this channel|sign in|log ?in required|premium",
-     "needs a signed-in account: pass --cookies, then rerun with --retry-failed"),
+     "uploader's account terminated"),
+    # YouTube's "Video unavailable. This video has been removed by the uploader";
+    # extractor/youtube/_video.py test skip "This video has been removed for violating
+    # YouTube's policy on hate speech."
+    ("unavailable", r"removed by the uploader|has been removed|video has been removed",
+     "removed"),
+    # YouTube's "Join this channel to get access to members-only content like this video";
+    # extractor/common.py raise_login_required: 'This video is only available for
+    # registered users'
+    ("blocked", r"members.?only|join this channel|registered users|sign in|premium",
+     "needs a signed-in account"),
 )
 #: Checked after the HTTP status.
 _LATE_RULES = _rules(
-    ("network", r"did not get any data blocks",
-     "the server sent no data (an empty file): rerun later with --retry-failed; if it "
-     "persists, pick another video in search/matches.csv"),
+    ("network", r"did not get any data blocks", "the server sent no data (an empty file)"),
     ("invalid_media", r"extension .* is unusual",
-     "yt-dlp refuses the file's unusual extension (not a media URL): pick another video "
-     "in search/matches.csv"),
-    ("invalid_media", r"unsupported url|no video formats|requested format is not "
-                      r"available|no audio",
-     "not a media file or no audio stream: pick another video in search/matches.csv"),
-    ("unavailable", r"video unavailable|been removed|no longer available|does not exist|"
-                    r"isn.?t available|not available|not found",
-     "video removed or missing: pick another video in search/matches.csv"),
+     "yt-dlp refuses the file's unusual extension (not a media URL)"),
+    ("invalid_media", r"unsupported url|no video formats|no audio",
+     "not a media file or no audio stream"),
+    # YouTube's "Video unavailable"; extractor/youtube/_video.py test skip "This video is
+    # not available."
+    ("unavailable", r"video unavailable|no longer available|does not exist|"
+                    r"isn.?t available|is not available|not found",
+     "video removed or missing"),
     ("network", r"timed? ?out|connection (refused|reset|aborted)|bytes read.*more expected|"
                 r"incomplete|name resolution|unreachable|unable to download|"
-                r"remote end closed|eof occurred|ssl",
-     "network failure: check the connection (or --proxy, --socket-timeout), then rerun "
-     "with --retry-failed"),
+                r"remote end closed|eof occurred|ssl", "network failure"),
 )
 
 
-def classify(exc: BaseException) -> Failure:
-    """Map any exception from fetching or decoding a song to a :class:`Failure`."""
+def _fail(status: str, what: str, detail: str) -> Failure:
+    return Failure(status, f"{what}: {ADVICE[status]} ({detail})")
+
+
+def _is_youtube(chain: list[BaseException], text: str) -> bool:
+    """Whether the failure is YouTube's: the extractor's name in the error or warnings
+    (extractor/common.py report_warning writes ``[youtube] ID: ...``)."""
+    ies = {str(getattr(e, "ie", "") or "").lower() for e in chain}
+    return any(ie.startswith("youtube") for ie in ies) or "[youtube" in text.lower()
+
+
+def classify(exc: BaseException, warnings: Iterable[str] = (),
+             js_runtime: bool | None = None) -> Failure:
+    """Map any exception from fetching or decoding a song to a :class:`Failure`.
+
+    ``warnings`` are yt-dlp's warnings from the same fetch (default: those the fetch
+    attached to the exception as ``ytdlp_warnings``); ``js_runtime`` says whether a
+    JavaScript runtime was found for yt-dlp (None: unknown).
+    """
     chain = list(_chain(exc))
     detail = clean_message(exc)
     for e in chain:
@@ -130,40 +197,50 @@ def classify(exc: BaseException) -> Failure:
         if isinstance(e, DecodeError):
             return Failure("invalid_media", f"ffmpeg cannot decode the download ({detail}): "
                                             "not audio, or corrupt; pick another video")
+    warned = " | ".join([*warnings, *(w for e in chain
+                                      for w in getattr(e, "ytdlp_warnings", ()) or ())])
+    text = " | ".join(clean_message(e) for e in chain)
     status = _http_status(chain)
     if status == 429:
-        return Failure("rate_limited", "HTTP 429 Too Many Requests: rate limited by the site: "
-                       f"wait, raise --sleep, pass --cookies or --proxy, then rerun with "
-                       f"--retry-failed ({detail})")
+        return _fail("rate_limited", "HTTP 429 Too Many Requests", detail)
+    youtube = _is_youtube(chain, f"{text} | {warned}")
+    challenge_failed = bool(_JS_WARNINGS.search(warned))
+    if _NO_FORMAT.search(text) and youtube:
+        # with the challenge unsolved YouTube's audio formats are missing
+        if js_runtime is False or challenge_failed:
+            return _fail("js_runtime", "no playable format: JavaScript challenge not solved",
+                         detail)
+        if _POT_WARNINGS.search(warned):
+            return _fail("blocked", "formats need a PO token", detail)
+    if youtube and status == 403 and (js_runtime is False or challenge_failed):
+        return _fail("js_runtime", "HTTP 403 after an unsolved JavaScript challenge", detail)
     names = {type(e).__name__ for e in chain}
     if "GeoRestrictedError" in names:
-        return Failure("blocked", "blocked in this country: rerun with --proxy in another "
-                                  f"region and --retry-failed ({detail})")
-    text = " | ".join(clean_message(e) for e in chain)
-    for rule_status, pattern, advice in _SITE_RULES:
+        return _fail("blocked", "blocked in this country (use --proxy in another region)",
+                     detail)
+    for rule_status, pattern, what in _SITE_RULES:
         if pattern.search(text):
-            return Failure(rule_status, f"{advice} ({detail})")
+            return _fail(rule_status, what, detail)
     if status == 403:
-        return Failure("blocked", "HTTP 403 Forbidden: the host refuses this client or the "
-                       "link expired: try --cookies or --proxy, then rerun with "
-                       f"--retry-failed ({detail})")
+        if youtube and _POT_WARNINGS.search(warned):
+            return _fail("blocked", "HTTP 403: formats need a PO token", detail)
+        return _fail("blocked", "HTTP 403 Forbidden: the host refuses this client or the "
+                     "link expired", detail)
     if status in (404, 410):
-        return Failure("unavailable", f"HTTP {status}: the video or file is gone: pick "
-                       f"another video for this song in search/matches.csv ({detail})")
+        return _fail("unavailable", f"HTTP {status}: the video or file is gone", detail)
     if "UnsupportedError" in names:
-        return Failure("invalid_media", "the URL is a web page without playable media: pick "
-                       f"another video in search/matches.csv ({detail})")
-    for rule_status, pattern, advice in _LATE_RULES:
+        return _fail("invalid_media", "the URL is a web page without playable media", detail)
+    if _NO_FORMAT.search(text):
+        return _fail("invalid_media", "no format with audio", detail)
+    for rule_status, pattern, what in _LATE_RULES:
         if pattern.search(text):
-            return Failure(rule_status, f"{advice} ({detail})")
+            return _fail(rule_status, what, detail)
     if status is not None and status >= 500:
-        return Failure("network", f"HTTP {status}: server error: rerun later with "
-                                  f"--retry-failed ({detail})")
+        return _fail("network", f"HTTP {status}: server error", detail)
     network_types = {"TransportError", "ContentTooShortError", "IncompleteRead",
                      "ConnectionError", "ProxyError", "SSLError"}
     if names & network_types or any(isinstance(e, (TimeoutError, socket.timeout,
                                                    ConnectionError)) for e in chain):
-        return Failure("network", "network failure: check the connection (or --proxy, "
-                       f"--socket-timeout), then rerun with --retry-failed ({detail})")
+        return _fail("network", "network failure", detail)
     return Failure("error", f"unexpected failure ({type(exc).__name__}: {detail}): see "
                             "logs/imac-build.log; rerun with --retry-failed")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,11 @@ class FetchOptions:
     retries: int = 3
     socket_timeout: float = 30.0
     ffmpeg: str | None = None
+    #: ``js_runtimes``, ``cookiesfrombrowser``, ``extractor_args`` (see
+    #: :meth:`imac_builder.ytdlp_access.YtdlpAccess.params`)
+    ytdlp_params: dict[str, Any] = field(default_factory=dict)
+    #: whether a JavaScript runtime was found (None: not looked for)
+    js_runtime_found: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,14 @@ class Fetched:
 
 
 class _YtdlpLog:
-    """Route yt-dlp's messages to our log file; failures are reported by the stage itself."""
+    """Route yt-dlp's messages to our log file; failures are reported by the stage itself.
+
+    Warnings are kept too: they tell why a YouTube download failed (an unsolved
+    JavaScript challenge, a missing PO token) where the error itself does not.
+    """
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
 
     def debug(self, msg: str) -> None:
         if not msg.startswith("[download] "):
@@ -48,6 +60,7 @@ class _YtdlpLog:
         log.debug("yt-dlp: %s", msg)
 
     def warning(self, msg: str) -> None:
+        self.warnings.append(msg)
         log.info("yt-dlp warning: %s", msg)
 
     def error(self, msg: str) -> None:
@@ -86,6 +99,7 @@ def ydl_options(dest: Path, opts: FetchOptions) -> dict[str, Any]:
         params["max_sleep_interval"] = opts.sleep * 1.5  # jitter, as the yt-dlp docs advise
     if opts.ffmpeg:
         params["ffmpeg_location"] = opts.ffmpeg
+    params.update(opts.ytdlp_params)
     return params
 
 
@@ -99,8 +113,23 @@ def fetch(url: str, dest: Path, opts: FetchOptions,
 
     The page is resolved first without downloading, so a video whose reported duration
     is under one segment is refused before any audio is fetched. Setting ``abort``
-    stops a transfer in progress at its next block.
+    stops a transfer in progress at its next block. yt-dlp's warnings are attached to an
+    exception raised here as ``ytdlp_warnings`` (for :func:`.classify.classify`).
     """
+    params = ydl_options(dest, opts)
+    logger = params["logger"]
+    try:
+        return _fetch(url, dest, params, abort)
+    except Exception as e:
+        try:
+            e.ytdlp_warnings = tuple(logger.warnings)  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+        raise
+
+
+def _fetch(url: str, dest: Path, params: dict[str, Any],
+           abort: threading.Event | None) -> Fetched:
     import yt_dlp
 
     def hook(_status: dict) -> None:
@@ -108,7 +137,6 @@ def fetch(url: str, dest: Path, opts: FetchOptions,
             raise Aborted("download abandoned: the run is stopping")
 
     dest.mkdir(parents=True, exist_ok=True)
-    params = ydl_options(dest, opts)
     params["progress_hooks"] = [hook]
     with yt_dlp.YoutubeDL(params) as ydl:
         info = ydl.extract_info(url, download=False)

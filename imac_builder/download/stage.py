@@ -10,7 +10,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..errors import UserError
 from ..workdir import Workdir
+from ..ytdlp_access import JsRuntime, YtdlpAccess, find_js_runtime
 from .commit import Committer, clean_orphans, plan
 from .decode import ffmpeg_binary
 from .fetch import FetchOptions
@@ -45,6 +47,8 @@ class DownloadSummary:
     songs_ok_total: int = 0
     segments_total: int = 0
     seconds: float = 0.0
+    js_runtime: str = ""
+    notes: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -71,8 +75,28 @@ class DownloadSummary:
             out.append(f"{self.retryable_before} earlier failures can be retried with "
                        "--retry-failed")
         out.append(f"in all {self.songs_ok_total} songs, {self.segments_total} segments")
+        out += self.notes
         out += [f"wrote {p}" for p in self.outputs]
         return out
+
+
+#: Failures that may be this machine's fault, and the line that points to the check.
+DOCTOR_STATUSES = ("js_runtime", "error")
+DOCTOR_NOTE = "check this machine with: imac-build doctor --for download"
+
+
+def _runtime(spec: str | None, summary: DownloadSummary) -> JsRuntime:
+    """Find the JavaScript runtime yt-dlp needs for YouTube; refuse a named one missing."""
+    runtime = find_js_runtime(spec)
+    summary.js_runtime = runtime.describe()
+    if not runtime.found:
+        if spec:
+            raise UserError(f"--js-runtime {spec}: {runtime.describe()} (or it does not "
+                            "run); check with: imac-build doctor --for download")
+        log.warning("no JavaScript runtime found: YouTube downloads will fail")
+        summary.notes += ["no JavaScript runtime for yt-dlp: YouTube downloads will fail "
+                          "(pip install deno, or pass --js-runtime NAME:PATH)", DOCTOR_NOTE]
+    return runtime
 
 
 def _postfix(summary: DownloadSummary) -> str:
@@ -93,6 +117,9 @@ def run_download(
     socket_timeout: float = 30.0,
     retries: int = 3,
     rate_limit_wait: float = 60.0,
+    js_runtime: str | None = None,
+    cookies_from_browser: str | None = None,
+    extractor_args: tuple[str, ...] | list[str] = (),
     rate_limit_max_wait: float = 900.0,
     rate_limit_tries: int = 3,
     stop_after_rate_limited: int = 3,
@@ -103,7 +130,10 @@ def run_download(
     ``rate_limit_wait`` is the first pause of all workers after a rate-limit answer
     (doubling up to ``rate_limit_max_wait``); a song is tried ``rate_limit_tries`` times
     before it is recorded as ``rate_limited``, and the run stops cleanly after
-    ``stop_after_rate_limited`` such songs in a row.
+    ``stop_after_rate_limited`` such songs in a row. ``js_runtime`` (``NAME[:PATH]``),
+    ``cookies_from_browser`` and ``extractor_args`` are yt-dlp's options of those names;
+    the JavaScript runtime (default: the ``deno`` package's Deno) is passed to yt-dlp by
+    its path.
     """
     from tqdm import tqdm
 
@@ -134,9 +164,12 @@ def run_download(
     if todo:
         check_disk_space(wd.root, todo, jobs, keep_original)
         ffmpeg = ffmpeg_binary()
+        runtime = _runtime(js_runtime, summary)
+        access = YtdlpAccess(js_runtime, cookies_from_browser, tuple(extractor_args))
         options = FetchOptions(cookies=Path(cookies) if cookies else None, proxy=proxy,
                                sleep=sleep, retries=retries, socket_timeout=socket_timeout,
-                               ffmpeg=ffmpeg)
+                               ffmpeg=ffmpeg, ytdlp_params=access.params(runtime),
+                               js_runtime_found=runtime.found)
         ctx = WorkerContext(audio, incoming, options, ffmpeg,
                             RateGate(rate_limit_wait, rate_limit_max_wait), rate_limit_tries,
                             threading.Event())
@@ -155,6 +188,8 @@ def run_download(
     summary.segments_total = ledger.n_segments()
     summary.seconds = time.monotonic() - started
     summary.outputs = [str(ledger.segments_path), str(ledger.ledger_path)]
+    if any(s in summary.failures for s in DOCTOR_STATUSES) and DOCTOR_NOTE not in summary.notes:
+        summary.notes.append(DOCTOR_NOTE)
     log.info("download: %s", "; ".join(summary.lines()))
     return summary
 

@@ -94,7 +94,8 @@ def download_one(job: Job, ctx: WorkerContext) -> Outcome | None:
                 fetched = fetch(job.url, staging / "original", ctx.options, ctx.stop)
                 break
             except Exception as e:
-                if classify(e).status != "rate_limited":
+                if classify(e, js_runtime=ctx.options.js_runtime_found).status \
+                        != "rate_limited":
                     raise
                 pause = ctx.gate.trip()
                 if tries >= ctx.rate_limit_tries:
@@ -119,7 +120,7 @@ def download_one(job: Job, ctx: WorkerContext) -> Outcome | None:
         if ctx.stop.is_set():  # abandoned because the run is stopping: not an attempt
             log.info("%s: abandoned (%s)", job.track_id, e)
             return None
-        failure = classify(e)
+        failure = classify(e, js_runtime=ctx.options.js_runtime_found)
         log.info("%s (%s): %s: %s", job.track_id, job.url, failure.status, failure.reason)
         if failure.status == "error":
             log.debug("%s: unexpected exception", job.track_id, exc_info=True)

