@@ -79,15 +79,16 @@ class ACPNet(nn.Module):
     def __init__(self, image_dim: int = 2048, music_dim: int = 193, dropout: float = 0.4,
                  image_widths: Sequence[int] = IMAGE_WIDTHS,
                  music_widths: Sequence[int] = MUSIC_WIDTHS,
-                 fusion_widths: Sequence[int] = FUSION_WIDTHS, embedding_dropout: bool = True,
+                 fusion_widths: Sequence[int] = FUSION_WIDTHS, subnet_dropout: bool = True,
                  init: str = "torch") -> None:
         super().__init__()
         self.image_norm = Standardize(image_dim)
         self.music_norm = Standardize(music_dim)
-        self.image_net = mlp([image_dim, *image_widths], dropout, last_activation=True,
-                             last_dropout=embedding_dropout)
-        self.music_net = mlp([music_dim, *music_widths], dropout, last_activation=True,
-                             last_dropout=embedding_dropout)
+        sub = dropout if subnet_dropout else 0.0
+        self.image_net = mlp([image_dim, *image_widths], sub, last_activation=True,
+                             last_dropout=subnet_dropout)
+        self.music_net = mlp([music_dim, *music_widths], sub, last_activation=True,
+                             last_dropout=subnet_dropout)
         self.fusion = mlp([image_widths[-1] + music_widths[-1], *fusion_widths, 2], dropout,
                           last_activation=False)
         if init == "kaiming":
@@ -230,7 +231,7 @@ def build_model(cfg: dict) -> nn.Module:
     if kind in ("acp", "spectrogram-acp"):
         return ACPNet(cfg["image_dim"], cfg["music_dim"], cfg.get("dropout", 0.4),
                       cfg["image_widths"], cfg["music_widths"], cfg["fusion_widths"],
-                      cfg.get("embedding_dropout", True), cfg.get("init", "torch"))
+                      cfg.get("subnet_dropout", True), cfg.get("init", "torch"))
     if kind == "l3":
         return L3Net(cfg["music_shape"][0], cfg["crop_frames"], cfg["test_crops"],
                      cfg["l3_channels"], cfg["l3_fusion"])

@@ -36,9 +36,9 @@ RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: early stopping may end a run. ``paper`` is paper §4 read literally; ``default`` is the
 #: one that leaves the initial plateau at the paper's widths.
 RECIPES: dict[str, dict[str, Any]] = {
-    "default": {"lr": 1e-3, "dropout": 0.4, "embedding_dropout": False, "init": "kaiming",
+    "default": {"lr": 1e-3, "dropout": 0.4, "subnet_dropout": False, "init": "kaiming",
                 "min_epochs": 20},
-    "paper": {"lr": 1e-4, "dropout": 0.4, "embedding_dropout": True, "init": "torch",
+    "paper": {"lr": 1e-4, "dropout": 0.4, "subnet_dropout": True, "init": "torch",
               "min_epochs": 0},
 }
 
@@ -329,7 +329,7 @@ def model_config(cfg: TrainConfig, image_shape: Sequence[int], music_shape: Sequ
                 "crop_frames": cfg.crop_frames, "test_crops": cfg.test_crops}
     return {**out, "image_dim": int(image_shape[0]), "music_dim": int(music_shape[0]),
             "dropout": cfg.dropout, "recipe": cfg.recipe,
-            "embedding_dropout": RECIPES[cfg.recipe]["embedding_dropout"],
+            "subnet_dropout": RECIPES[cfg.recipe]["subnet_dropout"],
             "init": RECIPES[cfg.recipe]["init"],
             "image_widths": list(cfg.image_widths), "music_widths": list(cfg.music_widths),
             "fusion_widths": list(cfg.fusion_widths), "spec_blocks": cfg.spec_blocks}
