@@ -75,12 +75,20 @@ def main() -> None:
     ap.add_argument("--width-scale", type=float, default=1.0)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="override a recipe setting (exploration), e.g. init=torch")
     a = ap.parse_args()
     import torch
 
     from imac_builder.train.model import FUSION_WIDTHS, IMAGE_WIDTHS, MUSIC_WIDTHS
     from imac_builder.train.split import run_split
-    from imac_builder.train.trainer import TrainConfig, train
+    from imac_builder.train.trainer import RECIPES, TrainConfig, train
+
+    for item in a.set:
+        key, _, value = item.partition("=")
+        for r in a.recipes:
+            old = RECIPES[r][key]
+            RECIPES[r][key] = type(old)(value == "True" if isinstance(old, bool) else value)
 
     if a.threads:
         torch.set_num_threads(a.threads)

@@ -80,7 +80,7 @@ def test_learns_close_to_bayes_and_evaluates(tmp_path: Path) -> None:
     assert (tmp_path / "runs/r/cells.png").exists()
 
 
-def test_pairs(wd: Path, run: str) -> tuple[np.ndarray, np.ndarray]:
+def scored_pairs(wd: Path, run: str) -> tuple[np.ndarray, np.ndarray]:
     """The run's predictions and the targets on the test pairs."""
     from imac_builder.train.data import load_data
     from imac_builder.train.evaluate import load_model
@@ -103,7 +103,7 @@ def test_stays_at_chance_without_class_information(tmp_path: Path) -> None:
     s = train(tmp_path, run="r", device="cpu", config=FAST, progress=False)
     print(f"\nno-information store: test accuracy {s.test_accuracy:.3f}")
     assert abs(s.test_accuracy - 0.5) < 0.04  # ±3 standard errors of 1,440 pairs
-    pred, target = test_pairs(tmp_path, "r")
+    pred, target = scored_pairs(tmp_path, "r")
     assert_not_collapsed(pred)
     assert (pred == target).mean() == pytest.approx(s.test_accuracy)
 
@@ -131,7 +131,7 @@ def test_music_alone_is_no_shortcut_under_the_default_protocol(tmp_path: Path) -
     assert e.baselines == {"music_class_only": 0.5, "image_class_only": 0.5,
                            "class_prior": 0.5}
     assert abs(s.test_accuracy - 0.5) < 0.05  # 1,104 pairs: ±3.3 standard errors
-    assert_not_collapsed(test_pairs(tmp_path, "balanced")[0])
+    assert_not_collapsed(scored_pairs(tmp_path, "balanced")[0])
     ev = json.loads((tmp_path / "runs/balanced/evaluation.json").read_text())
     assert ev["protocol"] == "balanced" and ev["baselines"]["music_class_only"] == 0.5
     lo, hi = ev["ci95_bootstrap"]

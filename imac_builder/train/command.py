@@ -51,7 +51,8 @@ def split(app: App, seed: int, protocol: str, image_root: Path | None,
 @click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
               help="Stop after this many epochs without a better validation accuracy.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=None,
+              help="Pairs per step (default: the recipe's, 32 or 256).")
 @click.option("--recipe", type=RECIPE, default="default", show_default=True,
               help="'default' (learns at the paper's widths) or 'paper' (paper §4 "
                    "literally: lr 1e-4, dropout after every layer, torch's initialisation).")
@@ -64,7 +65,7 @@ def split(app: App, seed: int, protocol: str, image_root: Path | None,
 @click.option("--fresh", is_flag=True, help="Start over instead of resuming the run.")
 @click.pass_obj
 def train(app: App, model: str, run: str | None, device: str, epochs: int, patience: int,
-          seed: int, batch_size: int, recipe: str, lr: float | None, dropout: float | None,
+          seed: int, batch_size: int | None, recipe: str, lr: float | None, dropout: float | None,
           min_epochs: int | None, fresh: bool) -> None:
     """Train ACP-Net (or a baseline) on the stores and the split."""
     from .trainer import TrainConfig

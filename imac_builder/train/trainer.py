@@ -1,5 +1,6 @@
-"""Training ACP-Net and the baselines: fresh balanced pairs each epoch, early stopping on
-validation accuracy, the best checkpoint kept, and a resumable last checkpoint after every epoch."""
+"""Training ACP-Net and the baselines: fresh pairs each epoch under the split's protocol,
+early stopping on validation accuracy (not before the recipe's minimum epoch), the best
+checkpoint kept, and a resumable last checkpoint after every epoch."""
 
 from __future__ import annotations
 
@@ -37,9 +38,9 @@ RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: one that leaves the initial plateau at the paper's widths.
 RECIPES: dict[str, dict[str, Any]] = {
     "default": {"lr": 1e-3, "dropout": 0.4, "subnet_dropout": False, "init": "kaiming",
-                "min_epochs": 20},
+                "min_epochs": 20, "batch_size": 32},
     "paper": {"lr": 1e-4, "dropout": 0.4, "subnet_dropout": True, "init": "torch",
-              "min_epochs": 0},
+              "min_epochs": 0, "batch_size": 256},
 }
 
 
@@ -53,8 +54,8 @@ class TrainConfig:
     epochs: int = 50
     patience: int = 10
     seed: int = 0
-    batch_size: int = 256
     recipe: str = "default"  # see RECIPES
+    batch_size: int = RECIPES["default"]["batch_size"]
     lr: float = RECIPES["default"]["lr"]
     dropout: float = RECIPES["default"]["dropout"]
     min_epochs: int = RECIPES["default"]["min_epochs"]  # no early stop before this epoch
@@ -69,11 +70,12 @@ class TrainConfig:
 
     @classmethod
     def recipe_config(cls, recipe: str = "default", **fields: Any) -> TrainConfig:
-        """A configuration with the recipe's lr, dropout and min_epochs unless given."""
+        """A configuration with the recipe's lr, dropout, min_epochs and batch size unless
+        given."""
         if recipe not in RECIPES:
             raise UserError(f"unknown recipe {recipe!r}: choose {', '.join(RECIPES)}")
         r = RECIPES[recipe]
-        base = {"lr": r["lr"], "dropout": r["dropout"], "min_epochs": r["min_epochs"]}
+        base = {k: r[k] for k in ("lr", "dropout", "min_epochs", "batch_size")}
         return cls(recipe=recipe, **{**base, **{k: v for k, v in fields.items()
                                                  if v is not None}})
 
