@@ -40,6 +40,7 @@ def test_torch_engine_matches_reference_per_window(real_segment):
         assert_same(music.reference_window(w), g, tol=1e-3)
 
 
+@pytest.mark.slow  # the librosa reference on two 10 s windows per input (~30 s each busy)
 @pytest.mark.parametrize("input_kind", ["float", "16-bit"])
 def test_torch_engine_matches_reference_per_column(real_segment, input_kind):
     """Every one of the 193 columns within 1e-3 of that column's own scale (its largest

@@ -108,6 +108,8 @@ def test_stays_at_chance_without_class_information(tmp_path: Path) -> None:
     assert (pred == target).mean() == pytest.approx(s.test_accuracy)
 
 
+@pytest.mark.slow  # two trainings and evaluations (about a minute on a busy 2-core VM):
+# the paper-protocol run is what shows the balanced run's 50% is not a dead model
 def test_music_alone_is_no_shortcut_under_the_default_protocol(tmp_path: Path) -> None:
     """Table 3 proportions; the music carries its class perfectly, the images nothing. The
     paper protocol lets the music alone score about 69% and the trained model finds that
