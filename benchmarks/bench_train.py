@@ -42,7 +42,7 @@ def make_stores(wd: Path, scale: float, seed: int = 0) -> None:
 def ours(wd: Path, device: str, epochs: int) -> tuple[float, int]:
     from imac_builder.train.trainer import TrainConfig, train
 
-    cfg = TrainConfig(epochs=epochs, patience=epochs + 1)
+    cfg = TrainConfig(epochs=epochs, patience=epochs + 1, batch_size=256)  # as the DataLoader
     t0 = time.perf_counter()
     s = train(wd, run="bench", device=device, config=cfg, fresh=True, progress=False)
     return time.perf_counter() - t0, s.epochs

@@ -98,12 +98,17 @@ def failures_table(modality: str) -> Table:
 SPLITS = _t("splits/splits.csv", "split", "item_id modality split", "item_id modality",
             "every item's split (music by song)")
 PAIRS = {s: _t(f"splits/pairs_{s}.csv", "split", "image_id segment_id target",
-               "image_id segment_id", f"the fixed {s} pairs (target 1: labels equal)")
+               "image_id segment_id", f"the fixed {s} pairs (target 1 exactly when the labels are equal)")
          for s in ("val", "test")}
-SPLIT_INFO = File("splits/split.json", "split", "seed, ratios, counts and protocol")
+SPLIT_INFO = File("splits/split.json", "split",
+                  "seed, ratios, protocol (balanced or paper; absent in splits written before "
+                  "protocols: read as paper), counts, merged (songs and images joined to "
+                  "another's group), pairs, how music and images were grouped")
 RUN = File("runs/<run>/", "train",
-           "model.pt, last.pt, metrics.json, curves.png; evaluate adds report.md, "
-           "evaluation.json, cells.png")
+           "model.pt, last.pt, metrics.json (protocol, split_sha256, config.recipe), "
+           "curves.png; evaluate adds report.md, evaluation.json (protocol, test_accuracy, "
+           "ci95, ci95_bootstrap, baselines: music_class_only, image_class_only, class_prior "
+           "as fractions; roc_auc, cells, probes, retrieval) and cells.png")
 MANIFEST = File("manifests/<name>-<version>/", "release",
                 "a release: its tables, manifest.json and croissant.json")
 

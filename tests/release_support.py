@@ -130,7 +130,7 @@ def build(root: Path, scratch: Path, srv) -> None:  # noqa: ANN001 (LoopbackServ
     assert summary.ok == len(CLIPS), summary.lines()
     write_images(root)
     write_features(root)
-    run_split(root, seed=SEED, progress=False)
+    run_split(root, seed=SEED, protocol="paper", progress=False)  # too few items to balance
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

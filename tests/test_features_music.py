@@ -40,6 +40,28 @@ def test_torch_engine_matches_reference_per_window(real_segment):
         assert_same(music.reference_window(w), g, tol=1e-3)
 
 
+@pytest.mark.slow  # the librosa reference on two 10 s windows per input (~30 s each busy)
+@pytest.mark.parametrize("input_kind", ["float", "16-bit"])
+def test_torch_engine_matches_reference_per_column(real_segment, input_kind):
+    """Every one of the 193 columns within 1e-3 of that column's own scale (its largest
+    absolute reference value over the windows), so a small column (a high MFCC, a tonnetz
+    coordinate) cannot hide behind a large one of its group; on the decoded float signal
+    and on the same signal rounded to 16-bit PCM, as the FLAC segments store it."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    from imac_builder.features.music_torch import torch_windows
+
+    y = real_segment if input_kind == "float" else \
+        (np.round(np.clip(real_segment, -1, 1) * 32767) / 32767).astype(np.float32)
+    ws = music.windows(y)[[1, 6]]
+    got = torch_windows(torch.from_numpy(ws)).numpy()
+    ref = np.stack([music.reference_window(w) for w in ws])
+    scale = np.abs(ref).max(0)
+    assert np.all(scale > 0)  # real music: no column is identically zero
+    err = np.abs(got - ref).max(0) / scale
+    worst = int(err.argmax())
+    assert err[worst] <= 1e-3, f"{music.column_names()[worst]}: {err[worst]:g} of its scale"
+
+
 def test_windows_are_10_s_with_a_5_s_hop(real_segment):
     ws = music.windows(real_segment)
     assert ws.shape == (11, 220_500)

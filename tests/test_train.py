@@ -13,7 +13,13 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("h5py")
 
-from train_support import MUS_DIM, SEP, make_stores, one_thread  # noqa: E402, F401
+from train_support import (  # noqa: E402, F401
+    MUS_DIM,
+    SEP,
+    make_stores,
+    make_table3_stores,
+    one_thread,
+)
 
 from imac_builder.cli import cli  # noqa: E402
 from imac_builder.errors import UserError  # noqa: E402
@@ -74,12 +80,69 @@ def test_learns_close_to_bayes_and_evaluates(tmp_path: Path) -> None:
     assert (tmp_path / "runs/r/cells.png").exists()
 
 
+def scored_pairs(wd: Path, run: str) -> tuple[np.ndarray, np.ndarray]:
+    """The run's predictions and the targets on the test pairs."""
+    from imac_builder.train.data import load_data
+    from imac_builder.train.evaluate import load_model
+    from imac_builder.train.trainer import score_pairs
+    from imac_builder.workdir import Workdir
+
+    data = load_data(Workdir(wd), torch.device("cpu"))
+    sc = score_pairs(load_model(wd / f"runs/{run}/model.pt", data), data, data.pairs["test"])
+    return sc.pred.numpy(), sc.target.numpy()
+
+
+def assert_not_collapsed(pred: np.ndarray) -> None:
+    """A model that answers the same for every pair also scores 50% on half-true pairs."""
+    assert 0.2 < pred.mean() < 0.8, f"{pred.mean():.3f} of the pairs predicted true"
+
+
 def test_stays_at_chance_without_class_information(tmp_path: Path) -> None:
     make_stores(tmp_path, informative=False)
     run_split(tmp_path, seed=3, progress=False)
     s = train(tmp_path, run="r", device="cpu", config=FAST, progress=False)
     print(f"\nno-information store: test accuracy {s.test_accuracy:.3f}")
     assert abs(s.test_accuracy - 0.5) < 0.04  # ±3 standard errors of 1,440 pairs
+    pred, target = scored_pairs(tmp_path, "r")
+    assert_not_collapsed(pred)
+    assert (pred == target).mean() == pytest.approx(s.test_accuracy)
+
+
+@pytest.mark.slow  # two trainings and evaluations (about a minute on a busy 2-core VM):
+# the paper-protocol run is what shows the balanced run's 50% is not a dead model
+def test_music_alone_is_no_shortcut_under_the_default_protocol(tmp_path: Path) -> None:
+    """Table 3 proportions; the music carries its class perfectly, the images nothing. The
+    paper protocol lets the music alone score about 69% and the trained model finds that
+    shortcut; the balanced protocol leaves it nothing: the model stays at 50%."""
+    make_table3_stores(tmp_path)
+    run_split(tmp_path, seed=0, protocol="paper", progress=False)
+    paper = train(tmp_path, run="paper", device="cpu", config=FAST, progress=False)
+    e = evaluate(tmp_path, run="paper", device="cpu", retrieval_images=0, probes=False,
+                 progress=False)
+    print(f"\npaper protocol: model {paper.test_accuracy:.3f}, music-only rule "
+          f"{e.baselines['music_class_only']:.3f}")
+    assert e.protocol == "paper" and e.baselines["music_class_only"] > 0.64
+    assert paper.test_accuracy > e.baselines["music_class_only"] - 0.04  # it learns it
+
+    run_split(tmp_path, seed=0, progress=False)
+    s = train(tmp_path, run="balanced", device="cpu", config=FAST, progress=False)
+    e = evaluate(tmp_path, run="balanced", device="cpu", retrieval_images=0, probes=False,
+                 progress=False)
+    print(f"balanced protocol: model {s.test_accuracy:.3f}, baselines {e.baselines}")
+    assert e.protocol == "balanced"
+    assert e.baselines == {"music_class_only": 0.5, "image_class_only": 0.5,
+                           "class_prior": 0.5}
+    assert abs(s.test_accuracy - 0.5) < 0.05  # 1,104 pairs: ±3.3 standard errors
+    assert_not_collapsed(scored_pairs(tmp_path, "balanced")[0])
+    ev = json.loads((tmp_path / "runs/balanced/evaluation.json").read_text())
+    assert ev["protocol"] == "balanced" and ev["baselines"]["music_class_only"] == 0.5
+    lo, hi = ev["ci95_bootstrap"]
+    assert lo < ev["test_accuracy"] < hi and hi - lo > ev["ci95"][1] - ev["ci95"][0]
+    report = (tmp_path / "runs/balanced/report.md").read_text()
+    assert "| music's class only (best rule) | — | 50.00% | — |" in report
+    assert "`paper` (ACP-Net" in report and "trained and scored on another split" in report
+    table = report.split("Not comparable")[0]
+    assert "`paper`" not in table and "| chance |" not in table
 
 
 def test_split_keeps_songs_whole_and_pairs_balanced(tmp_path: Path) -> None:

@@ -58,3 +58,40 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+#: paper Table 3: images and songs per class (positive, neutral, negative)
+TABLE3_IMAGES = (32_868, 10_796, 45_731)
+TABLE3_SONGS = (1_342, 1_511, 959)
+
+
+def proportional_labels(n: int, counts: tuple[int, ...]) -> np.ndarray:
+    """``n`` class indices in the proportions of ``counts`` (largest remainders)."""
+    share = np.array(counts, dtype=float) / sum(counts) * n
+    k = np.floor(share).astype(int)
+    k[np.argsort(k - share)[: n - k.sum()]] += 1
+    return np.repeat(np.arange(len(counts)), k)
+
+
+def make_table3_stores(wd: Path, n_images: int = 1800, n_songs: int = 300,
+                       segs_per_song: int = 2, music_sep: float = 8.0,
+                       image_sep: float = 0.0, seed: int = 3) -> None:
+    """Class proportions of paper Table 3; the music carries its class on one axis (means
+    ``music_sep`` apart: perfectly at 8), the images on another (nothing at 0)."""
+    rng = np.random.default_rng(seed)
+    im_lab = rng.permutation(proportional_labels(n_images, TABLE3_IMAGES))
+    song_lab = rng.permutation(proportional_labels(n_songs, TABLE3_SONGS))
+    seg_lab = np.repeat(song_lab, segs_per_song)
+    x_img = class_means(IMG_DIM, True, image_sep)[im_lab] + \
+        rng.standard_normal((n_images, IMG_DIM))
+    x_mus = class_means(MUS_DIM, True, music_sep)[seg_lab] + \
+        rng.standard_normal((len(seg_lab), MUS_DIM))
+    tracks = np.repeat([f"TRTABLE3{i:010d}" for i in range(n_songs)], segs_per_song)
+    write_store(wd / "features/music.h5", x_mus,
+                [f"{t}_{k % segs_per_song:03d}" for k, t in enumerate(tracks)],
+                [LABELS[c] for c in seg_lab], {"track_id": list(tracks)}, {},
+                modality="music")
+    write_store(wd / "features/images.h5", x_img, [f"img{i:05d}" for i in range(n_images)],
+                [LABELS[c] for c in im_lab],
+                {"emotion": [EMOTIONS[LABELS[c]][0] for c in im_lab]}, {},
+                modality="images")

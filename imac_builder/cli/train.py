@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -15,15 +16,31 @@ DEVICE = click.Choice(["auto", "cpu", "cuda"])
 MODEL = click.Choice(["acp", "spectrogram-acp", "l3"])  # evaluate.MODELS (torch-free import)
 
 
+PROTOCOL = click.Choice(["balanced", "paper"])  # split.PROTOCOLS (torch-free import)
+RECIPE = click.Choice(["default", "paper"])  # trainer.RECIPES
+
+
 @click.command()
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Seed of the split and pairs.")
+@click.option("--protocol", type=PROTOCOL, default="balanced", show_default=True,
+              help="Pairs: 'balanced' (every single-modality rule scores 50%) or 'paper' "
+                   "(one true and one uniformly drawn false partner per image).")
+@click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Folder of the image files: also group near-duplicate "
+                                 "images by perceptual hash (otherwise identical bytes only).")
+@click.option("--phash-distance", type=click.IntRange(0, 64), default=4, show_default=True,
+              help="Images whose 64-bit pHashes differ in at most this many bits are one "
+                   "group.")
 @click.pass_obj
-def split(app: App, seed: int) -> None:
-    """Split 70:10:20 (music by song) and fix the balanced evaluation pairs."""
+def split(app: App, seed: int, protocol: str, image_root: Path | None,
+          phash_distance: int) -> None:
+    """Split 70:10:20 (music by recording, images by content) and fix the evaluation
+    pairs."""
     from ..train.split import run_split
 
-    app.run("split", run_split, workdir=app.workdir, seed=seed, progress=app.progress)
+    app.run("split", run_split, workdir=app.workdir, seed=seed, protocol=protocol,
+            image_root=image_root, phash_distance=phash_distance, progress=app.progress)
 
 
 @click.command()
@@ -36,21 +53,30 @@ def split(app: App, seed: int) -> None:
 @click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
               help="Stop after this many epochs without a better validation accuracy.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True)
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.4,
-              show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=None,
+              help="Pairs per step (default: the recipe's, 32 or 256).")
+@click.option("--recipe", type=RECIPE, default="default", show_default=True,
+              help="'default' (learns at the paper's widths) or 'paper' (paper §4 "
+                   "literally: lr 1e-4, dropout after every layer, torch's initialisation).")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
+              help="Learning rate (default: the recipe's, 1e-3 or 1e-4).")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Dropout (default: the recipe's, 0.4).")
+@click.option("--min-epochs", type=click.IntRange(0), default=None,
+              help="No early stop before this epoch (default: the recipe's, 20 or 0).")
 @click.option("--fresh", is_flag=True, help="Start over instead of resuming the run.")
 @click.pass_obj
 def train(app: App, model: str, run: str | None, device: str, epochs: int, patience: int,
-          seed: int, batch_size: int, lr: float, dropout: float, fresh: bool) -> None:
+          seed: int, batch_size: int | None, recipe: str, lr: float | None, dropout: float | None,
+          min_epochs: int | None, fresh: bool) -> None:
     """Train ACP-Net (or a baseline) on the stores and the split."""
     from ..train.trainer import TrainConfig
     from ..train.trainer import train as run_train
 
     run = run or model
-    cfg = TrainConfig(model=model, epochs=epochs, patience=patience, seed=seed,
-                      batch_size=batch_size, lr=lr, dropout=dropout)
+    cfg = TrainConfig.recipe_config(recipe, model=model, epochs=epochs, patience=patience,
+                                    seed=seed, batch_size=batch_size, lr=lr,
+                                    dropout=dropout, min_epochs=min_epochs)
     app.run("train", run_train, workdir=app.workdir, run=run, device=device, config=cfg,
             fresh=fresh, progress=app.progress)
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..workdir import Workdir
-from .split import LABELS, SPLITS, read_pairs, read_splits
+from .split import LABELS, SPLITS, balanced_pair_rows, read_pairs, read_protocol, read_splits
 
 if TYPE_CHECKING:
     import torch
@@ -57,6 +57,7 @@ class TrainData:
     pairs: dict[str, PairSet]  # val, test
     device: torch.device
     model: str = "acp"
+    protocol: str = "balanced"  # the split's pair protocol, used for training pairs too
 
 
 #: model -> (image store, music store) under features/
@@ -124,6 +125,7 @@ def load_data(workdir: Workdir, device: torch.device, model: str = "acp",
         raise UserError("L3-Net needs a pixel store (N × H × W × 3) and a spectrogram store "
                         "(N × bands × frames)")
     splits = read_splits(workdir)
+    protocol = read_protocol(workdir)
     rows: dict[str, dict[str, torch.Tensor]] = {}
     for name, store in (("music", music), ("images", images)):
         assign = splits[name]
@@ -162,14 +164,28 @@ def load_data(workdir: Workdir, device: torch.device, model: str = "acp",
         music_label=torch.tensor([lab[v] for v in music.labels], device=device),
         image_emotion=list(images.extra.get("emotion", images.labels)),
         image_split=rows["images"], music_split=rows["music"], pairs=pairs, device=device,
-        model=model)
+        model=model, protocol=protocol)
 
 
 def draw_pairs(data: TrainData, split: str, generator: torch.Generator) -> PairSet:
-    """Fresh balanced pairs for one epoch: each image of ``split`` once with music of its
-    class and once with music of another class, drawn with a CPU generator so the CPU and
-    the GPU draw the same pairs for the same seed."""
+    """Fresh pairs for one epoch under the split's protocol, drawn with a CPU generator so
+    the CPU and the GPU draw the same pairs for the same seed. ``balanced``: F false pairs
+    per other-class cell and 2F per same-class cell, F = images / 6 (about two pairs per
+    image, as ``paper``); ``paper``: each image once with music of its class and once with
+    music of another class."""
     import torch
+
+    if data.protocol == "balanced":
+        img_rows = data.image_split[split].cpu()
+        mus_rows = data.music_split[split].cpu()
+        seed = int(torch.randint(2**62, (1,), generator=generator))
+        i, m, t = balanced_pair_rows(data.image_label.cpu()[img_rows].numpy(),
+                                     data.music_label.cpu()[mus_rows].numpy(),
+                                     np.random.default_rng(seed),
+                                     per_cell=-(-len(img_rows) // 6), split=split)
+        dev = data.device
+        return PairSet(img_rows[torch.from_numpy(i)].to(dev),
+                       mus_rows[torch.from_numpy(m)].to(dev), torch.from_numpy(t).to(dev))
 
     img_rows = data.image_split[split].cpu()
     mus_rows = data.music_split[split].cpu()

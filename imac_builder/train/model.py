@@ -33,13 +33,30 @@ L3_CHANNELS = (64, 128, 256, 512)  # the original's four conv blocks
 L3_FUSION = 128  # fc1 1024 -> 128, fc2 128 -> 2
 
 
-def mlp(sizes: list[int], dropout: float, last_activation: bool) -> nn.Sequential:
+def mlp(sizes: list[int], dropout: float, last_activation: bool,
+        last_dropout: bool = True) -> nn.Sequential:
+    """Linear layers with ReLU and dropout after each hidden one (after the last too when
+    ``last_activation``; its dropout only when ``last_dropout``)."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(a, b))
-        if last_activation or i < len(sizes) - 2:
-            layers += [nn.ReLU(), nn.Dropout(dropout)]
+        last = i == len(sizes) - 2
+        if last_activation or not last:
+            layers.append(nn.ReLU())
+            if not last or last_dropout:
+                layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
+
+
+def kaiming_init(module: nn.Module) -> None:
+    """He initialisation for the ReLU layers (variance 2 / fan-in, zero biases), so the
+    signal keeps its scale through the eight layers from input to output; the output layer
+    starts small (logits near 0, loss near log 2)."""
+    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    for m in linears:
+        nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+        nn.init.zeros_(m.bias)
+    nn.init.normal_(linears[-1].weight, std=0.01)
 
 
 class Standardize(nn.Module):
@@ -62,14 +79,22 @@ class ACPNet(nn.Module):
     def __init__(self, image_dim: int = 2048, music_dim: int = 193, dropout: float = 0.4,
                  image_widths: Sequence[int] = IMAGE_WIDTHS,
                  music_widths: Sequence[int] = MUSIC_WIDTHS,
-                 fusion_widths: Sequence[int] = FUSION_WIDTHS) -> None:
+                 fusion_widths: Sequence[int] = FUSION_WIDTHS, subnet_dropout: bool = True,
+                 init: str = "torch") -> None:
         super().__init__()
         self.image_norm = Standardize(image_dim)
         self.music_norm = Standardize(music_dim)
-        self.image_net = mlp([image_dim, *image_widths], dropout, last_activation=True)
-        self.music_net = mlp([music_dim, *music_widths], dropout, last_activation=True)
+        sub = dropout if subnet_dropout else 0.0
+        self.image_net = mlp([image_dim, *image_widths], sub, last_activation=True,
+                             last_dropout=subnet_dropout)
+        self.music_net = mlp([music_dim, *music_widths], sub, last_activation=True,
+                             last_dropout=subnet_dropout)
         self.fusion = mlp([image_widths[-1] + music_widths[-1], *fusion_widths, 2], dropout,
                           last_activation=False)
+        if init == "kaiming":
+            kaiming_init(self)
+        elif init != "torch":
+            raise ValueError(f"unknown init {init!r}")
 
     eval_batch = 8192  # rows per embedding batch at evaluation
 
@@ -205,7 +230,8 @@ def build_model(cfg: dict) -> nn.Module:
     kind = cfg.get("model", "acp")
     if kind in ("acp", "spectrogram-acp"):
         return ACPNet(cfg["image_dim"], cfg["music_dim"], cfg.get("dropout", 0.4),
-                      cfg["image_widths"], cfg["music_widths"], cfg["fusion_widths"])
+                      cfg["image_widths"], cfg["music_widths"], cfg["fusion_widths"],
+                      cfg.get("subnet_dropout", True), cfg.get("init", "torch"))
     if kind == "l3":
         return L3Net(cfg["music_shape"][0], cfg["crop_frames"], cfg["test_crops"],
                      cfg["l3_channels"], cfg["l3_fusion"])

@@ -1,4 +1,16 @@
-"""The 70:10:20 split (music by song, images at random) and the fixed evaluation pairs."""
+"""The 70:10:20 split (music by recording, images by content) and the fixed evaluation pairs.
+
+Two pair protocols (``--protocol``):
+
+- ``balanced`` (default): every (image class, music class) cell holds the same number of
+  false pairs F, and each true cell (same class) holds 2F. Within every image class and
+  within every music class, true and false pairs are then equally many (2F against F + F),
+  so any rule that sees only one modality's class, or nothing, scores exactly 50%.
+- ``paper``: our reading of the paper: each image once with a uniformly drawn segment of
+  its class (true) and once with a uniformly drawn segment of another class (false). Half
+  the pairs are true, but P(true | music class) depends on the class proportions, so a
+  rule that sees only the music's class beats 50% (about 69% with paper Table 3's).
+"""
 
 from __future__ import annotations
 
@@ -18,12 +30,15 @@ LABELS = ("positive", "neutral", "negative")
 SPLITS = ("train", "val", "test")
 RATIOS = (0.7, 0.1, 0.2)
 PAIR_COLUMNS = ("image_id", "segment_id", "target")
+PROTOCOLS = ("balanced", "paper")
 
 
 @dataclass
 class SplitSummary:
     seed: int = 0
+    protocol: str = "balanced"
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    merged: dict[str, int] = field(default_factory=dict)
     pairs: dict[str, int] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
 
@@ -31,10 +46,13 @@ class SplitSummary:
         return asdict(self)
 
     def lines(self) -> list[str]:
-        out = [f"split with seed {self.seed} (70:10:20; music by song, images at random)"]
+        out = [f"split with seed {self.seed} (70:10:20; music by recording, images by "
+               f"content), pair protocol {self.protocol}"]
         for modality, c in self.counts.items():
             out.append(f"{modality}: " + ", ".join(f"{c.get(s, 0)} {s}" for s in SPLITS))
-        out.append("evaluation pairs (half true): " +
+        out.append(f"merged into another's group: {self.merged.get('songs', 0)} songs (shared "
+                   f"video or PCM), {self.merged.get('images', 0)} images (same content)")
+        out.append(f"evaluation pairs ({self.protocol} protocol): " +
                    ", ".join(f"{n} {s}" for s, n in self.pairs.items()))
         out += [f"wrote {p}" for p in self.outputs]
         return out
@@ -67,11 +85,70 @@ def assign_groups(groups: list[str], strata: list[str], rng: np.random.Generator
     return out
 
 
+def _cycled(members: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` draws from ``members``, each used as evenly as possible (fresh permutations
+    concatenated), in random order."""
+    reps = -(-k // len(members))
+    return np.concatenate([rng.permutation(members) for _ in range(reps)])[:k]
+
+
+def balanced_pair_rows(image_class: np.ndarray, music_class: np.ndarray,
+                       rng: np.random.Generator, per_cell: int | None = None,
+                       split: str = "") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``balanced`` protocol on class indices (0, 1, 2): positions into the image and
+    music arrays and the targets. ``per_cell`` false pairs F in each of the six
+    other-class cells and 2F in each of the three same-class cells; each image of a row
+    appears with a true and a false partner the same number of times (±1). Default F:
+    half the largest image class, rounded up, so every image appears at least once."""
+    n = len(LABELS)
+    img_by = [np.flatnonzero(image_class == c) for c in range(n)]
+    mus_by = [np.flatnonzero(music_class == c) for c in range(n)]
+    lacking = [f"{'images' if side is img_by else 'music'} labelled {LABELS[c]}"
+               for side in (img_by, mus_by) for c in range(n) if len(side[c]) == 0]
+    if lacking:
+        where = f"the {split} split" if split else "the pairs"
+        raise UserError(f"{where} has no {', '.join(lacking)}: the balanced protocol needs "
+                        "every class on both sides (too few items; or use --protocol paper)")
+    f = per_cell if per_cell is not None else -(-max(len(m) for m in img_by) // 2)
+    f = max(int(f), 1)
+    img_rows, mus_class, target = [], [], []
+    for c in range(n):
+        imgs = _cycled(img_by[c], 2 * f, rng)  # 2F images: each once true, once false
+        others = np.array([o for o in range(n) if o != c])
+        false_class = rng.permutation(np.repeat(others, f))
+        img_rows.append(np.repeat(imgs, 2))
+        mus_class.append(np.stack([np.full(2 * f, c), false_class], axis=1).ravel())
+        target.append(np.tile([1, 0], 2 * f))
+    image = np.concatenate(img_rows)
+    mclass = np.concatenate(mus_class)
+    music = np.empty_like(image)
+    for c in range(n):
+        where = np.flatnonzero(mclass == c)  # 4F requests per music class
+        music[where] = _cycled(mus_by[c], len(where), rng)
+    return image, music, np.concatenate(target)
+
+
 def make_pairs(image_ids: list[str], image_labels: list[str], music_ids: list[str],
                music_labels: list[str], rng: np.random.Generator,
-               split: str) -> list[tuple[str, str, int]]:
-    """Balanced pairs: every image once with music of its class (true) and once with music
-    of another class (false)."""
+               split: str, protocol: str = "balanced") -> list[tuple[str, str, int]]:
+    """The fixed pairs of one split under ``protocol`` (see the module docstring)."""
+    if protocol == "balanced":
+        code = {lab: i for i, lab in enumerate(LABELS)}
+        img, mus, tgt = balanced_pair_rows(np.array([code[v] for v in image_labels]),
+                                           np.array([code[v] for v in music_labels]),
+                                           rng, split=split)
+        return [(image_ids[a], music_ids[b], int(t)) for a, b, t in zip(img, mus, tgt,
+                                                                         strict=True)]
+    if protocol != "paper":
+        raise UserError(f"unknown pair protocol {protocol!r}: choose {', '.join(PROTOCOLS)}")
+    return paper_pairs(image_ids, image_labels, music_ids, music_labels, rng, split)
+
+
+def paper_pairs(image_ids: list[str], image_labels: list[str], music_ids: list[str],
+                music_labels: list[str], rng: np.random.Generator,
+                split: str) -> list[tuple[str, str, int]]:
+    """The ``paper`` protocol: every image once with music of its class (true) and once
+    with music drawn uniformly from the other classes (false)."""
     by_label: dict[str, list[int]] = {lab: [] for lab in LABELS}
     for i, lab in enumerate(music_labels):
         by_label[lab].append(i)
@@ -91,10 +168,31 @@ def make_pairs(image_ids: list[str], image_labels: list[str], music_ids: list[st
     return pairs
 
 
-def run_split(workdir: Workdir | Path, seed: int = 0, progress: bool = True) -> SplitSummary:
-    """Write ``splits/splits.csv`` and the fixed ``pairs_val.csv``/``pairs_test.csv``."""
-    from ..features.store import FeatureStore
+def read_protocol(workdir: Workdir) -> str:
+    """The pair protocol of the work directory's split (``splits/split.json``); a split
+    written before protocols existed used the paper's."""
+    path = workdir.root / "splits" / "split.json"
+    try:
+        protocol = json.loads(path.read_text(encoding="utf-8")).get("protocol", "paper")
+    except (OSError, ValueError, AttributeError):
+        raise UserError(f"{path} is missing or unreadable: run 'imac-build split' again"
+                        ) from None
+    if protocol not in PROTOCOLS:
+        raise UserError(f"{path} names an unknown pair protocol {protocol!r}")
+    return protocol
 
+
+def run_split(workdir: Workdir | Path, seed: int = 0, protocol: str = "balanced",
+              image_root: Path | None = None, phash_distance: int = 4,
+              progress: bool = True) -> SplitSummary:
+    """Write ``splits/splits.csv``, the fixed ``pairs_val.csv``/``pairs_test.csv`` under
+    ``protocol`` and ``splits/split.json``. Music is split by recording group and images
+    by content group (:mod:`.groups`)."""
+    from ..features.store import FeatureStore
+    from .groups import image_groups, merged, music_groups
+
+    if protocol not in PROTOCOLS:
+        raise UserError(f"unknown pair protocol {protocol!r}: choose {', '.join(PROTOCOLS)}")
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     music = FeatureStore.open(wd.root / "features" / "music.h5")
     images = FeatureStore.open(wd.root / "features" / "images.h5")
@@ -108,21 +206,21 @@ def run_split(workdir: Workdir | Path, seed: int = 0, progress: bool = True) -> 
     for t, lab in zip(tracks, music.labels, strict=True):
         if song_label.setdefault(t, lab) != lab:
             raise UserError(f"song {t} has segments with different labels in the music store")
-    order = sorted(song_label)
-    song_split = assign_groups(order, [song_label[t] for t in order], rng)
-    image_split = assign_groups(sorted(images.ids),
-                                [lab for _, lab in sorted(zip(images.ids, images.labels,
-                                                              strict=True))], rng)
+    song_group = music_groups(wd, song_label)
+    image_label = dict(zip(images.ids, images.labels, strict=True))
+    image_group = image_groups(wd, images.ids, image_root, phash_distance)
+    song_split = _split_groups(song_group, song_label, rng, "songs")
+    image_split = _split_groups(image_group, image_label, rng, "images")
     rows = [(sid, "music", song_split[t]) for sid, t in sorted(zip(music.ids, tracks,
                                                                    strict=True))]
     rows += [(iid, "images", image_split[iid]) for iid in sorted(images.ids)]
     out = wd.stage("splits")
     atomic.write_csv(out / "splits.csv", ("item_id", "modality", "split"), rows)
-    summary = SplitSummary(seed=seed, counts={
+    summary = SplitSummary(seed=seed, protocol=protocol, counts={
         "music segments": dict(Counter(song_split[t] for t in tracks)),
         "songs": dict(Counter(song_split.values())),
         "images": dict(Counter(image_split.values())),
-    })
+    }, merged={"songs": merged(song_group), "images": merged(image_group)})
     for split in ("val", "test"):
         m = [(i, lab) for i, t, lab in zip(music.ids, tracks, music.labels, strict=True)
              if song_split[t] == split]
@@ -130,15 +228,33 @@ def run_split(workdir: Workdir | Path, seed: int = 0, progress: bool = True) -> 
               if image_split[i] == split]
         pairs = make_pairs([i for i, _ in im], [lab for _, lab in im], [i for i, _ in m],
                            [lab for _, lab in m], np.random.default_rng([seed, len(split)]),
-                           split)
+                           split, protocol)
         atomic.write_csv(out / f"pairs_{split}.csv", PAIR_COLUMNS, pairs)
         summary.pairs[split] = len(pairs)
     atomic.write_text(out / "split.json", json.dumps(
-        {"seed": seed, "ratios": RATIOS, "music": "by song, stratified by label",
-         "images": "at random, stratified by label", **summary.to_dict()},
+        {"seed": seed, "ratios": RATIOS, "protocol": protocol,
+         "music": "by recording group (track ids sharing a video or a segment's PCM hash), "
+                  "stratified by label",
+         "images": "by content group (identical bytes" + (
+             f", pHash within {phash_distance} bits" if image_root is not None else "")
+                   + "), stratified by label",
+         **summary.to_dict()},
         indent=2, sort_keys=True) + "\n")
-    summary.outputs = [str(out / n) for n in ("splits.csv", "pairs_val.csv", "pairs_test.csv")]
+    summary.outputs = [str(out / n) for n in ("splits.csv", "pairs_val.csv", "pairs_test.csv",
+                                              "split.json")]
     return summary
+
+
+def _split_groups(group: dict[str, str], label: dict[str, str], rng: np.random.Generator,
+                  what: str) -> dict[str, str]:
+    """``{item: split}``: whole groups assigned 70:10:20 within each label; a group whose
+    members carry different labels is filed under its first member's label (sorted)."""
+    rep_label: dict[str, str] = {}
+    for item in sorted(group):
+        rep_label.setdefault(group[item], label[item])
+    reps = sorted(rep_label)
+    assigned = assign_groups(reps, [rep_label[r] for r in reps], rng)
+    return {item: assigned[g] for item, g in group.items()}
 
 
 def split_fingerprint(workdir: Workdir) -> str:

@@ -1,5 +1,6 @@
-"""Training ACP-Net and the baselines: fresh balanced pairs each epoch, early stopping on
-validation accuracy, the best checkpoint kept, and a resumable last checkpoint after every epoch."""
+"""Training ACP-Net and the baselines: fresh pairs each epoch under the split's protocol,
+early stopping on validation accuracy (not before the recipe's minimum epoch), the best
+checkpoint kept, and a resumable last checkpoint after every epoch."""
 
 from __future__ import annotations
 
@@ -31,17 +32,33 @@ CHECKPOINT_EVERY_S = 30.0
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+#: Named training recipes for ACP-Net and Spectrogram-ACP (docs/train.md, "Recipes"):
+#: learning rate, dropout, where dropout goes, weight initialisation, and the epochs before
+#: early stopping may end a run. ``paper`` is paper §4 read literally; ``default`` is the
+#: one that leaves the initial plateau at the paper's widths.
+RECIPES: dict[str, dict[str, Any]] = {
+    "default": {"lr": 1e-3, "dropout": 0.4, "subnet_dropout": False, "init": "kaiming",
+                "min_epochs": 20, "batch_size": 32},
+    "paper": {"lr": 1e-4, "dropout": 0.4, "subnet_dropout": True, "init": "torch",
+              "min_epochs": 0, "batch_size": 256},
+}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that decides a training run (paper §4 defaults; L3-Net's from its paper)."""
+    """Everything that decides a training run (the ``default`` recipe; L3-Net's settings
+    from its paper). ``TrainConfig.recipe_config(name, ...)`` fills lr, dropout and
+    min_epochs from a named recipe."""
 
     model: str = "acp"  # acp | spectrogram-acp | l3
     epochs: int = 50
     patience: int = 10
     seed: int = 0
-    batch_size: int = 256
-    lr: float = 1e-4
-    dropout: float = 0.4
+    recipe: str = "default"  # see RECIPES
+    batch_size: int = RECIPES["default"]["batch_size"]
+    lr: float = RECIPES["default"]["lr"]
+    dropout: float = RECIPES["default"]["dropout"]
+    min_epochs: int = RECIPES["default"]["min_epochs"]  # no early stop before this epoch
     image_widths: tuple[int, ...] = IMAGE_WIDTHS
     music_widths: tuple[int, ...] = MUSIC_WIDTHS
     fusion_widths: tuple[int, ...] = FUSION_WIDTHS
@@ -50,6 +67,17 @@ class TrainConfig:
     l3_fusion: int = L3_FUSION
     crop_frames: int = 40  # L3-Net: 1 s of 25 ms hops
     test_crops: int = 12  # L3-Net: crops averaged per segment at evaluation (every ~5 s)
+
+    @classmethod
+    def recipe_config(cls, recipe: str = "default", **fields: Any) -> TrainConfig:
+        """A configuration with the recipe's lr, dropout, min_epochs and batch size unless
+        given."""
+        if recipe not in RECIPES:
+            raise UserError(f"unknown recipe {recipe!r}: choose {', '.join(RECIPES)}")
+        r = RECIPES[recipe]
+        base = {k: r[k] for k in ("lr", "dropout", "min_epochs", "batch_size")}
+        return cls(recipe=recipe, **{**base, **{k: v for k, v in fields.items()
+                                                 if v is not None}})
 
 
 @dataclass
@@ -63,6 +91,7 @@ class TrainSummary:
     test_accuracy: float = 0.0
     seconds: float = 0.0
     resumed_from: int | None = None
+    protocol: str = "balanced"
     outputs: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -74,7 +103,8 @@ class TrainSummary:
                f"epochs in {self.seconds:.1f} s"
                + (f" (resumed after epoch {self.resumed_from})" if self.resumed_from else ""),
                f"best epoch {self.best_epoch}: validation accuracy {self.val_accuracy:.2%}, "
-               f"test accuracy {self.test_accuracy:.2%} (paper: {paper}%; chance 50%)"]
+               f"test accuracy {self.test_accuracy:.2%} (paper: {paper}%; {self.protocol} "
+               "pairs: see 'evaluate' for the shortcut baselines)"]
         return out + [f"wrote {p}" for p in self.outputs]
 
 
@@ -188,6 +218,8 @@ def train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
     cfg = config or TrainConfig()
     if cfg.model not in MODELS:
         raise UserError(f"--model {cfg.model}: choose {', '.join(MODELS)}")
+    if cfg.recipe not in RECIPES:
+        raise UserError(f"unknown recipe {cfg.recipe!r}: choose {', '.join(RECIPES)}")
     out = run_dir(wd, run)
     dev = resolve_device(device)
     data = load_data(wd, dev, cfg.model, cfg.spec_blocks)
@@ -250,7 +282,7 @@ def train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
             shapes = (data.image_x.shape[1:], data.music_x.shape[1:])
             save({"state_dict": model.state_dict(), "config": model_config(cfg, *shapes),
                   "epoch": epoch + 1, "split": split_hash}, out / "model.pt")
-        stop = epoch + 1 - best["epoch"] >= cfg.patience
+        stop = epoch + 1 - best["epoch"] >= cfg.patience and epoch + 1 >= cfg.min_epochs
         if stop or epoch + 1 == cfg.epochs or time.perf_counter() - saved > CHECKPOINT_EVERY_S:
             save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                   "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
@@ -273,7 +305,7 @@ def train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
         "config": asdict(cfg), "train_seconds": seconds, "imac_builder": __version__,
         "torch": torch.__version__,
         "pairs": {"val": len(data.pairs["val"]), "test": len(data.pairs["test"])},
-        "split_sha256": split_hash,
+        "split_sha256": split_hash, "protocol": data.protocol,
     }
     atomic.write_text(out / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     from .plots import plot_curves
@@ -282,6 +314,7 @@ def train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
     return TrainSummary(run=run, model=cfg.model, device=str(dev), best_epoch=best["epoch"],
                         epochs=len(history), val_accuracy=best["val_accuracy"],
                         test_accuracy=test, seconds=seconds, resumed_from=resumed,
+                        protocol=data.protocol,
                         outputs=[str(out / n) for n in ("model.pt", "metrics.json",
                                                         "curves.png")])
 
@@ -297,6 +330,8 @@ def model_config(cfg: TrainConfig, image_shape: Sequence[int], music_shape: Sequ
         return {**out, "l3_channels": list(cfg.l3_channels), "l3_fusion": cfg.l3_fusion,
                 "crop_frames": cfg.crop_frames, "test_crops": cfg.test_crops}
     return {**out, "image_dim": int(image_shape[0]), "music_dim": int(music_shape[0]),
-            "dropout": cfg.dropout,
+            "dropout": cfg.dropout, "recipe": cfg.recipe,
+            "subnet_dropout": RECIPES[cfg.recipe]["subnet_dropout"],
+            "init": RECIPES[cfg.recipe]["init"],
             "image_widths": list(cfg.image_widths), "music_widths": list(cfg.music_widths),
             "fusion_widths": list(cfg.fusion_widths), "spec_blocks": cfg.spec_blocks}

@@ -1,0 +1,140 @@
+"""Groups that must not straddle splits: songs that are one recording, images that are one
+picture.
+
+- Music: track ids are joined when they share a video (``download/segments.csv``
+  ``video_id``, or a ``matched`` row of ``search/matches.csv``: search reuses its result for
+  duplicate MSD entries) or any segment's decoded-PCM sha256 (``download/segments.csv``).
+- Images: image ids are joined when their bytes are identical (``images/images.csv``
+  ``sha256``) or, given the image folder, when their perceptual hashes (``imagehash.phash``,
+  64 bits) differ in at most ``max_distance`` bits.
+
+Missing tables simply add no links (planted stores have none).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..workdir import Workdir
+
+
+class UnionFind:
+    """Disjoint sets over hashable items; ``find`` gives the smallest member as the root."""
+
+    def __init__(self, items: Iterable[str]) -> None:
+        self.parent = {i: i for i in items}
+
+    def find(self, x: str) -> str:
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:  # path compression
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            lo, hi = sorted((ra, rb))
+            self.parent[hi] = lo
+
+    def groups(self) -> dict[str, str]:
+        return {x: self.find(x) for x in self.parent}
+
+
+def _rows(path: Path, needed: tuple[str, ...]) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in needed if c not in (reader.fieldnames or ())]
+        if missing:
+            raise UserError(f"{path} lacks column(s) {', '.join(missing)}")
+        return list(reader)
+
+
+def _link(uf: UnionFind, keyed: Iterable[tuple[str, str]]) -> None:
+    """Join every member sharing a non-empty key."""
+    first: dict[str, str] = {}
+    for key, member in keyed:
+        if key and member in uf.parent:
+            uf.union(first.setdefault(key, member), member)
+
+
+def music_groups(wd: Workdir, tracks: Iterable[str]) -> dict[str, str]:
+    """``{track_id: group}``: tracks sharing a video or a segment's PCM hash are one group."""
+    uf = UnionFind(sorted(set(tracks)))
+    seg = _rows(wd.root / "download" / "segments.csv", ("track_id", "video_id", "sha256"))
+    matches = _rows(wd.root / "search" / "matches.csv", ("track_id", "video_id", "status"))
+    _link(uf, [("v:" + r["video_id"], r["track_id"]) for r in seg]
+          + [("v:" + r["video_id"], r["track_id"]) for r in matches
+             if r["status"] == "matched"])
+    _link(uf, [("p:" + r["sha256"], r["track_id"]) for r in seg])
+    return uf.groups()
+
+
+def perceptual_hashes(root: Path, paths: dict[str, str]) -> dict[str, int]:
+    """64-bit pHash of each readable image (ids whose file is unreadable are left out)."""
+    import imagehash
+    from PIL import Image, UnidentifiedImageError
+
+    from ..images.layout import check_relpath
+
+    out = {}
+    base = root.resolve()
+    for image_id, rel in paths.items():
+        try:
+            path = (base / check_relpath(rel)).resolve()
+        except ValueError as e:
+            raise UserError(f"images/images.csv, {image_id}: {e}") from None
+        if not path.is_relative_to(base) or not path.is_file():
+            continue
+        try:
+            with Image.open(path) as im:
+                h = imagehash.phash(im)
+        except (OSError, UnidentifiedImageError, ValueError):
+            continue
+        out[image_id] = int(str(h), 16)
+    return out
+
+
+def near_pairs(hashes: np.ndarray, max_distance: int, chunk: int = 2048
+               ) -> Iterable[tuple[int, int]]:
+    """Index pairs (i < j) of 64-bit hashes at most ``max_distance`` bits apart."""
+    h = hashes.astype(np.uint64)
+    for a in range(0, len(h), chunk):
+        d = np.bitwise_count(h[a:a + chunk, None] ^ h[None, :])
+        for i, j in zip(*np.nonzero(d <= max_distance), strict=True):
+            if a + i < j:
+                yield int(a + i), int(j)
+
+
+def image_groups(wd: Workdir, image_ids: Iterable[str], image_root: Path | None = None,
+                 max_distance: int = 4) -> dict[str, str]:
+    """``{image_id: group}``: identical bytes, or (with ``image_root``) pHashes within
+    ``max_distance`` bits, are one group."""
+    ids = sorted(set(image_ids))
+    uf = UnionFind(ids)
+    rows = _rows(wd.root / "images" / "images.csv", ("image_id", "path", "sha256"))
+    _link(uf, [(r["sha256"], r["image_id"]) for r in rows])
+    if image_root is not None:
+        if not Path(image_root).is_dir():
+            raise UserError(f"--image-root {image_root} is not a folder")
+        known = set(ids)
+        hashes = perceptual_hashes(Path(image_root), {r["image_id"]: r["path"] for r in rows
+                                                      if r["image_id"] in known})
+        order = sorted(hashes)
+        for i, j in near_pairs(np.array([hashes[k] for k in order], dtype=np.uint64),
+                               max_distance):
+            uf.union(order[i], order[j])
+    return uf.groups()
+
+
+def merged(groups: dict[str, str]) -> int:
+    """How many items were joined to another (items minus groups)."""
+    return len(groups) - len(set(groups.values()))
