@@ -98,7 +98,8 @@ def failures_table(modality: str) -> Table:
 SPLITS = _t("splits/splits.csv", "split", "item_id modality split", "item_id modality",
             "every item's split (music by song)")
 PAIRS = {s: _t(f"splits/pairs_{s}.csv", "split", "image_id segment_id target",
-               "image_id segment_id", f"the fixed {s} pairs (target 1 exactly when the labels are equal)")
+               "image_id segment_id",
+               f"the fixed {s} pairs (target 1 exactly when the labels are equal)")
          for s in ("val", "test")}
 SPLIT_INFO = File("splits/split.json", "split",
                   "seed, ratios, protocol (balanced or paper; absent in splits written before "
