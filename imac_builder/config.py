@@ -260,7 +260,7 @@ class EvaluateConfig(StageConfig):
 
     def validate(self) -> None:
         _choice("device", self.device, ("auto", "cpu", "cuda"))
-        _range("retrieval_images", self.retrieval_images, 1)
+        _range("retrieval_images", self.retrieval_images, 0)
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def test_no_heavy_imports_for_the_cli():
     import subprocess
     import sys
 
-    code = ("import sys, imac_builder.release.command; "
+    code = ("import sys, imac_builder.cli.release; "
             "print(sorted(m for m in ('yt_dlp','soundfile','h5py','mlcroissant','torch') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -230,16 +230,19 @@ def test_hand_edited_tables_get_one_clear_line(tmp_path, runner, stage, table, c
 
 
 def test_excel_saved_matches_csv_with_bom_and_crlf_is_read(tmp_path, runner):
-    """A matches.csv saved by a spreadsheet (UTF-8 BOM, CRLF): read, or one clear line."""
+    """A matches.csv saved by a spreadsheet (UTF-8 BOM, CRLF) is read as the table it is."""
+    from imac_builder.download.inputs import read_matches
+
     (tmp_path / "search").mkdir()
     (tmp_path / "tags").mkdir()
     (tmp_path / "tags/songs.csv").write_text(SONGS_HEAD)
-    body = MATCHES_HEAD + "TRAAAAAAAAAAAAAAAA,,,,,,,no_match,none\n"
+    body = MATCHES_HEAD + ("TRAAAAAAAAAAAAAAAA,,,,,,,no_match,none\n"
+                           "TRBBBBBBBBBBBBBBBB,vid,http://127.0.0.1:9/x.ogg,t,c,61,90,matched,ok\n")
     (tmp_path / "search/matches.csv").write_bytes(
         b"\xef\xbb\xbf" + body.replace("\n", "\r\n").encode())
-    res = runner.invoke(cli, ["--workdir", str(tmp_path), "download"])
-    assert res.exit_code == 1, res.output
-    one_clean_line(res)
+    jobs, invalid = read_matches(tmp_path, {})
+    assert [(j.track_id, j.video_id, j.url) for j in jobs] == [
+        ("TRBBBBBBBBBBBBBBBB", "vid", "http://127.0.0.1:9/x.ogg")] and invalid == 0
     tried("hand-edited tables", 1)
 
 

@@ -159,7 +159,7 @@ def test_a_torn_journal_line_is_dropped_before_the_next_song_is_appended(tmp_pat
     first = Ledger(tmp_path)
     first.load()
     first.commit(*song(0))
-    with open(first.journal_path, "ab") as fh:  # the kill: half of song 1's line
+    with open(first.journal.path, "ab") as fh:  # the kill: half of song 1's line
         fh.write(b'{"ledger": {"track_id": "TRKILL0000')
     second = Ledger(tmp_path)
     assert second.load() == 1
