@@ -153,6 +153,7 @@ def part_music(dev: str, size: dict, carry: Path, work: Path) -> Iterator[dict]:
                          "core(s)")
 
     c = cores()
+    music.median_filter_axis(np.ones((2, 64), np.float32), 31, -1)  # numba: compile, cache
     flac_workdir(work / "music-cpu", files, size["cpu_segments"])
     r = stage_music_rate(work / "music-cpu", "fast", "cpu", c, shard_size=1)
     yield row("music", "segments/s, FLAC to store, fast engine (CPU reference)", "cpu",
@@ -307,6 +308,7 @@ def part_images(dev: str, size: dict, carry: Path, work: Path, weights: str | No
     import numpy as np
 
     from imac_builder.features import FeatureStore
+    from imac_builder.features.shards import image_model
 
     photos = sorted((carry / "photos").glob("*.jpg"))
     if not photos:
@@ -341,6 +343,7 @@ def part_images(dev: str, size: dict, carry: Path, work: Path, weights: str | No
                   r["images_per_s"], "images/s", n=m, seconds=r["seconds"],
                   note=f"PIL on {cores()} threads, batch {b}; no store write")
     m = size["cpu_images"]
+    image_model(spec, "cpu")  # loaded once per process, as the stage's workers keep it
     image_workdir(work / "img-cpu", rels[:m])
     r = _store_rate(work / "img-cpu", root, "cpu", spec, min(b, 32))
     yield row("images", "images/s, JPEG to store, PIL path (CPU reference)", "cpu",

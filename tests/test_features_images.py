@@ -75,6 +75,33 @@ def test_no_silent_fallback_to_random_weights(tmp_path):
         img.load_model(f"torchvision:{bogus}")
 
 
+def test_fid_helper_graph_from_a_float16_copy(tmp_path):
+    """``fid-helper:PATH``: the same graph from another file, here stored in float16 as
+    scripts/gpu_check_prepare.py carries it; computed in float32, recorded by its sha256."""
+    import torch
+
+    weights = fid_weights()
+    half = tmp_path / "inception-fp16.pt"
+    torch.jit.save(torch.jit.load(str(weights), map_location="cpu").eval().half(), str(half))
+    assert half.stat().st_size < 0.55 * weights.stat().st_size
+    paths = photos(2)
+    a, good_a, _ = img.extract_images(img.load_model("fid-helper"), paths)
+    copy = img.load_model(f"fid-helper:{half}")
+    b, good_b, _ = img.extract_images(copy, paths)
+    assert good_a == good_b == [0, 1] and b.dtype == np.float32
+    for x, y in zip(a.astype(np.float64), b.astype(np.float64), strict=True):
+        assert x @ y / (np.linalg.norm(x) * np.linalg.norm(y)) > 0.9999
+        assert not np.array_equal(x, y)  # rounded weights: close, not the same numbers
+    assert copy.describe() == {"weights": "fid-helper", "weights_file": half.name,
+                               "weights_sha256": hashlib.sha256(half.read_bytes()).hexdigest()}
+    with pytest.raises(UserError, match="does not exist"):
+        img.load_model(f"fid-helper:{tmp_path / 'absent.pt'}")
+    bogus = tmp_path / "bogus.pt"
+    bogus.write_bytes(b"not TorchScript")
+    with pytest.raises(UserError, match="not the expected TorchScript"):
+        img.load_model(f"fid-helper:{bogus}")
+
+
 def test_decode_reasons(tmp_path):
     with pytest.raises(img.FeatureError) as e:
         img.decode_cpu(tmp_path / "none.jpg")

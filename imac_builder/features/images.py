@@ -113,7 +113,7 @@ def parse_weights(spec: str) -> tuple[str, Path | None]:
         if not p.is_file():
             raise UserError(f"--weights {spec}: file {p} does not exist")
         return "torchvision", p
-    raise UserError(f"--weights {spec!r}: use fid-helper, fid-helper:PATH, torchvision or "
+    raise UserError(f"--weights {spec!r}: use fid-helper, torchvision, fid-helper:PATH or "
                     "torchvision:PATH")
 
 
