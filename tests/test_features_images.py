@@ -110,3 +110,29 @@ def test_decode_reasons(tmp_path):
     with pytest.raises(img.FeatureError) as e:
         img.decode_cpu(tmp_path / "x.jpg")
     assert e.value.reason == "decode"
+
+
+def test_every_core_by_default_and_one_shard_alone_gets_them_all(tmp_path, monkeypatch):
+    """``jobs`` 0 (the default) is one worker per available core; a single shard runs
+    with every core's threads rather than cores / workers."""
+    from imac_builder.cores import available_cores
+    from imac_builder.features import stage
+
+    fid_weights()
+    root = tmp_path / "photos"
+    root.mkdir()
+    for p in photos(2):
+        shutil.copy(p, root / p.name)
+    write_images(tmp_path, root, [(f"i{k}", p.name, "awe", "positive", "ok")
+                                  for k, p in enumerate(sorted(root.iterdir()))])
+    seen = []
+    real = stage._execute
+
+    def spy(tasks, executor, jobs, scheduler):
+        seen.append((jobs, [t.settings["threads"] for t in tasks]))
+        return real(tasks, executor, jobs, scheduler)
+
+    monkeypatch.setattr(stage, "_execute", spy)
+    s = run_features(tmp_path, modality="images", image_root=root, progress=False)
+    assert s.modalities[0].rows == 2
+    assert seen == [(available_cores(), [available_cores()])]
