@@ -52,7 +52,10 @@ def inputs(model: str, rows: int, device):
     return img.to(device), mus.to(device)
 
 
-def bench_model(model: str, device, batch: int, steps: int, rows: int) -> dict[str, float]:
+def bench_model(model: str, device, batch: int, steps: int, rows: int, warmup: bool = True,
+                score: bool = True) -> dict[str, float | None]:
+    """Train pairs/s over ``steps`` steps (after one warm-up step unless ``warmup`` is
+    false) and, if ``score``, scored pairs/s over as many pairs."""
     import torch
 
     from imac_builder.train.data import PairSet
@@ -75,13 +78,16 @@ def bench_model(model: str, device, batch: int, steps: int, rows: int) -> dict[s
         train_step(net, opt, img[i], mus[m], y, model, device)
 
     net.train()
-    step()  # warm-up: kernels, allocator
+    if warmup:
+        step()  # warm-up: kernels, allocator
     sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
     sync(device)
     train_rate = steps * batch / (time.perf_counter() - t0)
+    if not score:
+        return {"train": train_rate, "score": None}
     n_pairs = steps * batch
     pairs = PairSet(torch.randint(len(img), (n_pairs,), generator=g).to(device),
                     torch.randint(len(mus), (n_pairs,), generator=g).to(device),

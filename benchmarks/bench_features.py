@@ -21,6 +21,13 @@ from 16-bit FLAC files to ``features/music.h5`` through the stage with ``--engin
 
     python benchmarks/bench_features.py [--segments 4] [--images 32] [--gpu-images 8192]
         [--gpu-segments 256] [--json]
+
+``--jobs-compare N`` instead times the whole stage (``run_features``, fast engine, one
+segment a shard) on N real FLAC segments with ``--jobs 1`` and with every core, in turn
+in one run, and prints both and their ratio.
+
+The helpers here (:func:`flac_workdir`, :func:`stage_music_rate`, :func:`image_rate`) are
+reused by ``scripts/gpu_check.py``.
 """
 
 from __future__ import annotations
@@ -40,13 +47,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
-from features_support import decode, music_files  # noqa: E402
 from machine import cpu_name  # noqa: E402  (benchmarks/machine.py)
 
 from imac_builder.features import music  # noqa: E402
 
+SEGMENTS_CSV = ("segment_id", "track_id", "path", "sha256", "label")
+
 
 def segments(n: int) -> list[np.ndarray]:
+    """``n`` real 60 s segments of Debian's free music, decoded by ffmpeg."""
+    from features_support import decode, music_files
+
     files = music_files(2)
     out = []
     for k in range(n):
@@ -132,31 +143,116 @@ def bench_images(n_cpu: int, n_gpu: int) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def flac_workdir(root: Path, files: list[Path], n: int) -> list[str]:
+    """A work directory whose ``download/segments.csv`` lists ``n`` segments, byte copies
+    of the real FLAC segments ``files`` in turn; returns their ids."""
+    import csv
+
+    ids = [f"TR{k:016d}_000" for k in range(n)]
+    rows = []
+    for k, sid in enumerate(ids):
+        rel = f"audio/{sid[:18]}/{sid}.flac"
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(files[k % len(files)], root / rel)
+        rows.append((sid, sid[:18], rel, f"sha{k}", "positive"))
+    (root / "download").mkdir(parents=True, exist_ok=True)
+    with (root / "download" / "segments.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(SEGMENTS_CSV)
+        w.writerows(rows)
+    return ids
+
+
+def stage_music_rate(root: Path, engine: str, device: str, jobs: int,
+                     shard_size: int | None = None) -> dict:
+    """Segments per second from the FLAC files of ``root`` to ``features/music.h5``
+    through the stage (rebuilt from scratch)."""
+    from imac_builder.features import run_features
+
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    s = run_features(root, modality="music", engine=engine, device=device, jobs=jobs,
+                     shard_size=shard_size, force=True, progress=False).modalities[0]
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+    dt = time.perf_counter() - t0
+    return {"segments": s.items, "rows": s.rows, "failed": s.failed, "seconds": dt,
+            "seg_per_s": s.items / dt, "jobs": jobs, "engine": engine, "device": device}
+
+
+def image_rate(model, paths: list[Path], batch: int) -> dict:
+    """Images per second from JPEG files to features in memory (``extract_images``)."""
+    import torch
+
+    from imac_builder.features import images
+
+    if model.device.startswith("cuda"):
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    feats, good, failed = images.extract_images(model, paths, batch_size=batch)
+    if model.device.startswith("cuda"):
+        torch.cuda.synchronize()
+    dt = time.perf_counter() - t0
+    return {"images": len(paths), "failed": len(failed), "seconds": dt,
+            "images_per_s": len(paths) / dt, "features": feats, "good": good}
+
+
+def _flac_segments(tmp: Path, n: int) -> list[Path]:
+    """``n`` real segments written as 16-bit FLAC files, as the download stage does."""
+    import soundfile as sf
+
+    out = []
+    for k, y in enumerate(segments(n)):
+        p = tmp / f"src{k}.flac"
+        sf.write(p, y, music.SR, subtype="PCM_16", format="FLAC")
+        out.append(p)
+    return out
+
+
 def bench_music_gpu(n: int) -> dict | None:
     """Segments per second from FLAC files to the store, torch engine on the GPU."""
     import torch
 
     if not torch.cuda.is_available():
         return None
-    from features_support import write_segments
-
-    from imac_builder.features import run_features
-
-    base = segments(4)
     tmp = Path(tempfile.mkdtemp(prefix="bench-features-gpu-"))
     try:
-        ids = [f"TR{k:016d}_000" for k in range(n)]
-        write_segments(tmp, {sid: base[k % len(base)] for k, sid in enumerate(ids)})
-        warm = tmp / "warm"
-        write_segments(warm, {ids[0]: base[0]})
-        run_features(warm, modality="music", engine="torch", device="cuda", progress=False)
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        s = run_features(tmp, modality="music", engine="torch", device="cuda",
-                         progress=False).modalities[0]
-        dt = time.perf_counter() - t0
-        return {"segments": n, "rows": s.rows, "seconds": dt, "seg_per_s": n / dt,
-                "card": torch.cuda.get_device_name(0)}
+        src = _flac_segments(tmp, 4)
+        flac_workdir(tmp / "warm", src, 1)
+        stage_music_rate(tmp / "warm", "torch", "cuda", 1)
+        flac_workdir(tmp / "wd", src, n)
+        out = stage_music_rate(tmp / "wd", "torch", "cuda", 1)
+        return {**out, "card": torch.cuda.get_device_name(0)}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_jobs(n: int) -> dict:
+    """The stage on ``n`` segments (fast engine, one segment a shard) with one worker and
+    with one per core, in turn, after a warm-up (numba's cache, file cache)."""
+    from bench_images import control
+
+    from imac_builder.cores import available_cores
+
+    cores = available_cores()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-features-jobs-"))
+    try:
+        src = _flac_segments(tmp, min(n, 4))
+        flac_workdir(tmp / "warm", src, 1)
+        stage_music_rate(tmp / "warm", "fast", "cpu", 1)
+        flac_workdir(tmp / "wd", src, n)
+        before = control(cores)
+        one = stage_music_rate(tmp / "wd", "fast", "cpu", 1, shard_size=1)
+        every = stage_music_rate(tmp / "wd", "fast", "cpu", cores, shard_size=1)
+        return {"cores": cores, "one": one, "every": every,
+                "ratio": every["seg_per_s"] / one["seg_per_s"],
+                "control_before": before, "control_after": control(cores),
+                "load_average": os.getloadavg()[0]}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -167,8 +263,27 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=32, help="images on the CPU")
     ap.add_argument("--gpu-images", type=int, default=8192, help="images on the GPU")
     ap.add_argument("--gpu-segments", type=int, default=256, help="segments on the GPU")
+    ap.add_argument("--jobs-compare", type=int, default=0, metavar="N",
+                    help="only: the stage on N segments with 1 worker and with every core")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.jobs_compare:
+        r = bench_jobs(args.jobs_compare)
+        if args.json:
+            print(json.dumps(r, indent=2))
+            return
+        print(f"machine: {cpu_name()}, {r['cores']} cores available; load average at the "
+              f"end {r['load_average']:.1f}")
+        print(f"features stage, fast engine, {r['one']['segments']} real 60 s FLAC "
+              "segments, one segment a shard:")
+        for key, what in (("one", "--jobs 1"), ("every", f"--jobs 0 ({r['cores']} workers)")):
+            x = r[key]
+            print(f"  {what:<22} {x['seconds']:7.2f} s  {x['seg_per_s']:.3f} segments/s")
+        print(f"  ratio: {r['ratio']:.2f}x")
+        print(f"control: a trivially parallel CPU task ran x{r['control_before']:.2f} (before) "
+              f"and x{r['control_after']:.2f} (after) faster on {r['cores']} processes than "
+              "on 1: the most this machine could show at that moment")
+        return
     res = {"machine": f"{cpu_name()}, {os.cpu_count()} cores",
            "music": bench_music(args.segments)}
     try:

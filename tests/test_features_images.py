@@ -75,6 +75,33 @@ def test_no_silent_fallback_to_random_weights(tmp_path):
         img.load_model(f"torchvision:{bogus}")
 
 
+def test_fid_helper_graph_from_a_float16_copy(tmp_path):
+    """``fid-helper:PATH``: the same graph from another file, here stored in float16 as
+    scripts/gpu_check_prepare.py carries it; computed in float32, recorded by its sha256."""
+    import torch
+
+    weights = fid_weights()
+    half = tmp_path / "inception-fp16.pt"
+    torch.jit.save(torch.jit.load(str(weights), map_location="cpu").eval().half(), str(half))
+    assert half.stat().st_size < 0.55 * weights.stat().st_size
+    paths = photos(2)
+    a, good_a, _ = img.extract_images(img.load_model("fid-helper"), paths)
+    copy = img.load_model(f"fid-helper:{half}")
+    b, good_b, _ = img.extract_images(copy, paths)
+    assert good_a == good_b == [0, 1] and b.dtype == np.float32
+    for x, y in zip(a.astype(np.float64), b.astype(np.float64), strict=True):
+        assert x @ y / (np.linalg.norm(x) * np.linalg.norm(y)) > 0.9999
+        assert not np.array_equal(x, y)  # rounded weights: close, not the same numbers
+    assert copy.describe() == {"weights": "fid-helper", "weights_file": half.name,
+                               "weights_sha256": hashlib.sha256(half.read_bytes()).hexdigest()}
+    with pytest.raises(UserError, match="does not exist"):
+        img.load_model(f"fid-helper:{tmp_path / 'absent.pt'}")
+    bogus = tmp_path / "bogus.pt"
+    bogus.write_bytes(b"not TorchScript")
+    with pytest.raises(UserError, match="not the expected TorchScript"):
+        img.load_model(f"fid-helper:{bogus}")
+
+
 def test_decode_reasons(tmp_path):
     with pytest.raises(img.FeatureError) as e:
         img.decode_cpu(tmp_path / "none.jpg")
@@ -83,3 +110,29 @@ def test_decode_reasons(tmp_path):
     with pytest.raises(img.FeatureError) as e:
         img.decode_cpu(tmp_path / "x.jpg")
     assert e.value.reason == "decode"
+
+
+def test_every_core_by_default_and_one_shard_alone_gets_them_all(tmp_path, monkeypatch):
+    """``jobs`` 0 (the default) is one worker per available core; a single shard runs
+    with every core's threads rather than cores / workers."""
+    from imac_builder.cores import available_cores
+    from imac_builder.features import stage
+
+    fid_weights()
+    root = tmp_path / "photos"
+    root.mkdir()
+    for p in photos(2):
+        shutil.copy(p, root / p.name)
+    write_images(tmp_path, root, [(f"i{k}", p.name, "awe", "positive", "ok")
+                                  for k, p in enumerate(sorted(root.iterdir()))])
+    seen = []
+    real = stage._execute
+
+    def spy(tasks, executor, jobs, scheduler):
+        seen.append((jobs, [t.settings["threads"] for t in tasks]))
+        return real(tasks, executor, jobs, scheduler)
+
+    monkeypatch.setattr(stage, "_execute", spy)
+    s = run_features(tmp_path, modality="images", image_root=root, progress=False)
+    assert s.modalities[0].rows == 2
+    assert seen == [(available_cores(), [available_cores()])]

