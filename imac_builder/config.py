@@ -221,17 +221,19 @@ class FeaturesConfig(StageConfig):
     HELP: ClassVar[dict[str, str]] = {
         "modality": "which store(s) to build (all: music and images)",
         "device": "where to compute (cuda: an NVIDIA GPU)",
-        "jobs": "local worker processes (each computes whole shards)",
+        "jobs": "worker processes, each computing whole shards (0: one per available core; "
+                "with device cuda, one process feeding the GPU)",
         "executor": "local processes, or an existing Dask cluster",
         "engine": "music engine: reference, fast or torch (default: fast on cpu, torch on "
                   "cuda)",
-        "weights": "Inception-v3 weights: fid-helper, torchvision or torchvision:PATH",
+        "weights": "Inception-v3 weights: fid-helper, fid-helper:PATH, torchvision or "
+                   "torchvision:PATH",
         "shard_size": "items per shard (default: 32 segments, 256 with torch, 256 images)",
         "batch_size": "images per inference batch",
     }
     modality: str = "all"
     device: str = "cpu"
-    jobs: int = 1
+    jobs: int = 0
     executor: str = "local"
     engine: str | None = None
     weights: str = "fid-helper"
@@ -247,6 +249,25 @@ class FeaturesConfig(StageConfig):
         _range("jobs", self.jobs, 0)
         _range("shard_size", self.shard_size, 1)
         _range("batch_size", self.batch_size, 1)
+
+
+@dataclass(frozen=True)
+class SplitConfig(StageConfig):
+    HELP: ClassVar[dict[str, str]] = {
+        "seed": "seed of the split and of the pairs",
+        "protocol": "balanced (every single-modality rule scores 50%) or paper (one true "
+                    "and one uniformly drawn false partner per image)",
+        "phash_distance": "images whose 64-bit perceptual hashes differ in at most this "
+                          "many bits are one group (with --image-root)",
+    }
+    seed: int = 0
+    protocol: str = "balanced"
+    phash_distance: int = 4
+
+    def validate(self) -> None:
+        _range("seed", self.seed, 0, 2**32 - 1)
+        _choice("protocol", self.protocol, ("balanced", "paper"))
+        _range("phash_distance", self.phash_distance, 0, 64)
 
 
 @dataclass(frozen=True)
@@ -292,7 +313,8 @@ class RebuildConfig(StageConfig):
 #: Every configurable command and its dataclass, in pipeline order.
 CONFIGS: dict[str, type[StageConfig]] = {
     "tags": TagsConfig, "search": SearchConfig, "download": DownloadConfig,
-    "images": ImagesConfig, "features": FeaturesConfig, "evaluate": EvaluateConfig,
+    "images": ImagesConfig, "features": FeaturesConfig, "split": SplitConfig,
+    "evaluate": EvaluateConfig,
     "release": ReleaseConfig, "rebuild": RebuildConfig,
 }
 

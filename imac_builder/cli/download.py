@@ -15,8 +15,7 @@ if TYPE_CHECKING:
 
 @configured("download")
 @click.command()
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Songs downloaded in parallel.")
+@click.option("--jobs", type=click.IntRange(1, 64), help="Songs downloaded in parallel.")
 @click.option("--retry-failed", is_flag=True,
               help="Retry earlier failures that may pass now (blocked, rate_limited, "
                    "network, js_runtime, error); unavailable, invalid_media and too_short "
@@ -24,16 +23,16 @@ if TYPE_CHECKING:
 @click.option("--cookies", type=click.Path(dir_okay=False, path_type=Path),
               help="Cookie file (Netscape format) handed to yt-dlp as its cookiefile.")
 @click.option("--proxy", metavar="URL", help="Proxy for yt-dlp (http://, socks5://...).")
-@click.option("--sleep", type=click.FloatRange(0), default=0.0, show_default=True,
+@click.option("--sleep", type=click.FloatRange(0),
               help="Seconds each worker waits before a download (5-10 advised for YouTube).")
 @click.option("--limit", type=click.IntRange(0), help="Download at most N songs this run.")
 @click.option("--keep-original", is_flag=True,
               help="Keep each downloaded original in download/originals/.")
-@click.option("--socket-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+@click.option("--socket-timeout", type=click.FloatRange(0.1),
               help="Seconds without data before a connection counts as failed.")
-@click.option("--retries", type=click.IntRange(0), default=3, show_default=True,
+@click.option("--retries", type=click.IntRange(0),
               help="yt-dlp's retries of an interrupted transfer.")
-@click.option("--rate-limit-wait", type=click.FloatRange(0), default=60.0, show_default=True,
+@click.option("--rate-limit-wait", type=click.FloatRange(0),
               help="First pause of all workers after an HTTP 429 (doubles each time).")
 @click.option("--js-runtime", metavar="NAME[:PATH]",
               help="JavaScript runtime yt-dlp solves YouTube's challenges with (deno, node, "

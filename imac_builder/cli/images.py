@@ -26,23 +26,20 @@ if TYPE_CHECKING:
 @click.option("--urls", "urls", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Image URL list to download (CSV with url,emotion[,image_id][,path], "
                    "<emotion>_*.csv vote rows, or one URL a line); repeatable.")
-@click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--jobs", type=click.IntRange(min=0),
               help="Processes checking images (0: one per core).")
-@click.option("--min-size", type=click.IntRange(min=1), default=64, show_default=True,
+@click.option("--min-size", type=click.IntRange(min=1),
               help="Images whose shorter side is under this many pixels are too_small.")
-@click.option("--max-pixels", type=click.IntRange(min=1), default=89_478_485,
-              show_default=True,
+@click.option("--max-pixels", type=click.IntRange(min=1),
               help="Images declaring more pixels are refused as bombs before decoding.")
-@click.option("--placeholder-copies", type=click.IntRange(min=2), default=5, show_default=True,
+@click.option("--placeholder-copies", type=click.IntRange(min=2),
               help="Content found this many times or more is a dead-link placeholder.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=20.0, show_default=True,
+@click.option("--timeout", type=click.FloatRange(min=0.1),
               help="Seconds to wait for a server to answer or send data.")
-@click.option("--max-bytes", type=click.IntRange(min=1), default=20 * 1024 * 1024,
-              show_default=True, help="Largest image file downloaded.")
-@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
+@click.option("--max-bytes", type=click.IntRange(min=1), help="Largest image file downloaded.")
+@click.option("--retries", type=click.IntRange(min=0),
               help="Retries of a timeout, network error, 5xx or 429.")
-@click.option("--fetch-jobs", type=click.IntRange(min=1), default=16, show_default=True,
-              help="Parallel downloads.")
+@click.option("--fetch-jobs", type=click.IntRange(min=1), help="Parallel downloads.")
 @click.option("--retry-failed", is_flag=True,
               help="Ask again for URLs that failed for good in an earlier run (404, too large).")
 @click.option("--offline", is_flag=True,

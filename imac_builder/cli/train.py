@@ -20,16 +20,16 @@ PROTOCOL = click.Choice(["balanced", "paper"])  # split.PROTOCOLS (torch-free im
 RECIPE = click.Choice(["default", "paper"])  # trainer.RECIPES
 
 
+@configured("split")
 @click.command()
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
-              help="Seed of the split and pairs.")
-@click.option("--protocol", type=PROTOCOL, default="balanced", show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Seed of the split and pairs.")
+@click.option("--protocol", type=PROTOCOL,
               help="Pairs: 'balanced' (every single-modality rule scores 50%) or 'paper' "
                    "(one true and one uniformly drawn false partner per image).")
 @click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Folder of the image files: also group near-duplicate "
                                  "images by perceptual hash (otherwise identical bytes only).")
-@click.option("--phash-distance", type=click.IntRange(0, 64), default=4, show_default=True,
+@click.option("--phash-distance", type=click.IntRange(0, 64),
               help="Images whose 64-bit pHashes differ in at most this many bits are one "
                    "group.")
 @click.pass_obj
@@ -84,8 +84,8 @@ def train(app: App, model: str, run: str | None, device: str, epochs: int, patie
 @configured("evaluate")
 @click.command()
 @click.option("--run", default="acp", show_default=True)
-@click.option("--device", type=DEVICE, default="auto", show_default=True)
-@click.option("--retrieval-images", type=click.IntRange(0), default=None,
+@click.option("--device", type=DEVICE, help="auto (a GPU when there is one), cpu or cuda.")
+@click.option("--retrieval-images", type=click.IntRange(0),
               help="Test images used as retrieval queries (default: all on a GPU, 300 on "
                    "the CPU; 0 skips retrieval).")
 @click.option("--no-probes", is_flag=True, help="Skip the Table 5 embedding probes.")

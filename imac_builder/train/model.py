@@ -118,6 +118,37 @@ class ACPNet(nn.Module):
         return self.fuse(self.embed_image(image), self.embed_music(music))
 
 
+class AuxHeads(nn.Module):
+    """Training-only linear heads: each subnet's embedding predicts its item's class.
+
+    The pair task alone is symmetric at the start (neither modality says anything about
+    the target on its own), so its gradient is near zero and wide networks sit on the
+    0.693 plateau; these losses give each subnet a first-order signal from the first
+    step. They are not part of the saved model (docs/train.md, "Recipes").
+    """
+
+    def __init__(self, image_dim: int, music_dim: int, weight: float,
+                 n_classes: int = 3) -> None:
+        super().__init__()
+        self.image = nn.Linear(image_dim, n_classes)
+        self.music = nn.Linear(music_dim, n_classes)
+        self.weight = weight
+
+    @classmethod
+    def for_model(cls, model: ACPNet, weight: float) -> AuxHeads:
+        def width(net: nn.Module) -> int:
+            return [m.out_features for m in net.modules() if isinstance(m, nn.Linear)][-1]
+
+        return cls(width(model.image_net), width(model.music_net), weight)
+
+    def loss(self, ei: torch.Tensor, em: torch.Tensor, li: torch.Tensor,
+             lm: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        return self.weight * (F.cross_entropy(self.image(ei).float(), li)
+                              + F.cross_entropy(self.music(em).float(), lm))
+
+
 def conv_block(cin: int, cout: int, pool: bool) -> nn.Sequential:
     """Two 3×3 convolutions, each with batch norm and ReLU, then 2×2 max pooling."""
     layers: list[nn.Module] = []

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from .data import PairSet, TrainData
+    from .model import AuxHeads
 
 log = logging.getLogger(__name__)
 #: The resumable checkpoint (model, optimiser, RNG states) is written at most this often,
@@ -38,9 +39,9 @@ RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: one that leaves the initial plateau at the paper's widths.
 RECIPES: dict[str, dict[str, Any]] = {
     "default": {"lr": 1e-3, "dropout": 0.4, "subnet_dropout": False, "init": "kaiming",
-                "min_epochs": 20, "batch_size": 32},
+                "min_epochs": 20, "batch_size": 32, "aux_weight": 1.0},
     "paper": {"lr": 1e-4, "dropout": 0.4, "subnet_dropout": True, "init": "torch",
-              "min_epochs": 0, "batch_size": 256},
+              "min_epochs": 0, "batch_size": 256, "aux_weight": 0.0},
 }
 
 
@@ -59,6 +60,9 @@ class TrainConfig:
     lr: float = RECIPES["default"]["lr"]
     dropout: float = RECIPES["default"]["dropout"]
     min_epochs: int = RECIPES["default"]["min_epochs"]  # no early stop before this epoch
+    #: weight of the auxiliary emotion-class losses on each subnet's embedding (training
+    #: only; 0 turns them off): what lets the paper's widths leave the initial plateau
+    aux_weight: float = RECIPES["default"]["aux_weight"]
     image_widths: tuple[int, ...] = IMAGE_WIDTHS
     music_widths: tuple[int, ...] = MUSIC_WIDTHS
     fusion_widths: tuple[int, ...] = FUSION_WIDTHS
@@ -75,7 +79,7 @@ class TrainConfig:
         if recipe not in RECIPES:
             raise UserError(f"unknown recipe {recipe!r}: choose {', '.join(RECIPES)}")
         r = RECIPES[recipe]
-        base = {k: r[k] for k in ("lr", "dropout", "min_epochs", "batch_size")}
+        base = {k: r[k] for k in ("lr", "dropout", "min_epochs", "batch_size", "aux_weight")}
         return cls(recipe=recipe, **{**base, **{k: v for k, v in fields.items()
                                                  if v is not None}})
 
@@ -164,13 +168,24 @@ class PairScores:
 
 def train_step(model: nn.Module, opt: torch.optim.Optimizer, image: torch.Tensor,
                music: torch.Tensor, target: torch.Tensor, kind: str,
-               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimiser step on one batch of pairs; the loss and logits, detached."""
+               device: torch.device, aux: AuxHeads | None = None,
+               labels: tuple[torch.Tensor, torch.Tensor] | None = None,
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimiser step on one batch of pairs; the loss and logits, detached.
+
+    With ``aux`` (and the pair members' class ``labels``), each subnet's embedding also
+    predicts its item's emotion class, and those losses are added with the heads' weight.
+    """
     import torch.nn.functional as F
 
     with amp(kind, device):
-        logits = model(image, music)
-        loss = F.cross_entropy(logits.float(), target)
+        if aux is None:
+            logits = model(image, music)
+            loss = F.cross_entropy(logits.float(), target)
+        else:
+            ei, em = model.embed_image(image), model.embed_music(music)
+            logits = model.fuse(ei, em)
+            loss = F.cross_entropy(logits.float(), target) + aux.loss(ei, em, *labels)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -230,7 +245,14 @@ def train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
     model.to(dev)
     if cfg.model == "l3" and dev.type == "cuda":
         model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    from .model import AuxHeads
+
+    aux = AuxHeads.for_model(model, cfg.aux_weight) if cfg.aux_weight > 0 and \
+        cfg.model != "l3" else None
+    params = [*model.parameters(), *(aux.parameters() if aux is not None else ())]
+    if aux is not None:
+        aux.to(dev)
+    opt = torch.optim.Adam(params, lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed)
     history: list[dict[str, float]] = []
     best = {"val_accuracy": -1.0, "epoch": 0}
@@ -247,6 +269,8 @@ def train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
             raise UserError(f"run {run} was trained on another split (splits/ changed since): "
                             "use --fresh to start it again, or another --run name")
         model.load_state_dict(ck["model"])
+        if aux is not None:
+            aux.load_state_dict(ck["aux"])
         opt.load_state_dict(ck["optimizer"])
         gen.set_state(ck["generator"])
         torch.set_rng_state(ck["torch_rng"])
@@ -267,8 +291,10 @@ def train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
         for b in range(0, len(pairs), cfg.batch_size):
             idx = order[b:b + cfg.batch_size]
             y = pairs.target[idx]
-            loss, logits = train_step(model, opt, data.image_x[pairs.image[idx]],
-                                      data.music_x[pairs.music[idx]], y, cfg.model, dev)
+            ii, mm = pairs.image[idx], pairs.music[idx]
+            loss, logits = train_step(model, opt, data.image_x[ii], data.music_x[mm], y,
+                                      cfg.model, dev, aux,
+                                      (data.image_label[ii], data.music_label[mm]))
             loss_sum += loss.double() * len(idx)
             correct += (logits.argmax(1) == y).sum()
         loss_sum, correct = float(loss_sum), int(correct)
@@ -285,6 +311,7 @@ def train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
         stop = epoch + 1 - best["epoch"] >= cfg.patience and epoch + 1 >= cfg.min_epochs
         if stop or epoch + 1 == cfg.epochs or time.perf_counter() - saved > CHECKPOINT_EVERY_S:
             save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                  "aux": aux.state_dict() if aux is not None else {},
                   "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                   "history": history, "best": best, "epoch": epoch + 1,
                   "config": json.loads(json.dumps(asdict(cfg))), "split": split_hash},
