@@ -82,7 +82,8 @@ def main() -> None:
 
     from imac_builder.train.model import FUSION_WIDTHS, IMAGE_WIDTHS, MUSIC_WIDTHS
     from imac_builder.train.split import run_split
-    from imac_builder.train.trainer import RECIPES, TrainConfig, train
+    from imac_builder.train.trainer import RECIPES, TrainConfig
+    from imac_builder.train.trainer import run_train as train
 
     for item in a.set:
         key, _, value = item.partition("=")

@@ -40,7 +40,8 @@ def make_stores(wd: Path, scale: float, seed: int = 0) -> None:
 
 
 def ours(wd: Path, device: str, epochs: int) -> tuple[float, int]:
-    from imac_builder.train.trainer import TrainConfig, train
+    from imac_builder.train.trainer import TrainConfig
+    from imac_builder.train.trainer import run_train as train
 
     cfg = TrainConfig(epochs=epochs, patience=epochs + 1, batch_size=256)  # as the DataLoader
     t0 = time.perf_counter()

@@ -74,8 +74,8 @@ def _store_ids(path: Path) -> tuple[list[str], str] | None:
 def _features_state(wd: Workdir, modality: str) -> str | None:
     """``done``/``stale`` for one store, or None when it is absent or unreadable."""
     from .errors import UserError
+    from .features.inputs import image_items, music_items
     from .features.shards import items_hash
-    from .features.stage import image_items, music_items
 
     store = _store_ids(T.STORES[modality].at(wd.root))
     if store is None:

@@ -31,10 +31,11 @@ from imac_builder.features.spectrogram import (  # noqa: E402
     run_spectrograms,
 )
 from imac_builder.features.store import FeatureStore  # noqa: E402
-from imac_builder.train.evaluate import evaluate  # noqa: E402
+from imac_builder.train.evaluate import run_evaluate as evaluate  # noqa: E402
 from imac_builder.train.model import build_model  # noqa: E402
 from imac_builder.train.split import run_split  # noqa: E402
-from imac_builder.train.trainer import TrainConfig, load_checkpoint, train  # noqa: E402
+from imac_builder.train.trainer import TrainConfig, load_checkpoint  # noqa: E402
+from imac_builder.train.trainer import run_train as train  # noqa: E402
 
 TONE_HZ = (440.0, 1760.0, 5000.0)  # per class; 16 bands of 689 Hz: bands 0, 2 and 7
 SMALL_BANDS, SECONDS, SIDE = 16, 2.0, 32
@@ -178,7 +179,7 @@ def test_cli_model_option_and_clear_refusals(tmp_path: Path, runner) -> None:
     r = runner.invoke(cli, [*w, "train", "--model", "vgg", "--device", "cpu"])
     assert r.exit_code == 2 and "vgg" in r.output
     from imac_builder.cli.train import MODEL
-    from imac_builder.train.evaluate import MODELS
+    from imac_builder.train.paper import MODELS
 
     assert tuple(MODEL.choices) == MODELS  # the CLI offers exactly the models there are
 

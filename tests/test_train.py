@@ -24,9 +24,10 @@ from train_support import (  # noqa: E402, F401
 from imac_builder.cli import cli  # noqa: E402
 from imac_builder.errors import UserError  # noqa: E402
 from imac_builder.features.store import write_store  # noqa: E402
-from imac_builder.train.evaluate import evaluate  # noqa: E402
+from imac_builder.train.evaluate import run_evaluate as evaluate  # noqa: E402
 from imac_builder.train.split import run_split  # noqa: E402
-from imac_builder.train.trainer import TrainConfig, load_checkpoint, train  # noqa: E402
+from imac_builder.train.trainer import TrainConfig, load_checkpoint  # noqa: E402
+from imac_builder.train.trainer import run_train as train  # noqa: E402
 
 
 def bayes_pair_accuracy(n: int = 400_000, seed: int = 7) -> float:

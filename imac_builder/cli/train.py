@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..train.paper import MODELS
 from .app import configured
 
 if TYPE_CHECKING:
     from .app import App
 
 DEVICE = click.Choice(["auto", "cpu", "cuda"])
-MODEL = click.Choice(["acp", "spectrogram-acp", "l3"])  # evaluate.MODELS (torch-free import)
+MODEL = click.Choice(list(MODELS))
 
 
 PROTOCOL = click.Choice(["balanced", "paper"])  # split.PROTOCOLS (torch-free import)
@@ -70,8 +71,7 @@ def train(app: App, model: str, run: str | None, device: str, epochs: int, patie
           seed: int, batch_size: int | None, recipe: str, lr: float | None, dropout: float | None,
           min_epochs: int | None, fresh: bool) -> None:
     """Train ACP-Net (or a baseline) on the stores and the split."""
-    from ..train.trainer import TrainConfig
-    from ..train.trainer import train as run_train
+    from ..train.trainer import TrainConfig, run_train
 
     run = run or model
     cfg = TrainConfig.recipe_config(recipe, model=model, epochs=epochs, patience=patience,
@@ -94,7 +94,7 @@ def evaluate(app: App, run: str, device: str, retrieval_images: int | None,
              no_probes: bool) -> None:
     """Evaluate a run: Tables 4 (every trained run) and 5 beside the paper, cells, ROC-AUC,
     retrieval."""
-    from ..train.evaluate import evaluate as run_evaluate
+    from ..train.evaluate import run_evaluate
 
     app.run("evaluate", run_evaluate, workdir=app.workdir, run=run, device=device,
             retrieval_images=retrieval_images, probes=not no_probes, progress=app.progress)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_NAMES = {"FeaturesSummary": "stage", "ModalitySummary": "stage", "run_features": "stage",
+_NAMES = {"FeaturesSummary": "stage", "ModalitySummary": "summary", "run_features": "stage",
           "FeatureStore": "store", "write_store": "store"}
 __all__ = sorted(_NAMES)
 

@@ -213,7 +213,7 @@ def build_array_store(wd: Any, modality: str, items: Sequence[Any], root: Path,
     from ..config import config_hash
     from .music import FeatureError
     from .shards import items_hash, safe_path
-    from .stage import ModalitySummary
+    from .summary import ModalitySummary
 
     out_dir = wd.stage("features")
     atomic.remove_stale_temporaries(out_dir)

@@ -32,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
 from ..vocab import SAMPLE_RATE, SEGMENT_SAMPLES
 
 log = logging.getLogger(__name__)
@@ -355,21 +354,6 @@ def fast_segment(y: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- interface
-
-def extractor(engine: str) -> Callable[[np.ndarray], np.ndarray]:
-    """The per-segment function of an engine. ``torch`` here runs on the CPU, one
-    segment at a time; the stage batches it on the device instead
-    (:func:`imac_builder.features.music_torch.torch_batch`)."""
-    if engine == "reference":
-        return reference_segment
-    if engine == "fast":
-        return fast_segment
-    if engine == "torch":
-        from .music_torch import torch_segment
-
-        return torch_segment
-    raise UserError(f"unknown music engine {engine!r} (choose from {', '.join(ENGINES)})")
-
 
 def load_segment(path: Path) -> np.ndarray:
     """Decode a segment file to float32 mono at 22,050 Hz; FeatureError with a reason."""

@@ -45,7 +45,7 @@ def run_pixels(workdir: Any, image_root: Path | None = None, jobs: int = 1,
     from ..workdir import Workdir
     from .arrays import build_array_store
     from .images import library_versions
-    from .stage import image_items
+    from .inputs import image_items
 
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     if image_root is None and (wd.root / "images" / "files").is_dir():
@@ -59,3 +59,9 @@ def run_pixels(workdir: Any, image_root: Path | None = None, jobs: int = 1,
     return build_array_store(wd, "pixels", image_items(wd), Path(image_root),
                              partial(image_pixels, size=size), (size, size, 3), np.uint8,
                              config, force=force, jobs=jobs, progress=progress)
+
+
+def build(wd: Any, opts: Any) -> Any:
+    """The registry's builder (``features --modality pixels``)."""
+    return run_pixels(wd, image_root=opts.image_root, jobs=opts.jobs, force=opts.force,
+                      progress=opts.progress)

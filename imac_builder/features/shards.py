@@ -22,6 +22,7 @@ import numpy as np
 
 from ..vocab import is_segment_id
 from .music import FeatureError
+from .registry import music_engine
 from .store import MODALITIES, FeatureStore, write_store
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ def _music_shard(task: ShardTask) -> tuple[int, list[tuple[str, str, str]]]:
         _music_batch(task, root, failures, done, rows)
     else:
         with _one_blas_thread():  # parallelism comes from shards; threaded BLAS only spins
-            _music_items(task, music.extractor(engine), root, failures, done, rows)
+            _music_items(task, music_engine(engine), root, failures, done, rows)
     _write_part(task, np.stack(rows) if rows else np.zeros((0, music.N_FEATURES)), done,
                 failures, music.N_FEATURES)
     return len(done), failures

@@ -80,7 +80,7 @@ def run_spectrograms(workdir: Any, jobs: int = 1, force: bool = False,
     ids as ``features/music.h5``); returns the features stage's ``ModalitySummary``."""
     from ..workdir import Workdir
     from .arrays import build_array_store
-    from .stage import music_items
+    from .inputs import music_items
 
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     config = {"modality": "spectrograms", "extractor": "log-spectrogram (paper §4: 100 ms "
@@ -88,3 +88,8 @@ def run_spectrograms(workdir: Any, jobs: int = 1, force: bool = False,
     return build_array_store(wd, "spectrograms", music_items(wd), wd.root,
                              segment_spectrogram, (BANDS, N_FRAMES), np.float16, config,
                              force=force, jobs=jobs, progress=progress)
+
+
+def build(wd: Any, opts: Any) -> Any:
+    """The registry's builder (``features --modality spectrograms``)."""
+    return run_spectrograms(wd, jobs=opts.jobs, force=opts.force, progress=opts.progress)

@@ -28,40 +28,38 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__, atomic, tables
+from .. import __version__, atomic
 from ..config import config_hash
 from ..cores import available_cores, resolve_jobs
 from ..errors import UserError
 from ..workdir import Workdir
 from . import music
+from .inputs import image_items, music_items
+from .registry import music_engine
 from .shards import Item, ShardResult, ShardTask, items_hash, plan, read_part, run_shard
 from .store import MODALITIES, FeatureStore, write_store
+from .summary import ModalitySummary
 
 log = logging.getLogger(__name__)
 
-MUSIC_COLUMNS = ("segment_id", "track_id", "path", "sha256", "label")
-IMAGE_COLUMNS = ("image_id", "path", "emotion", "label", "status")
 SHARD_SIZE = {"music": 32, "music_torch": 256, "images": 256}
 EXECUTORS = ("local", "dask")
 
 
 @dataclass
-class ModalitySummary:
-    """What one modality's run did."""
+class BuildOptions:
+    """What every extractor's builder is given (``features/registry.py``)."""
 
-    modality: str
-    items: int = 0
-    shards: int = 0
-    shards_reused: int = 0
-    shards_run: int = 0
-    shards_failed: int = 0
-    rows: int = 0
-    failed: int = 0
-    failed_reasons: dict[str, int] = field(default_factory=dict)
-    unchanged: bool = False
-    seconds: float = 0.0
-    output: str = ""
-    config_hash: str = ""
+    device: str = "cpu"
+    jobs: int = 1
+    execute: Executor = field(default_factory=lambda: Executor())
+    engine: str | None = None
+    weights: str = "fid-helper"
+    image_root: Path | None = None
+    force: bool = False
+    shard_size: int | None = None
+    batch_size: int = 32
+    progress: bool = True
 
 
 @dataclass
@@ -91,39 +89,10 @@ class FeaturesSummary:
         return out
 
 
-# --------------------------------------------------------------------------- inputs
-
-def music_items(wd: Workdir) -> list[Item]:
-    rows = tables.read_table(wd.root, tables.SEGMENTS, required=MUSIC_COLUMNS)
-    seen: set[str] = set()
-    out = []
-    for r in rows:
-        if r["segment_id"] in seen:
-            raise UserError(f"download/segments.csv lists {r['segment_id']} twice")
-        seen.add(r["segment_id"])
-        out.append(Item(r["segment_id"], r["path"], r["label"], r["track_id"], r["sha256"]))
-    return out
-
-
-def image_items(wd: Workdir) -> list[Item]:
-    rows = tables.read_table(wd.root, tables.IMAGES, required=IMAGE_COLUMNS)
-    seen: set[str] = set()
-    out = []
-    for r in rows:
-        if r["status"] != "ok":
-            continue
-        if r["image_id"] in seen:
-            raise UserError(f"images/images.csv lists {r['image_id']} twice")
-        seen.add(r["image_id"])
-        out.append(Item(r["image_id"], r["path"], r["label"], r["emotion"],
-                        r.get("sha256", "")))
-    return out
-
-
 # --------------------------------------------------------------------------- config
 
 def music_config(engine: str, device: str) -> dict[str, Any]:
-    music.extractor(engine)  # refuses unknown engines
+    music_engine(engine)  # refuses unknown engines
     if engine == "torch" and device.startswith("cuda"):
         import torch
 
@@ -159,6 +128,25 @@ def _env(**values: str) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@dataclass(frozen=True)
+class Executor:
+    """Runs shard tasks: a local process pool of ``jobs`` workers, or an existing Dask
+    cluster at ``scheduler``. Calling it yields each result (or the task and its
+    exception) as it finishes."""
+
+    kind: str = "local"
+    jobs: int = 1
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in EXECUTORS:
+            raise UserError(f"--executor {self.kind}: choose from {', '.join(EXECUTORS)}")
+
+    def __call__(self, tasks: list[ShardTask]
+                 ) -> Iterator[ShardResult | tuple[ShardTask, BaseException]]:
+        return _execute(tasks, self.kind, self.jobs, self.scheduler)
 
 
 def _execute(tasks: list[ShardTask], executor: str, jobs: int, scheduler: str | None
@@ -220,9 +208,9 @@ def _store_state(path: Path) -> dict[str, Any] | None:
 
 
 def _run_modality(wd: Workdir, modality: str, items: list[Item], root: Path,
-                  config: dict[str, Any], settings: dict[str, Any], executor: str,
-                  jobs: int, scheduler: str | None, force: bool, shard_size: int,
-                  versions: dict[str, str], progress: bool) -> ModalitySummary:
+                  config: dict[str, Any], settings: dict[str, Any], execute: Executor,
+                  force: bool, shard_size: int, versions: dict[str, str],
+                  progress: bool) -> ModalitySummary:
     out_dir = wd.stage("features")
     atomic.remove_stale_temporaries(out_dir)
     target = out_dir / f"{modality}.h5"
@@ -258,9 +246,9 @@ def _run_modality(wd: Workdir, modality: str, items: list[Item], root: Path,
     summary.shards = len(shards)
     todo = [(name, chunk) for name, chunk in shards if not (mine / f"{name}.h5").is_file()]
     summary.shards_reused = len(shards) - len(todo)
-    if "threads" in settings and executor == "local":
+    if "threads" in settings and execute.kind == "local":
         # the cores are shared by the workers that actually run: one shard alone gets all
-        busy = max(1, min(jobs, len(todo)))
+        busy = max(1, min(execute.jobs, len(todo)))
         settings = {**settings, "threads": max(1, available_cores() // busy)}
     tasks = [ShardTask(modality, name, chunk, str(root), str(mine / f"{name}.h5"), settings)
              for name, chunk in todo]
@@ -276,7 +264,7 @@ def _run_modality(wd: Workdir, modality: str, items: list[Item], root: Path,
     with tqdm(total=sum(sizes.values()), unit=" " + ("segment" if modality == "music"
                                                       else "image"),
               desc=f"features {modality}", disable=not progress) as bar:
-        for res in _execute(tasks, executor, jobs, scheduler):
+        for res in execute(tasks):
             if isinstance(res, ShardResult):
                 summary.shards_run += 1
                 bar.update(sizes.get(res.name, 0))
@@ -359,53 +347,55 @@ def run_features(workdir: Workdir | Path, modality: str = "all", device: str = "
     if jobs == 0 and device.startswith("cuda") and modality not in ("spectrograms", "pixels"):
         jobs = 1  # one process feeds the GPU
     jobs = resolve_jobs(jobs)
-    if modality == "spectrograms":  # the inputs of the Table 4 baselines
-        from .spectrogram import run_spectrograms
+    from .registry import EXTRACTORS, builder
 
-        return FeaturesSummary([run_spectrograms(wd, jobs=jobs, force=force,
-                                                 progress=progress)])
-    if modality == "pixels":
-        from .pixels import run_pixels
-
-        return FeaturesSummary([run_pixels(wd, image_root=image_root, jobs=jobs, force=force,
-                                           progress=progress)])
-    if modality not in ("music", "images", "all"):
-        raise UserError(f"--modality {modality}: choose music, images, all, spectrograms or "
-                        "pixels")
+    if modality not in (*EXTRACTORS, "all"):
+        raise UserError(f"--modality {modality}: choose {', '.join(EXTRACTORS)} or all")
     if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
         raise UserError(f"--device {device}: choose cpu or cuda")
-    if executor not in EXECUTORS:
-        raise UserError(f"--executor {executor}: choose from {', '.join(EXECUTORS)}")
+    opts = BuildOptions(device=device, jobs=jobs, execute=Executor(executor, jobs, scheduler),
+                        engine=engine, weights=weights, image_root=image_root, force=force,
+                        shard_size=shard_size, batch_size=batch_size, progress=progress)
     todo = ["music", "images"] if modality == "all" else [modality]
     if "images" in todo:
-        if image_root is None and (wd.root / "images" / "files").is_dir():
-            image_root = wd.root / "images" / "files"  # the images stage's own default
-        if image_root is None:
-            raise UserError("--image-root DIR is needed for image features (the folder "
-                            "that images/images.csv paths are relative to)")
-        if not Path(image_root).is_dir():
-            raise UserError(f"--image-root {image_root} is not a folder")
-    summary = FeaturesSummary()
-    if "music" in todo:
-        eng = engine or ("torch" if device.startswith("cuda") else "fast")
-        config = music_config(eng, device)
-        settings = {"engine": eng, "device": device}
-        size = shard_size or (SHARD_SIZE["music_torch"] if eng == "torch"
-                              else SHARD_SIZE["music"])
-        summary.modalities.append(_run_modality(
-            wd, "music", music_items(wd), wd.root, config, settings, executor, jobs,
-            scheduler, force, size,
-            music.library_versions(), progress))
-    if "images" in todo:
-        from . import images
-        from .shards import image_model
+        opts.image_root = _image_root(wd, image_root)  # fails early, before any music work
+    return FeaturesSummary([builder(name)(wd, opts) for name in todo])
 
-        model = image_model(weights, device)  # fails early, with a clear message
-        config = image_config(model, device)
-        settings = {"weights": weights, "device": device, "batch_size": batch_size,
-                    "threads": max(1, available_cores() // jobs)}
-        summary.modalities.append(_run_modality(
-            wd, "images", image_items(wd), Path(image_root), config, settings,  # type: ignore[arg-type]
-            executor, jobs, scheduler, force, shard_size or SHARD_SIZE["images"],
-            images.library_versions(), progress))
-    return summary
+
+def _image_root(wd: Workdir, image_root: Path | None) -> Path:
+    if image_root is None and (wd.root / "images" / "files").is_dir():
+        image_root = wd.root / "images" / "files"  # the images stage's own default
+    if image_root is None:
+        raise UserError("--image-root DIR is needed for image features (the folder "
+                        "that images/images.csv paths are relative to)")
+    if not Path(image_root).is_dir():
+        raise UserError(f"--image-root {image_root} is not a folder")
+    return Path(image_root)
+
+
+def build_music(wd: Workdir, opts: BuildOptions) -> ModalitySummary:
+    """``features/music.h5``: the 193-d vector of every segment (spec §5)."""
+    eng = opts.engine or ("torch" if opts.device.startswith("cuda") else "fast")
+    config = music_config(eng, opts.device)
+    settings = {"engine": eng, "device": opts.device}
+    size = opts.shard_size or (SHARD_SIZE["music_torch"] if eng == "torch"
+                               else SHARD_SIZE["music"])
+    return _run_modality(wd, "music", music_items(wd), wd.root, config, settings,
+                         opts.execute, opts.force, size, music.library_versions(),
+                         opts.progress)
+
+
+def build_images(wd: Workdir, opts: BuildOptions) -> ModalitySummary:
+    """``features/images.h5``: the 2048-d Inception-v3 vector of every usable image."""
+    from . import images
+    from .shards import image_model
+
+    root = _image_root(wd, opts.image_root)
+    model = image_model(opts.weights, opts.device)  # fails early, with a clear message
+    config = image_config(model, opts.device)
+    settings = {"weights": opts.weights, "device": opts.device,
+                "batch_size": opts.batch_size,
+                "threads": max(1, available_cores() // opts.jobs)}
+    return _run_modality(wd, "images", image_items(wd), root, config, settings,
+                         opts.execute, opts.force, opts.shard_size or SHARD_SIZE["images"],
+                         images.library_versions(), opts.progress)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .. import atomic
 from ..errors import UserError
 from ..workdir import Workdir
+from .paper import PAPER_NAMES, PAPER_TABLE4, PAPER_TABLE5
 from .split import LABELS
 
 if TYPE_CHECKING:
@@ -19,10 +20,6 @@ if TYPE_CHECKING:
 
     from .data import TrainData
 
-PAPER_TABLE4 = {"ACP-Net": 61.67, "L3-Net": 57.17, "Spectrogram-ACP": 55.84}
-PAPER_TABLE5 = {"image emotion, 8 classes": 40.4, "music emotion, 3 classes": 63.5}
-PAPER_NAMES = {"acp": "ACP-Net", "spectrogram-acp": "Spectrogram-ACP", "l3": "L3-Net"}
-MODELS = tuple(PAPER_NAMES)  # the --model choices
 PROBE_HIDDEN = {"image emotion, 8 classes": (512,), "music emotion, 3 classes": (512, 32)}
 
 
@@ -197,7 +194,7 @@ def retrieval(model: nn.Module, data: TrainData, img_emb: torch.Tensor, mus_emb:
     return out
 
 
-def evaluate(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
+def run_evaluate(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
              retrieval_images: int | None = None, probes: bool = True,
              progress: bool = True) -> EvalSummary:
     """Evaluate a trained run; write ``runs/<run>/report.md``, ``evaluation.json`` and plots."""

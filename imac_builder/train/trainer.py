@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__, atomic
 from ..errors import UserError
 from ..workdir import Workdir
-from .evaluate import MODELS, PAPER_NAMES, PAPER_TABLE4
 from .model import FUSION_WIDTHS, IMAGE_WIDTHS, L3_CHANNELS, L3_FUSION, MUSIC_WIDTHS
+from .paper import MODELS, PAPER_NAMES, PAPER_TABLE4
 
 if TYPE_CHECKING:
     import torch
@@ -218,7 +218,7 @@ def score_pairs(model: nn.Module, data: TrainData, pairs: PairSet,
     return PairScores(prob, (prob > 0.5).long(), pairs.target)
 
 
-def train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
+def run_train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
           config: TrainConfig | None = None, fresh: bool = False,
           progress: bool = True) -> TrainSummary:
     """Train ``config.model`` on the split of ``workdir``; resume an interrupted run of the same
