@@ -38,7 +38,7 @@ RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: early stopping may end a run. ``paper`` is paper §4 read literally; ``default`` is the
 #: one that leaves the initial plateau at the paper's widths.
 RECIPES: dict[str, dict[str, Any]] = {
-    "default": {"lr": 1e-3, "dropout": 0.4, "subnet_dropout": False, "init": "kaiming",
+    "default": {"lr": 1e-3, "dropout": 0.4, "subnet_dropout": True, "init": "kaiming",
                 "min_epochs": 20, "batch_size": 32, "aux_weight": 1.0},
     "paper": {"lr": 1e-4, "dropout": 0.4, "subnet_dropout": True, "init": "torch",
               "min_epochs": 0, "batch_size": 256, "aux_weight": 0.0},
