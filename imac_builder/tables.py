@@ -61,6 +61,9 @@ MATCHES = _t("search/matches.csv", "search",
              "track_id video_id url video_title channel_title video_duration score status "
              "reason", "track_id", "the chosen video of every song, or no_match with why")
 QUOTA = File("search/quota.json", "search", "API units spent per Pacific-time day")
+OVERRIDES = _t("search/overrides.csv", "you", "track_id video_id note", "track_id",
+               "a person's decisions, applied by every search run, never written by the "
+               "program: a video id wins over the chooser; skip drops the song")
 
 SEGMENTS = _t("download/segments.csv", "download",
               "segment_id track_id video_id index start duration path sha256 label",
@@ -68,6 +71,10 @@ SEGMENTS = _t("download/segments.csv", "download",
 LEDGER = _t("download/ledger.csv", "download",
             "track_id video_id url status reason attempts last_attempt n_segments",
             "track_id", "every attempted song: status, reason, attempts")
+FAILED_VIDEOS = _t("download/failed_videos.csv", "download",
+                   "track_id video_id status reason when", "track_id video_id",
+                   "every video that failed for good (unavailable, invalid_media, "
+                   "too_short): no search run chooses it again")
 AUDIO = File("audio/<track_id>/<segment_id>.flac", "download",
              "mono 22,050 Hz 16-bit FLAC, exactly 1,323,000 samples")
 
@@ -109,7 +116,8 @@ MANIFEST = File("manifests/<name>-<version>/", "release",
 
 #: Every table and file in pipeline order, for the docs and the contract tests.
 DECLARED: tuple[File, ...] = (
-    SONGS, EMOTION_TAGS, TAGS_REPORT, CANDIDATES, MATCHES, QUOTA, SEGMENTS, LEDGER, AUDIO,
+    SONGS, EMOTION_TAGS, TAGS_REPORT, CANDIDATES, MATCHES, QUOTA, OVERRIDES, SEGMENTS, LEDGER,
+    FAILED_VIDEOS, AUDIO,
     IMAGES, IMAGES_REPORT, IMAGE_LEDGER, MUSIC_STORE, IMAGE_STORE, SPECTROGRAM_STORE,
     PIXEL_STORE, *(failures_table(m) for m in STORES), SPLITS, *PAIRS.values(), SPLIT_INFO, RUN,
     MANIFEST,

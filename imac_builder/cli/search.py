@@ -21,8 +21,14 @@ if TYPE_CHECKING:
               help="Search at most N songs in this run.")
 @click.option("--rerank", is_flag=True,
               help="Recompute matches.csv from candidates.jsonl: no network, no quota.")
-@click.option("--retry-failed", is_flag=True,
-              help="Search again only the songs whose search failed or found no match.")
+@click.option("--rematch", is_flag=True,
+              help="Choose again, from stored candidates, for every song whose video failed "
+                   "to download for good: no network, no quota.")
+@click.option("--retry-failed", "retry_failed", is_flag=False, flag_value="all", default=None,
+              metavar="[REASON]",
+              help="Search again the songs left without a match: all of them, or those of one "
+                   "reason (search_failed, no_match, below_threshold, no_candidates, "
+                   "no_candidates_left).")
 @click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
               help="File holding the API key (default: $YOUTUBE_API_KEY).")
 @click.option("--daily-quota", type=click.IntRange(min=0),
@@ -46,7 +52,8 @@ if TYPE_CHECKING:
               help="Word marking another version (repeatable; replaces the default list; "
                    "in a pipeline file: penalty_words = [...]).")
 @click.pass_obj
-def search(app: App, backend: str, limit: int | None, rerank: bool, retry_failed: bool,
+def search(app: App, backend: str, limit: int | None, rerank: bool, rematch: bool,
+           retry_failed: str | None,
            api_key_file: Path | None, daily_quota: int, results: int, min_score: float,
            min_title: float, min_artist: float, duration_tolerance: float,
            duration_tolerance_pct: float, version_penalty: float, official_bonus: float,
@@ -56,9 +63,10 @@ def search(app: App, backend: str, limit: int | None, rerank: bool, retry_failed
     from ..search.stage import run_search
     from .app import effective_config
 
-    if rerank and retry_failed:
-        raise UserError("--rerank and --retry-failed exclude each other")
+    if sum(map(bool, (rerank, rematch, retry_failed))) > 1:
+        raise UserError("--rerank, --rematch and --retry-failed exclude each other")
     cfg = effective_config("search").match()  # type: ignore[union-attr]
     app.run("search", run_search, workdir=app.workdir, backend=backend, limit=limit,
-            rerank=rerank, retry_failed=retry_failed, api_key_file=api_key_file,
+            rerank=rerank, rematch=rematch, retry_failed=retry_failed or False,
+            api_key_file=api_key_file,
             daily_quota=daily_quota, results=results, match=cfg, progress=app.progress)
