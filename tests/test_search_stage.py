@@ -75,7 +75,7 @@ def test_rerank_hand_written_candidates_with_no_network(tmp_path: Path, runner,
     # thresholds and penalty words from the pipeline file's [search] table
     toml = tmp_path / "pipeline.toml"
     toml.write_text('[search]\npenalty_words = ["cover", "live"]\nmin_title = 60\n'
-                    'duration_tolerance = 40\n')
+                    'duration_tolerance = 40\nqualifier_penalty = 0\n')
     res = runner.invoke(cli, ["--workdir", str(tmp_path), "--config", str(toml), "--json",
                               "search", "--rerank"])
     assert res.exit_code == 0, res.output

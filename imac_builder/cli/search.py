@@ -46,6 +46,9 @@ if TYPE_CHECKING:
               help="The same as a percentage; the larger one applies.")
 @click.option("--version-penalty", type=click.FloatRange(min=0),
               help="Points taken per penalty word found.")
+@click.option("--qualifier-penalty", type=click.FloatRange(min=0),
+              help="Points taken per part of a video title the song does not explain "
+                   "(\"(Stripped)\", \"- Extended Mix\"); 0 turns it off.")
 @click.option("--official-bonus", type=click.FloatRange(min=0),
               help="Points for a Topic, VEVO or the artist's own channel.")
 @click.option("--penalty-word", "penalty_words", multiple=True,
@@ -56,7 +59,8 @@ def search(app: App, backend: str, limit: int | None, rerank: bool, rematch: boo
            retry_failed: str | None,
            api_key_file: Path | None, daily_quota: int, results: int, min_score: float,
            min_title: float, min_artist: float, duration_tolerance: float,
-           duration_tolerance_pct: float, version_penalty: float, official_bonus: float,
+           duration_tolerance_pct: float, version_penalty: float, qualifier_penalty: float,
+           official_bonus: float,
            penalty_words: tuple[str, ...]) -> None:
     """Find each labelled song on YouTube and choose its video (resumable)."""
     from ..errors import UserError
