@@ -168,6 +168,8 @@ class SearchConfig(StageConfig):
 class DownloadConfig(StageConfig):
     HELP: ClassVar[dict[str, str]] = {
         "jobs": "songs fetched at once",
+        "rate": "videos an hour across all workers together, jittered (0: unpaced); "
+                "YouTube tolerates about 300 an hour per session",
         "sleep": "seconds each worker waits between downloads",
         "socket_timeout": "seconds before a stalled connection fails",
         "retries": "yt-dlp's retries of one download",
@@ -175,6 +177,7 @@ class DownloadConfig(StageConfig):
         "keep_original": "keep each downloaded file beside its segments",
     }
     jobs: int = 1
+    rate: float = 240.0
     sleep: float = 0.0
     socket_timeout: float = 30.0
     retries: int = 3
@@ -183,6 +186,7 @@ class DownloadConfig(StageConfig):
 
     def validate(self) -> None:
         _range("jobs", self.jobs, 1)
+        _range("rate", self.rate, 0)
         _range("sleep", self.sleep, 0)
         _range("retries", self.retries, 0)
         _range("rate_limit_wait", self.rate_limit_wait, 0)
