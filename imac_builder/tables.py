@@ -54,6 +54,13 @@ SONGS = _t("tags/songs.csv", "tags",
 EMOTION_TAGS = _t("tags/emotion_tags.csv", "tags", "tag group matched n_tracks kept reason",
                   "tag", "every candidate emotion tag, its group, and whether it was kept")
 TAGS_REPORT = File("tags/report.md", "tags", "counts beside the paper's Tables 2 and 3")
+IMAC_SCORES = _t("tags/imac_scores.csv", "tags",
+                 "song_name artist_name pos_score neu_score neg_score imac_label track_id "
+                 "our_label agree", "song_name artist_name",
+                 "tags --imac-scores: every row of the authors' score file, its MSD track "
+                 "and both labels")
+IMAC_AGREEMENT = File("tags/imac_agreement.md", "tags",
+                      "tags --imac-scores: rows matched, label agreement, confusion table")
 
 CANDIDATES = File("search/candidates.jsonl", "search",
                   "one JSON line per searched song: query, backend, time, candidate videos")
@@ -116,8 +123,8 @@ MANIFEST = File("manifests/<name>-<version>/", "release",
 
 #: Every table and file in pipeline order, for the docs and the contract tests.
 DECLARED: tuple[File, ...] = (
-    SONGS, EMOTION_TAGS, TAGS_REPORT, CANDIDATES, MATCHES, QUOTA, OVERRIDES, SEGMENTS, LEDGER,
-    FAILED_VIDEOS, AUDIO,
+    SONGS, EMOTION_TAGS, TAGS_REPORT, IMAC_SCORES, IMAC_AGREEMENT, CANDIDATES, MATCHES, QUOTA,
+    OVERRIDES, SEGMENTS, LEDGER, FAILED_VIDEOS, AUDIO,
     IMAGES, IMAGES_REPORT, IMAGE_LEDGER, MUSIC_STORE, IMAGE_STORE, SPECTROGRAM_STORE,
     PIXEL_STORE, *(failures_table(m) for m in STORES), SPLITS, *PAIRS.values(), SPLIT_INFO, RUN,
     MANIFEST,
