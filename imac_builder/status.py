@@ -370,7 +370,7 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
     for m in matches:
         if m.get("status") == "no_match":
             word = m.get("reason", "").split(":", 1)[0].strip() or "?"
-            if word == "not_searched":
+            if word in ("not_searched", "skipped"):  # not done yet / a person's decision
                 continue
             fails.setdefault("search", {})
             fails["search"][word] = fails["search"].get(word, 0) + 1

@@ -141,3 +141,18 @@ def test_status_shows_the_plan_and_failures_by_reason(tmp_path, runner) -> None:
     assert "download unavailable (1): the video is gone for everyone: `search --rematch`" in out
     assert f"  {T3} (creep000001): bot check: pass --cookies" in out
     assert "1 songs decided by hand in search/overrides.csv" in out
+
+
+def test_a_search_stopped_by_the_quota_exits_75(tmp_path, runner, monkeypatch) -> None:
+    pytest.importorskip("googleapiclient")
+    w = tmp_path / "w"
+    write_songs_csv(w, SONGS)
+    key = tmp_path / "key"
+    key.write_text("AIzaFakeKeyForATest0000000000000000000\n")
+    monkeypatch.delenv("YOUTUBE_API_KEY", raising=False)
+    # a budget of 0 units stops before the first search: no request is made
+    res = runner.invoke(cli, ["--workdir", str(w), "search", "--api-key-file", str(key),
+                              "--daily-quota", "0"])
+    assert res.exit_code == 75, res.output
+    assert "stopped before exceeding the daily budget" in res.output
+    assert "5 songs remain" in res.output

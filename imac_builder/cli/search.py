@@ -12,6 +12,10 @@ from .app import configured
 if TYPE_CHECKING:
     from .app import App
 
+#: Exit status of a search stopped by the daily quota with songs left (EX_TEMPFAIL):
+#: run the same command after the reset.
+QUOTA_STOP_EXIT = 75
+
 
 @configured("search")
 @click.command()
@@ -70,7 +74,13 @@ def search(app: App, backend: str, limit: int | None, rerank: bool, rematch: boo
     if sum(map(bool, (rerank, rematch, retry_failed))) > 1:
         raise UserError("--rerank, --rematch and --retry-failed exclude each other")
     cfg = effective_config("search").match()  # type: ignore[union-attr]
-    app.run("search", run_search, workdir=app.workdir, backend=backend, limit=limit,
+    summary = app.run("search", run_search, workdir=app.workdir, backend=backend, limit=limit,
             rerank=rerank, rematch=rematch, retry_failed=retry_failed or False,
             api_key_file=api_key_file,
             daily_quota=daily_quota, results=results, match=cfg, progress=app.progress)
+    from ..search.stage import MAX_FAILURES_IN_A_ROW
+
+    by_quota = summary.stopped and summary.failed_in_a_row < MAX_FAILURES_IN_A_ROW
+    if by_quota and summary.remaining:
+        # stopped by the quota with songs left: not an error, but a cron job can tell
+        click.get_current_context().exit(QUOTA_STOP_EXIT)
