@@ -40,11 +40,13 @@ class App:
     #: What a successful stage makes the work directory remember (``workdir.json``).
     remember: dict[str, str] = field(default_factory=dict)
 
-    def image_root(self, given: Path | None) -> Path | None:
-        """The image root given (remembered after the stage succeeds), or the one the
-        work directory remembers."""
+    def image_root(self, given: Path | None, remember: bool = True) -> Path | None:
+        """The image root given (remembered after the stage succeeds, unless
+        ``remember`` is false: a check such as ``verify`` changes no memory), or the one
+        the work directory remembers."""
         if given is not None:
-            self.remember["image_root"] = str(Path(given).resolve())
+            if remember:
+                self.remember["image_root"] = str(Path(given).resolve())
             return given
         remembered = read_state(self.workdir.root).get("image_root")
         if isinstance(remembered, str) and remembered:

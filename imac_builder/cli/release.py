@@ -72,7 +72,7 @@ def verify(app: App, manifest: Path, allow_missing: bool, image_root: Path | Non
     from ..release.verify import run_verify
 
     app = _at(app, workdir)
-    image_root = app.image_root(image_root)
+    image_root = app.image_root(image_root, remember=False)
     summary = app.run("verify", run_verify, workdir=app.workdir, manifest=manifest,
                       allow_missing=allow_missing, image_root=image_root, jobs=jobs,
                       progress=app.progress)
