@@ -123,6 +123,8 @@ class SearchConfig(StageConfig):
         "duration_tolerance": "seconds a video may differ from the MSD duration",
         "duration_tolerance_pct": "the same as a percentage; the larger one applies",
         "version_penalty": "points taken per penalty word found",
+        "qualifier_penalty": "points taken per part of a video title that the song's artist "
+                             "and title do not explain (0: off)",
         "official_bonus": "points for a Topic, VEVO or the artist's own channel",
         "penalty_words": "words marking another version (replaces the default list)",
     }
@@ -135,6 +137,7 @@ class SearchConfig(StageConfig):
     duration_tolerance: float = _MATCH.duration_tolerance
     duration_tolerance_pct: float = _MATCH.duration_tolerance_pct
     version_penalty: float = _MATCH.version_penalty
+    qualifier_penalty: float = _MATCH.qualifier_penalty
     official_bonus: float = _MATCH.official_bonus
     penalty_words: tuple[str, ...] = _MATCH.penalty_words
 
@@ -145,7 +148,7 @@ class SearchConfig(StageConfig):
         for name in ("min_score", "min_title", "min_artist"):
             _range(name, getattr(self, name), 0, 100)
         for name in ("duration_tolerance", "duration_tolerance_pct", "version_penalty",
-                     "official_bonus"):
+                     "qualifier_penalty", "official_bonus"):
             _range(name, getattr(self, name), 0)
 
     def match(self) -> MatchConfig:
@@ -156,6 +159,7 @@ class SearchConfig(StageConfig):
                            duration_tolerance=self.duration_tolerance,
                            duration_tolerance_pct=self.duration_tolerance_pct,
                            version_penalty=self.version_penalty,
+                           qualifier_penalty=self.qualifier_penalty,
                            official_bonus=self.official_bonus,
                            penalty_words=words or _MATCH.penalty_words)
 
@@ -164,6 +168,8 @@ class SearchConfig(StageConfig):
 class DownloadConfig(StageConfig):
     HELP: ClassVar[dict[str, str]] = {
         "jobs": "songs fetched at once",
+        "rate": "videos an hour across all workers together, jittered (0: unpaced); "
+                "YouTube tolerates about 300 an hour per session",
         "sleep": "seconds each worker waits between downloads",
         "socket_timeout": "seconds before a stalled connection fails",
         "retries": "yt-dlp's retries of one download",
@@ -171,6 +177,7 @@ class DownloadConfig(StageConfig):
         "keep_original": "keep each downloaded file beside its segments",
     }
     jobs: int = 1
+    rate: float = 240.0
     sleep: float = 0.0
     socket_timeout: float = 30.0
     retries: int = 3
@@ -179,6 +186,7 @@ class DownloadConfig(StageConfig):
 
     def validate(self) -> None:
         _range("jobs", self.jobs, 1)
+        _range("rate", self.rate, 0)
         _range("sleep", self.sleep, 0)
         _range("retries", self.retries, 0)
         _range("rate_limit_wait", self.rate_limit_wait, 0)

@@ -26,22 +26,91 @@ class StageState:
 
 
 @dataclass
+class Failure:
+    """One song that failed, for ``status --failures``."""
+
+    stage: str
+    item: str
+    word: str
+    reason: str
+
+
+@dataclass
 class StatusSummary:
     workdir: str = ""
     stages: list[StageState] = field(default_factory=list)
     next_step: str = ""
+    #: What the work directory remembers (pipeline file, image root).
+    remembered: dict[str, str] = field(default_factory=dict)
+    #: The plan: what is left and how long it takes (``plan_lines`` says it in words).
+    plan: dict[str, float | int | str] = field(default_factory=dict)
+    #: stage -> reason word -> songs.
+    failures_by_reason: dict[str, dict[str, int]] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    overrides: int = 0
     doctor: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def lines(self) -> list[str]:
+    def plan_lines(self) -> list[str]:
+        p = self.plan
+        out = []
+        if "songs_to_search" in p:
+            line = f"  search: {p['songs_to_search']} songs left to search"
+            if p.get("search_days") is not None:
+                line += (f", about {p['search_days']} days at {p['daily_quota']:,} units a "
+                         f"day ({p['units_per_song']} units a song)")
+            elif p["songs_to_search"]:
+                line += " (ytdlp backend: no quota)"
+            out.append(line)
+        if "videos_to_download" in p:
+            line = f"  download: {p['videos_to_download']} videos left"
+            if p.get("download_hours") is not None:
+                hours = p["download_hours"]
+                took = f"about {hours:g} hours" if hours >= 0.1 else "under 0.1 hours"
+                line += f", {took} at {p['rate']:g} videos an hour"
+            line += f"; about {p['disk_gb']:g} GB of FLAC segments to come"
+            out.append(line)
+        return out
+
+    def lines(self, failures: bool = False) -> list[str]:
         out = [f"work directory {self.workdir}"]
+        for key, value in self.remembered.items():
+            out.append(f"  remembers {key.replace('_', ' ')}: {value}")
         out += [f"  {s.stage:<9} {s.state:<12} {s.detail}" for s in self.stages]
+        if self.overrides:
+            out.append(f"  {self.overrides} songs decided by hand in search/overrides.csv")
+        plan = self.plan_lines()
+        if plan:
+            out.append("plan:")
+            out += plan
+        if self.failures_by_reason:
+            out.append("failures by reason (status --failures lists them):")
+            for stage, words in self.failures_by_reason.items():
+                out.append(f"  {stage}: " + ", ".join(f"{n} {w}" for w, n in words.items()))
+        if failures:
+            out += failure_lines(self.failures)
         out.append(f"next: {self.next_step}")
         if self.doctor:
             out.append(f"is this machine ready? {self.doctor}")
         return out
+
+
+def failure_lines(failures: list[Failure]) -> list[str]:
+    """Every failed song, grouped by reason with that reason's advice (vocab)."""
+    from .vocab import DOWNLOAD_STATUSES, SEARCH_REASONS
+
+    out: list[str] = []
+    groups: dict[tuple[str, str], list[Failure]] = {}
+    for f in failures:
+        groups.setdefault((f.stage, f.word), []).append(f)
+    for (stage, word), items in groups.items():
+        table = DOWNLOAD_STATUSES if stage == "download" else SEARCH_REASONS
+        advice = table[word].advice if word in table else "see the reason"
+        out.append(f"{stage} {word} ({len(items)}): {advice}")
+        out += [f"  {f.item}: {f.reason}" for f in items]
+    return out
 
 
 def _rows(root: Path, table: T.Table) -> list[dict[str, str]]:
@@ -110,18 +179,32 @@ def _config_changes(root: Path, pipeline: dict[str, dict] | None) -> dict[str, s
 
 
 def workdir_status(workdir: Workdir | Path, progress: bool = True,
-                   pipeline: dict[str, dict] | None = None) -> StatusSummary:
+                   pipeline: dict[str, dict] | None = None,
+                   pipeline_path: Path | None = None) -> StatusSummary:
     """Read the work directory's tables (nothing is changed) and judge each stage.
 
     ``pipeline`` is the pipeline file's tables: a stage that ran with another
-    configuration is ``stale``.
+    configuration is ``stale``. ``pipeline_path`` is that file when it is not the one
+    the work directory remembers: the next command then names it.
     """
     from . import stages
 
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     r = wd.root
+    memory = read_state(r)
+    remembered = {k: str(memory[k]) for k in ("pipeline", "image_root")
+                  if isinstance(memory.get(k), str) and memory[k]}
     cmd = f"imac-build --workdir {shlex.quote(str(r))}"
-    commands = {s.name: f"{cmd} {s.name} {s.hint}".rstrip() for s in stages.STAGES}
+    if pipeline_path is not None and str(Path(pipeline_path).resolve()) != remembered.get(
+            "pipeline"):
+        cmd += f" --config {shlex.quote(str(pipeline_path))}"
+
+    def hint(s: stages.Stage) -> str:
+        if "image_root" in remembered:  # features and images use the remembered root
+            return s.hint.replace("--image-root IMAGE_EMOTION_DIR", "").strip()
+        return s.hint
+
+    commands = {s.name: f"{cmd} {s.name} {hint(s)}".rstrip() for s in stages.STAGES}
     st: list[StageState] = []
     changed = _config_changes(r, pipeline)
 
@@ -208,6 +291,8 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
         if s.stage in changed and s.state == "done":
             s.state = "stale"
             s.detail = "; ".join(x for x in (s.detail, changed[s.stage]) if x)
+    summary = StatusSummary(str(r), st, "", remembered)
+    _plan(r, memory, pipeline or {}, songs, matches, ledger, summary)
     order = {name: i for i, name in enumerate(stages.ORDER)}
     st.sort(key=lambda s: order.get(s.stage, len(order)))
     nxt = next((s for s in st if s.state != "done"), None)
@@ -218,5 +303,90 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
     else:
         step = commands[nxt.stage] + (" (its inputs changed since it ran)"
                                       if nxt.state == "stale" else "")
-    doctor = f"{cmd} doctor" + (f" --for {nxt.stage}" if nxt is not None else "")
-    return StatusSummary(str(r), st, step, doctor)
+    summary.next_step = step
+    summary.doctor = f"{cmd} doctor" + (f" --for {nxt.stage}" if nxt is not None else "")
+    return summary
+
+
+def _recorded(state: dict, pipeline: dict, stage: str, key: str, default: object) -> object:
+    """A setting as the next run will use it: the pipeline file's, else the one the
+    stage last ran with, else the default."""
+    table = pipeline.get(stage) if isinstance(pipeline.get(stage), dict) else {}
+    if key in table:
+        return table[key]
+    values = (state.get("configs") or {}).get(stage, {}).get("values") or {}
+    return values.get(key, default) if isinstance(values, dict) else default
+
+
+def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
+          matches: list[dict[str, str]], ledger: list[dict[str, str]],
+          summary: StatusSummary) -> None:
+    """What is left, how long it takes at the recorded quota and rate, and what failed."""
+    import math
+
+    from .download.inputs import DEFAULT_SECONDS, FLAC_BYTES_PER_SEGMENT
+    from .download.ratelimit import DEFAULT_RATE
+    from .search.quota import COSTS, DEFAULT_DAILY_QUOTA
+    from .vocab import DOWNLOAD_STATUSES, SEGMENT_SECONDS
+
+    plan = summary.plan
+    if songs:
+        by_track = {m.get("track_id"): m for m in matches}
+        left = 0
+        for s in songs:
+            m = by_track.get(s.get("track_id"))
+            reason = (m or {}).get("reason", "")
+            if m is None or reason.startswith(("not_searched", "search_failed")):
+                left += 1
+        plan["songs_to_search"] = left
+        backend = _recorded(state, pipeline, "search", "backend", "api")
+        if backend == "api":
+            results = int(_recorded(state, pipeline, "search", "results", 10) or 10)  # type: ignore[arg-type]
+            units = COSTS["search.list"] * math.ceil(results / 50) + COSTS["videos.list"]
+            daily = DEFAULT_DAILY_QUOTA
+            try:
+                doc = json.loads(T.QUOTA.at(root).read_text(encoding="utf-8"))
+                daily = int(doc.get("daily_quota", daily))
+            except (OSError, ValueError, TypeError, AttributeError):
+                pass
+            per_day = daily // units
+            plan.update(units_per_song=units, daily_quota=daily,
+                        search_days=math.ceil(left / per_day) if per_day else None)
+    if matches:
+        done = {(x.get("track_id"), x.get("video_id")) for x in ledger
+                if x.get("status") == "ok" or not DOWNLOAD_STATUSES.get(
+                    x.get("status", ""), DOWNLOAD_STATUSES["error"]).retryable}
+        todo = [m for m in matches if m.get("status") == "matched"
+                and (m.get("track_id"), m.get("video_id")) not in done]
+        rate = float(_recorded(state, pipeline, "download", "rate", DEFAULT_RATE) or 0)  # type: ignore[arg-type]
+        segments = 0
+        for m in todo:
+            try:
+                seconds = float(m.get("video_duration") or DEFAULT_SECONDS)
+            except ValueError:
+                seconds = DEFAULT_SECONDS
+            segments += int(seconds // SEGMENT_SECONDS)
+        plan["videos_to_download"] = len(todo)
+        plan["rate"] = rate
+        plan["download_hours"] = round(len(todo) / rate, 2) if rate else None
+        plan["disk_gb"] = round(segments * FLAC_BYTES_PER_SEGMENT / 1e9, 2)
+    fails: dict[str, dict[str, int]] = {}
+    for m in matches:
+        if m.get("status") == "no_match":
+            word = m.get("reason", "").split(":", 1)[0].strip() or "?"
+            if word in ("not_searched", "skipped"):  # not done yet / a person's decision
+                continue
+            fails.setdefault("search", {})
+            fails["search"][word] = fails["search"].get(word, 0) + 1
+            summary.failures.append(Failure("search", m.get("track_id", ""), word,
+                                            m.get("reason", "")))
+    for x in ledger:
+        word = x.get("status", "")
+        if word and word != "ok":
+            fails.setdefault("download", {})
+            fails["download"][word] = fails["download"].get(word, 0) + 1
+            summary.failures.append(Failure("download", f"{x.get('track_id', '')} "
+                                            f"({x.get('video_id', '')})", word,
+                                            x.get("reason", "")))
+    summary.failures_by_reason = {k: dict(sorted(v.items())) for k, v in fails.items()}
+    summary.overrides = len(_rows(root, T.OVERRIDES))

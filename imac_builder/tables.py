@@ -54,6 +54,13 @@ SONGS = _t("tags/songs.csv", "tags",
 EMOTION_TAGS = _t("tags/emotion_tags.csv", "tags", "tag group matched n_tracks kept reason",
                   "tag", "every candidate emotion tag, its group, and whether it was kept")
 TAGS_REPORT = File("tags/report.md", "tags", "counts beside the paper's Tables 2 and 3")
+IMAC_SCORES = _t("tags/imac_scores.csv", "tags",
+                 "song_name artist_name pos_score neu_score neg_score imac_label track_id "
+                 "our_label agree", "song_name artist_name",
+                 "tags --imac-scores: every row of the authors' score file, its MSD track "
+                 "and both labels")
+IMAC_AGREEMENT = File("tags/imac_agreement.md", "tags",
+                      "tags --imac-scores: rows matched, label agreement, confusion table")
 
 CANDIDATES = File("search/candidates.jsonl", "search",
                   "one JSON line per searched song: query, backend, time, candidate videos")
@@ -61,6 +68,9 @@ MATCHES = _t("search/matches.csv", "search",
              "track_id video_id url video_title channel_title video_duration score status "
              "reason", "track_id", "the chosen video of every song, or no_match with why")
 QUOTA = File("search/quota.json", "search", "API units spent per Pacific-time day")
+OVERRIDES = _t("search/overrides.csv", "you", "track_id video_id note", "track_id",
+               "a person's decisions, applied by every search run, never written by the "
+               "program: a video id wins over the chooser; skip drops the song")
 
 SEGMENTS = _t("download/segments.csv", "download",
               "segment_id track_id video_id index start duration path sha256 label",
@@ -68,6 +78,10 @@ SEGMENTS = _t("download/segments.csv", "download",
 LEDGER = _t("download/ledger.csv", "download",
             "track_id video_id url status reason attempts last_attempt n_segments",
             "track_id", "every attempted song: status, reason, attempts")
+FAILED_VIDEOS = _t("download/failed_videos.csv", "download",
+                   "track_id video_id status reason when", "track_id video_id",
+                   "every video that failed for good (unavailable, invalid_media, "
+                   "too_short): no search run chooses it again")
 AUDIO = File("audio/<track_id>/<segment_id>.flac", "download",
              "mono 22,050 Hz 16-bit FLAC, exactly 1,323,000 samples")
 
@@ -115,7 +129,8 @@ MANIFEST = File("manifests/<name>-<version>/", "release",
 
 #: Every table and file in pipeline order, for the docs and the contract tests.
 DECLARED: tuple[File, ...] = (
-    SONGS, EMOTION_TAGS, TAGS_REPORT, CANDIDATES, MATCHES, QUOTA, SEGMENTS, LEDGER, AUDIO,
+    SONGS, EMOTION_TAGS, TAGS_REPORT, IMAC_SCORES, IMAC_AGREEMENT, CANDIDATES, MATCHES, QUOTA,
+    OVERRIDES, SEGMENTS, LEDGER, FAILED_VIDEOS, AUDIO,
     IMAGES, IMAGES_REPORT, IMAGE_LEDGER, MUSIC_STORE, IMAGE_STORE, SPECTROGRAM_STORE,
     PIXEL_STORE, *(failures_table(m) for m in STORES), SPLITS, *PAIRS.values(), SPLIT_INFO, RUN,
     MANIFEST,

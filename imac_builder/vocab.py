@@ -92,6 +92,20 @@ SEARCH_STATUSES = _statuses(
     ("matched", False, "a video was chosen"),
     ("no_match", False, "no candidate passed the chooser; tune it and run `search --rerank`"),
 )
+#: Why a song of ``search/matches.csv`` is ``no_match``: the word before the reason's
+#: first colon (``search --retry-failed WORD`` searches those songs again).
+SEARCH_REASONS = _statuses(
+    ("search_failed", True, "the search itself failed: `search --retry-failed search_failed`"),
+    ("not_searched", True, "not searched yet: run `search` again (quota permitting)"),
+    ("no_candidates", True, "the search returned no videos: `search --retry-failed "
+                            "no_candidates` or a row in search/overrides.csv"),
+    ("below_threshold", False, "no candidate passed the chooser: check the reason, tune "
+                               "[search] and `search --rerank`, or add an override"),
+    ("no_candidates_left", True, "every stored candidate failed to download or was refused: "
+                                 "`search --retry-failed no_candidates_left` searches again"),
+    ("skipped", False, "dropped by search/overrides.csv"),
+    ("no_metadata", False, "the song has no artist or title in the MSD"),
+)
 #: ``download/ledger.csv`` statuses (spec §3), success first; ``download --retry-failed``
 #: tries the retryable ones again.
 DOWNLOAD_STATUSES = _statuses(

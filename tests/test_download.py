@@ -252,7 +252,7 @@ def test_a_disk_filling_up_stops_the_run_and_keeps_finished_songs(
         real_write(path, segment)
 
     monkeypatch.setattr(worker, "write_flac", write_until_full)
-    res = runner.invoke(cli, ["--workdir", str(tmp_path), "download"])
+    res = runner.invoke(cli, ["--workdir", str(tmp_path), "download", "--rate", "0"])
     assert res.exit_code == 1 and "disk full" in res.output, res.output
     ledger = read_csv(tmp_path / "download" / "ledger.csv")
     assert [(r["track_id"], r["status"]) for r in ledger] == [(rows[0][0], "ok")]
@@ -297,7 +297,7 @@ def test_sigkill_midway_then_rerun_matches_an_uninterrupted_run(tmp_path, loopba
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "imac_builder", "--workdir", str(killed), "-q", "download",
-           "--jobs", "2", "--socket-timeout", "5"]
+           "--jobs", "2", "--socket-timeout", "5", "--rate", "0"]
     proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60

@@ -120,7 +120,10 @@ def test_self_titled_song() -> None:
 def test_thresholds_and_penalty_words_are_configurable() -> None:
     cand = [_c("Adele - Hello (Live at the BBC)", "Adele", 240)]
     assert choose("Adele", "Hello", 231.0, cand, CFG).status == "no_match"
-    loose = MatchConfig(penalty_words=("karaoke",), min_title=50)
+    # the live session is refused twice: a penalty word, and "at the BBC" unexplained
+    words_only = MatchConfig(penalty_words=("karaoke",), min_title=50)
+    assert choose("Adele", "Hello", 231.0, cand, words_only).status == "no_match"
+    loose = MatchConfig(penalty_words=("karaoke",), min_title=50, qualifier_penalty=0)
     assert choose("Adele", "Hello", 231.0, cand, loose).status == "matched"
     strict = MatchConfig(min_score=99.5)
     fan = [_c("Adele - Hello", "Some Fan", 231, rank=3)]

@@ -75,7 +75,7 @@ def test_rerank_hand_written_candidates_with_no_network(tmp_path: Path, runner,
     # thresholds and penalty words from the pipeline file's [search] table
     toml = tmp_path / "pipeline.toml"
     toml.write_text('[search]\npenalty_words = ["cover", "live"]\nmin_title = 60\n'
-                    'duration_tolerance = 40\n')
+                    'duration_tolerance = 40\nqualifier_penalty = 0\n')
     res = runner.invoke(cli, ["--workdir", str(tmp_path), "--config", str(toml), "--json",
                               "search", "--rerank"])
     assert res.exit_code == 0, res.output
@@ -160,6 +160,48 @@ def test_limit_resume_and_retry_failed(tmp_path: Path) -> None:
     assert m[T3]["status"] == "no_match"
     records, bad = CandidateLog(wd.root / "search" / "candidates.jsonl").read()
     assert bad == 0 and records[T2]["candidates"][0]["video_id"] == "stay0000001"
+
+
+class FailingSearcher(FakeSearcher):
+    """Fails the queries listed in ``fail`` (a backend error for one song)."""
+
+    def __init__(self, answers, fail):
+        super().__init__(answers)
+        self.fail = set(fail)
+
+    def search(self, query: str) -> list[Candidate]:
+        self.queries.append(query)
+        if query in self.fail:
+            raise SearchError("HTTP 500 from the backend")
+        return self.answers.get(query, [])
+
+
+def test_retry_failed_by_reason(tmp_path: Path, runner) -> None:
+    wd = write_songs(tmp_path)
+    fake = FailingSearcher({"Adele Hello": [topic("Hello", "Adele", 295, "hello000001")],
+                            "Sugarland Stay": [], "Radiohead Creep": [
+                                topic("Creep", "Radiohead", 238, "creep000001")],
+                            "Portishead Roads": [topic("Roads", "Portishead", 305,
+                                                       "roads000001")]},
+                           fail={"Radiohead Creep"})
+    run_search(wd, backend="ytdlp", searcher=fake, progress=False)
+    m = matches(wd)
+    assert m[T2]["reason"].startswith("no_candidates")
+    assert m[T3]["reason"].startswith("search_failed")
+    fake.fail.clear()
+    fake.queries.clear()
+    # only the failed search, not the song that found nothing
+    run_search(wd, backend="ytdlp", retry_failed="search_failed", searcher=fake,
+               progress=False)
+    assert fake.queries == ["Radiohead Creep"]
+    assert matches(wd)[T3]["video_id"] == "creep000001"
+    fake.queries.clear()
+    run_search(wd, backend="ytdlp", retry_failed="no_candidates", searcher=fake,
+               progress=False)
+    assert fake.queries == ["Sugarland Stay"]
+    res = runner.invoke(cli, ["--workdir", str(tmp_path), "search", "--retry-failed",
+                              "typo_reason"])
+    assert res.exit_code == 1 and "choose one of all, no_match, search_failed" in res.output
 
 
 def test_run_stops_after_failures_in_a_row(tmp_path: Path) -> None:

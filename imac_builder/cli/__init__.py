@@ -15,7 +15,7 @@ import click
 from .. import __version__, stages
 from ..config import CONFIGS, load_config, stage_config
 from ..errors import UserError
-from ..workdir import Workdir
+from ..workdir import Workdir, read_state
 from . import demo, doctor, download, features, images, release, search, status, tags, train
 from .app import App, ImacGroup, _set_flag
 
@@ -28,20 +28,42 @@ EXTRA_COMMANDS = ("verify", "rebuild", "diff", "status", "doctor", "demo")
               default=Path("imac-data"), show_default=True,
               help="Work directory every stage reads and writes.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Pipeline file (TOML); command-line options override it.")
+              help="Pipeline file (TOML); command-line options override it. The work "
+                   "directory remembers it: later commands use it when --config is absent.")
+@click.option("--no-config", is_flag=True,
+              help="Ignore the pipeline file the work directory remembers (built-in "
+                   "defaults) for this command.")
 @click.option("-v", "--verbose", count=True, help="Log to stderr too (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.version_option(__version__, prog_name="imac-build")
 @click.pass_context
-def cli(ctx: click.Context, workdir: Path, config_path: Path | None, verbose: int,
-        quiet: bool, as_json: bool) -> None:
+def cli(ctx: click.Context, workdir: Path, config_path: Path | None, no_config: bool,
+        verbose: int, quiet: bool, as_json: bool) -> None:
     """Build the IMAC dataset and train ACP-Net on it, stage by stage."""
+    if config_path is not None and no_config:
+        raise UserError("--config and --no-config exclude each other")
+    remembered = False
+    if config_path is None and not no_config:
+        config_path, remembered = remembered_pipeline(workdir), True
     if config_path is not None:
         doc = load_config(config_path)
         check_config(doc, cli, config_path)
         ctx.default_map = doc
-    ctx.obj = App(Workdir(workdir), verbose=verbose, quiet=quiet, json=as_json)
+    ctx.obj = App(Workdir(workdir), verbose=verbose, quiet=quiet, json=as_json,
+                  config_path=config_path, config_remembered=remembered)
+
+
+def remembered_pipeline(workdir: Path) -> Path | None:
+    """The pipeline file the work directory was built with (``workdir.json``), if any."""
+    path = read_state(workdir).get("pipeline")
+    if not isinstance(path, str) or not path:
+        return None
+    if not Path(path).is_file():
+        raise UserError(f"work directory {workdir} was built with the pipeline file {path}, "
+                        "which is gone: pass --config FILE (remembered from then on) or "
+                        "--no-config")
+    return Path(path)
 
 
 def check_config(doc: dict[str, dict[str, Any]], group: click.Group, path: Path) -> None:

@@ -9,7 +9,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import click
 from .. import __version__, stages
 from ..config import CONFIGS, StageConfig, field_default, stage_config
 from ..errors import UserError
-from ..workdir import Workdir, record_config
+from ..workdir import Workdir, read_state, record_config, update_state
 
 log = logging.getLogger("imac_builder")
 #: Commands outside the registry that need an existing work directory.
@@ -33,6 +33,26 @@ class App:
     verbose: int = 0
     quiet: bool = False
     json: bool = False
+    #: The pipeline file in effect: given with --config, or remembered by the work
+    #: directory (``config_remembered``).
+    config_path: Path | None = None
+    config_remembered: bool = False
+    #: What a successful stage makes the work directory remember (``workdir.json``).
+    remember: dict[str, str] = field(default_factory=dict)
+
+    def image_root(self, given: Path | None, remember: bool = True) -> Path | None:
+        """The image root given (remembered after the stage succeeds, unless
+        ``remember`` is false: a check such as ``verify`` changes no memory), or the one
+        the work directory remembers."""
+        if given is not None:
+            if remember:
+                self.remember["image_root"] = str(Path(given).resolve())
+            return given
+        remembered = read_state(self.workdir.root).get("image_root")
+        if isinstance(remembered, str) and remembered:
+            log.info("image root %s (remembered by the work directory)", remembered)
+            return Path(remembered)
+        return None
 
     @property
     def progress(self) -> bool:
@@ -74,6 +94,10 @@ class App:
             config = effective_config(stage)
             if config is not None:
                 record_config(self.workdir.root, stage, config)
+            if self.config_path is not None and not self.config_remembered:
+                self.remember["pipeline"] = str(Path(self.config_path).resolve())
+            if self.remember:
+                update_state(self.workdir.root, **self.remember)
         if self.json:
             click.echo(json.dumps({"command": stage, **summary.to_dict()}, sort_keys=True))
         elif not self.quiet:

@@ -23,8 +23,11 @@ if TYPE_CHECKING:
 @click.option("--cookies", type=click.Path(dir_okay=False, path_type=Path),
               help="Cookie file (Netscape format) handed to yt-dlp as its cookiefile.")
 @click.option("--proxy", metavar="URL", help="Proxy for yt-dlp (http://, socks5://...).")
+@click.option("--rate", type=click.FloatRange(0),
+              help="Videos an hour across all workers together, jittered (0: unpaced); "
+                   "YouTube tolerates about 300 an hour per session.")
 @click.option("--sleep", type=click.FloatRange(0),
-              help="Seconds each worker waits before a download (5-10 advised for YouTube).")
+              help="A further pause of each worker before each download, in seconds.")
 @click.option("--limit", type=click.IntRange(0), help="Download at most N songs this run.")
 @click.option("--keep-original", is_flag=True,
               help="Keep each downloaded original in download/originals/.")
@@ -44,14 +47,16 @@ if TYPE_CHECKING:
                    "'youtube:player_client=default,mweb'.")
 @click.pass_obj
 def download(app: App, jobs: int, retry_failed: bool, cookies: Path | None, proxy: str | None,
-             sleep: float, limit: int | None, keep_original: bool, socket_timeout: float,
-             retries: int, rate_limit_wait: float, js_runtime: str | None,
-             cookies_from_browser: str | None, extractor_args: tuple[str, ...]) -> None:
+             rate: float, sleep: float, limit: int | None, keep_original: bool,
+             socket_timeout: float, retries: int, rate_limit_wait: float,
+             js_runtime: str | None, cookies_from_browser: str | None,
+             extractor_args: tuple[str, ...]) -> None:
     """Fetch matched videos' audio and cut it into exact 60 s FLAC segments."""
     from ..download.stage import run_download
 
     app.run("download", run_download, workdir=app.workdir, jobs=jobs,
-            retry_failed=retry_failed, cookies=cookies, proxy=proxy, sleep=sleep, limit=limit,
+            retry_failed=retry_failed, cookies=cookies, proxy=proxy, rate=rate, sleep=sleep,
+            limit=limit,
             keep_original=keep_original, socket_timeout=socket_timeout, retries=retries,
             rate_limit_wait=rate_limit_wait, js_runtime=js_runtime,
             cookies_from_browser=cookies_from_browser, extractor_args=extractor_args,

@@ -55,6 +55,7 @@ def features(app: App, modality: str, device: str, jobs: int, executor: str,
     """Compute music (193-d) and image (Inception-v3, 2048-d) feature stores (resumable)."""
     from ..features.stage import run_features
 
+    image_root = app.image_root(image_root)
     app.run("features", run_features, workdir=app.workdir, modality=modality, device=device,
             jobs=jobs, executor=executor, scheduler=scheduler, engine=engine,
             weights=weights, image_root=image_root, force=force, shard_size=shard_size,

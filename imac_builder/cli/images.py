@@ -52,6 +52,7 @@ def images(app: App, root: Path | None, votes: Path | None, verified_only: bool,
     """Check the Image Emotion database and regroup it into 3 classes (paper Table 1)."""
     from ..images.stage import run_images
 
+    root = app.image_root(root)
     app.run("images", run_images, workdir=app.workdir, root=root, votes=votes,
             verified_only=verified_only, urls=list(urls), jobs=jobs, min_size=min_size,
             max_pixels=max_pixels, placeholder_copies=placeholder_copies, timeout=timeout,

@@ -28,11 +28,13 @@ def _at(app: App, workdir: Path | None) -> App:
 
 
 def _pipeline() -> dict | None:
-    """The global ``--config`` file's tables, if one was given."""
+    """The pipeline file's tables: the global ``--config``, or the one the work directory
+    remembers."""
     from ..config import load_config
+    from .app import App
 
-    root = click.get_current_context().find_root()
-    path = root.params.get("config_path")
+    app = click.get_current_context().find_object(App)
+    path = app.config_path if app is not None else None
     return load_config(path) if path else None
 
 
@@ -70,6 +72,7 @@ def verify(app: App, manifest: Path, allow_missing: bool, image_root: Path | Non
     from ..release.verify import run_verify
 
     app = _at(app, workdir)
+    image_root = app.image_root(image_root, remember=False)
     summary = app.run("verify", run_verify, workdir=app.workdir, manifest=manifest,
                       allow_missing=allow_missing, image_root=image_root, jobs=jobs,
                       progress=app.progress)

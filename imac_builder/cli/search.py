@@ -12,6 +12,10 @@ from .app import configured
 if TYPE_CHECKING:
     from .app import App
 
+#: Exit status of a search stopped by the daily quota with songs left (EX_TEMPFAIL):
+#: run the same command after the reset.
+QUOTA_STOP_EXIT = 75
+
 
 @configured("search")
 @click.command()
@@ -21,8 +25,14 @@ if TYPE_CHECKING:
               help="Search at most N songs in this run.")
 @click.option("--rerank", is_flag=True,
               help="Recompute matches.csv from candidates.jsonl: no network, no quota.")
-@click.option("--retry-failed", is_flag=True,
-              help="Search again only the songs whose search failed or found no match.")
+@click.option("--rematch", is_flag=True,
+              help="Choose again, from stored candidates, for every song whose video failed "
+                   "to download for good: no network, no quota.")
+@click.option("--retry-failed", "retry_failed", is_flag=False, flag_value="all", default=None,
+              metavar="[REASON]",
+              help="Search again the songs left without a match: all of them, or those of one "
+                   "reason (search_failed, no_match, below_threshold, no_candidates, "
+                   "no_candidates_left).")
 @click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
               help="File holding the API key (default: $YOUTUBE_API_KEY).")
 @click.option("--daily-quota", type=click.IntRange(min=0),
@@ -40,6 +50,9 @@ if TYPE_CHECKING:
               help="The same as a percentage; the larger one applies.")
 @click.option("--version-penalty", type=click.FloatRange(min=0),
               help="Points taken per penalty word found.")
+@click.option("--qualifier-penalty", type=click.FloatRange(min=0),
+              help="Points taken per part of a video title the song does not explain "
+                   "(\"(Stripped)\", \"- Extended Mix\"); 0 turns it off.")
 @click.option("--official-bonus", type=click.FloatRange(min=0),
               help="Points for a Topic, VEVO or the artist's own channel.")
 @click.option("--penalty-word", "penalty_words", multiple=True,
@@ -53,11 +66,12 @@ if TYPE_CHECKING:
 @click.option("--extractor-args", "extractor_args", multiple=True, metavar="IE_KEY:ARGS",
               help="ytdlp backend: yt-dlp extractor arguments (repeatable).")
 @click.pass_obj
-def search(app: App, backend: str, limit: int | None, rerank: bool, retry_failed: bool,
+def search(app: App, backend: str, limit: int | None, rerank: bool, rematch: bool,
+           retry_failed: str | None,
            api_key_file: Path | None, daily_quota: int, results: int, min_score: float,
            min_title: float, min_artist: float, duration_tolerance: float,
-           duration_tolerance_pct: float, version_penalty: float, official_bonus: float,
-           penalty_words: tuple[str, ...], js_runtime: str | None,
+           duration_tolerance_pct: float, version_penalty: float, qualifier_penalty: float,
+           official_bonus: float, penalty_words: tuple[str, ...], js_runtime: str | None,
            cookies_from_browser: str | None, extractor_args: tuple[str, ...]) -> None:
     """Find each labelled song on YouTube and choose its video (resumable)."""
     from ..errors import UserError
@@ -65,10 +79,17 @@ def search(app: App, backend: str, limit: int | None, rerank: bool, retry_failed
     from ..ytdlp_access import YtdlpAccess
     from .app import effective_config
 
-    if rerank and retry_failed:
-        raise UserError("--rerank and --retry-failed exclude each other")
+    if sum(map(bool, (rerank, rematch, retry_failed))) > 1:
+        raise UserError("--rerank, --rematch and --retry-failed exclude each other")
     cfg = effective_config("search").match()  # type: ignore[union-attr]
-    app.run("search", run_search, workdir=app.workdir, backend=backend, limit=limit,
-            rerank=rerank, retry_failed=retry_failed, api_key_file=api_key_file,
+    summary = app.run("search", run_search, workdir=app.workdir, backend=backend, limit=limit,
+            rerank=rerank, rematch=rematch, retry_failed=retry_failed or False,
+            api_key_file=api_key_file,
             daily_quota=daily_quota, results=results, match=cfg, progress=app.progress,
             access=YtdlpAccess(js_runtime, cookies_from_browser, tuple(extractor_args)))
+    from ..search.stage import MAX_FAILURES_IN_A_ROW
+
+    by_quota = summary.stopped and summary.failed_in_a_row < MAX_FAILURES_IN_A_ROW
+    if by_quota and summary.remaining:
+        # stopped by the quota with songs left: not an error, but a cron job can tell
+        click.get_current_context().exit(QUOTA_STOP_EXIT)

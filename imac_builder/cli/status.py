@@ -11,8 +11,10 @@ from .app import App
 
 
 @click.command()
+@click.option("--failures", is_flag=True,
+              help="List every failed song, grouped by reason, with what to do.")
 @click.pass_obj
-def status(app: App) -> None:
+def status(app: App, failures: bool) -> None:
     """Show each stage's state in the work directory and what to run next."""
     from ..status import workdir_status
 
@@ -21,9 +23,10 @@ def status(app: App) -> None:
                         "there yet (start with 'imac-build demo' or the tags stage)")
     from ..config import load_config
 
-    path = click.get_current_context().find_root().params.get("config_path")
-    summary = workdir_status(app.workdir, pipeline=load_config(path) if path else None)
+    path = app.config_path
+    summary = workdir_status(app.workdir, pipeline=load_config(path) if path else None,
+                             pipeline_path=None if app.config_remembered else path)
     if app.json:
         click.echo(json.dumps({"command": "status", **summary.to_dict()}, sort_keys=True))
     elif not app.quiet:
-        click.echo("\n".join(summary.lines()))
+        click.echo("\n".join(summary.lines(failures=failures)))

@@ -11,7 +11,7 @@ from .app import App, configured
 
 @configured("tags")
 @click.command()
-@click.option("--lastfm", "lastfm", multiple=True, required=True,
+@click.option("--lastfm", "lastfm", multiple=True,
               type=click.Path(path_type=Path),
               help="lastfm_tags.db, a folder of track JSON files, or lastfm_*.zip (repeatable).")
 @click.option("--metadata", type=click.Path(path_type=Path),
@@ -20,11 +20,26 @@ from .app import App, configured
               help="Exclusion list replacing the shipped default.")
 @click.option("--min-tag-weight", type=click.FloatRange(0, 100),
               help="Ignore tag entries whose Last.fm weight is below this.")
+@click.option("--imac-scores", type=click.Path(dir_okay=False, path_type=Path),
+              help="The IMAC authors' Song Emotion Score File (CSV or TSV: song name, artist "
+                   "name, posScore, neuScore, negScore): compare its labels with ours "
+                   "(tags/imac_agreement.md). Alone, compares with the existing songs.csv.")
 @click.pass_obj
 def tags(app: App, lastfm: tuple[Path, ...], metadata: Path | None, exclusions: Path | None,
-         min_tag_weight: float) -> None:
+         min_tag_weight: float, imac_scores: Path | None) -> None:
     """Label MSD songs positive/neutral/negative from their Last.fm tags."""
+    from ..errors import UserError
     from ..tags import run_tags
 
-    app.run("tags", run_tags, workdir=app.workdir, lastfm=list(lastfm), metadata=metadata,
-            exclusions=exclusions, min_tag_weight=min_tag_weight, progress=app.progress)
+    if not lastfm and imac_scores is None:
+        raise UserError("give at least one --lastfm source (or --imac-scores FILE to compare "
+                        "the authors' labels with an existing tags/songs.csv)")
+    if lastfm:
+        app.run("tags", run_tags, workdir=app.workdir, lastfm=list(lastfm),
+                metadata=metadata, exclusions=exclusions, min_tag_weight=min_tag_weight,
+                progress=app.progress)
+    if imac_scores is not None:
+        from ..tags.imac_scores import compare_imac_scores
+
+        app.run("imac-scores", compare_imac_scores, workdir=app.workdir, scores=imac_scores,
+                metadata=metadata, progress=app.progress)

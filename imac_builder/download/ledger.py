@@ -16,11 +16,19 @@ from pathlib import Path
 
 from .. import atomic, tables
 from ..journal import Journal
+from ..vocab import DOWNLOAD_STATUSES
 
 log = logging.getLogger(__name__)
 
 LEDGER_COLUMNS = tables.LEDGER.columns
 SEGMENT_COLUMNS = tables.SEGMENTS.columns
+FAILED_COLUMNS = tables.FAILED_VIDEOS.columns
+
+
+def failed_for_good(status: str) -> bool:
+    """A ledger status no retry can fix (the video itself is unusable)."""
+    s = DOWNLOAD_STATUSES.get(status)
+    return s is not None and s.word != "ok" and not s.retryable
 
 
 @dataclass
@@ -73,6 +81,10 @@ class Ledger:
         self.folder = Path(folder)
         self.ledger_path = self.folder / Path(tables.LEDGER.path).name
         self.segments_path = self.folder / Path(tables.SEGMENTS.path).name
+        self.failed_path = self.folder / Path(tables.FAILED_VIDEOS.path).name
+        #: (track_id, video_id) -> row of ``failed_videos.csv``: the history a track's
+        #: single ledger row cannot keep once another video is tried.
+        self.failed: dict[tuple[str, str], tuple[str, ...]] = {}
         self.journal = Journal(self.folder / ".journal.jsonl")
         self.rows: dict[str, LedgerRow] = {}
         self.segments: dict[str, list[SegmentRow]] = {}
@@ -88,6 +100,12 @@ class Ledger:
         for rec in tables.read_csv(self.segments_path, what=tables.SEGMENTS.path):
             s = _typed(SegmentRow, rec)
             self.segments.setdefault(s.track_id, []).append(s)  # type: ignore[attr-defined]
+        for rec in tables.read_csv(self.failed_path, what=tables.FAILED_VIDEOS.path):
+            key = (rec.get("track_id", ""), rec.get("video_id", ""))
+            if all(key):
+                self.failed[key] = tuple(rec.get(c, "") for c in FAILED_COLUMNS)
+        for r in list(self.rows.values()):  # ledgers written before the history was kept
+            self._remember_failure(r)
         replayed = 0
         for rec in self.journal.replay():
             try:
@@ -109,7 +127,14 @@ class Ledger:
         self._pending = replayed
         return replayed
 
+    def _remember_failure(self, row: LedgerRow) -> None:
+        if failed_for_good(row.status) and row.video_id:
+            self.failed.setdefault((row.track_id, row.video_id),
+                                   (row.track_id, row.video_id, row.status, row.reason,
+                                    row.last_attempt))
+
     def _apply(self, row: LedgerRow, segments: list[SegmentRow]) -> None:
+        self._remember_failure(row)
         self.rows[row.track_id] = row
         if segments:
             self.segments[row.track_id] = segments
@@ -136,6 +161,9 @@ class Ledger:
         segs = sorted((s for per in self.segments.values() for s in per),
                       key=lambda s: s.segment_id)
         atomic.write_csv(self.segments_path, SEGMENT_COLUMNS, (s.row() for s in segs))
+        if self.failed or self.failed_path.exists():
+            atomic.write_csv(self.failed_path, FAILED_COLUMNS,
+                             (self.failed[k] for k in sorted(self.failed)))
         self.journal.remove()
         self._pending = 0
 

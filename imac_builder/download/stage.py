@@ -18,7 +18,7 @@ from .decode import ffmpeg_binary
 from .fetch import FetchOptions
 from .inputs import Job, check_disk_space, check_options, read_labels, read_matches
 from .ledger import Ledger
-from .ratelimit import RateGate
+from .ratelimit import Pace, RateGate
 from .worker import WorkerContext, download_one
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ class DownloadSummary:
     bytes_downloaded: int = 0
     not_attempted: int = 0
     rate_limit_pauses: int = 0
+    rate: float = 0.0
+    paced_seconds: float = 0.0
     stopped: str = ""
     songs_ok_total: int = 0
     segments_total: int = 0
@@ -65,6 +67,9 @@ class DownloadSummary:
         out.append(f"attempted {self.attempted}: {self.ok} ok ({self.segments_written} "
                    f"segments), {failed} failed{f' ({why})' if why else ''}; "
                    f"{self.bytes_downloaded / 1e6:.1f} MB downloaded in {self.seconds:.0f} s")
+        if self.rate:
+            out.append(f"paced at {self.rate:g} videos an hour across all workers "
+                       f"({self.paced_seconds:.0f} s of waiting)")
         if self.rate_limit_pauses:
             out.append(f"paused {self.rate_limit_pauses} times for rate limiting")
         if self.stopped:
@@ -112,6 +117,7 @@ def run_download(
     cookies: Path | None = None,
     proxy: str | None = None,
     sleep: float = 0.0,
+    rate: float | None = None,
     limit: int | None = None,
     keep_original: bool = False,
     socket_timeout: float = 30.0,
@@ -127,6 +133,9 @@ def run_download(
 ) -> DownloadSummary:
     """Download every matched song not done yet, cut it into 60 s segments, record it.
 
+    ``rate`` is videos an hour across all workers together (jittered; ``None`` or 0:
+    unpaced, the CLI's default is :data:`~.ratelimit.DEFAULT_RATE`); ``sleep`` is a
+    further pause of each worker before each download (yt-dlp's ``sleep_interval``).
     ``rate_limit_wait`` is the first pause of all workers after a rate-limit answer
     (doubling up to ``rate_limit_max_wait``); a song is tried ``rate_limit_tries`` times
     before it is recorded as ``rate_limited``, and the run stops cleanly after
@@ -140,9 +149,11 @@ def run_download(
     started = time.monotonic()
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     check_options(cookies, proxy, jobs, sleep, socket_timeout, limit)
+    if rate is not None and not rate >= 0:
+        raise UserError("--rate must be 0 (unpaced) or more videos an hour")
     labels = read_labels(wd.root)
     matched, invalid = read_matches(wd.root, labels)
-    summary = DownloadSummary(matched=len(matched), invalid_rows=invalid)
+    summary = DownloadSummary(matched=len(matched), invalid_rows=invalid, rate=rate or 0.0)
 
     ledger = Ledger(wd.stage("download"))
     replayed = ledger.load()
@@ -172,7 +183,7 @@ def run_download(
                                js_runtime_found=runtime.found)
         ctx = WorkerContext(audio, incoming, options, ffmpeg,
                             RateGate(rate_limit_wait, rate_limit_max_wait), rate_limit_tries,
-                            threading.Event())
+                            threading.Event(), Pace(rate))
         try:
             _run_jobs(todo, ctx, committer, summary, stop_after_rate_limited, jobs,
                       tqdm(total=len(todo), unit="song", desc="download",
@@ -181,6 +192,7 @@ def run_download(
             ctx.stop.set()
             committer.flush()
             summary.rate_limit_pauses = ctx.gate.pauses
+            summary.paced_seconds = ctx.pace.waited
             shutil.rmtree(incoming, ignore_errors=True)
     else:
         committer.flush()
@@ -230,7 +242,7 @@ def _run_jobs(todo: list[Job], ctx: WorkerContext, committer: Committer,
                         ctx.stop.set()
                         summary.stopped = (f"{in_a_row} songs in a row were rate limited; "
                                            "wait (hours for YouTube), then rerun with "
-                                           "--retry-failed, a larger --sleep, --cookies "
+                                           "--retry-failed, a lower --rate, --cookies "
                                            "or --proxy")
                     bar.update(1)
                     bar.set_postfix_str(_postfix(summary), refresh=False)

@@ -17,7 +17,7 @@ from .decode import TooShort, decode_mono, pcm_sha256, split_segments, write_fla
 from .fetch import Fetched, FetchOptions, fetch
 from .inputs import Job
 from .ledger import SegmentRow
-from .ratelimit import RateGate
+from .ratelimit import Pace, RateGate
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ class WorkerContext:
     gate: RateGate
     rate_limit_tries: int
     stop: threading.Event
+    pace: Pace = field(default_factory=lambda: Pace(None))
 
 
 def segment_rows(job: Job, digests: list[str]) -> list[SegmentRow]:
@@ -85,6 +86,7 @@ def download_one(job: Job, ctx: WorkerContext) -> Outcome | None:
         if job.video_duration is not None and job.video_duration < SEGMENT_SECONDS:
             tries = 1
             raise TooShort(job.video_duration)
+        ctx.pace.wait(ctx.stop)  # the run's rate, across all workers
         while True:
             ctx.gate.wait(ctx.stop)
             if ctx.stop.is_set():

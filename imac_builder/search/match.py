@@ -4,7 +4,12 @@ Each candidate gets a score from 0 to 100: how well its title (and channel) carr
 MSD title and artist (rapidfuzz), a credit for official channels ("<Artist> - Topic",
 "<Artist>VEVO", the artist's own), a penalty when its duration disagrees with the MSD
 duration, and a penalty for each word that marks another version of the song (live,
-cover, karaoke, ...) unless the MSD title itself carries that word. A song is matched
+cover, karaoke, ...) unless the MSD title itself carries that word. Beyond that fixed
+list, every *qualifier* the video's title adds that the song's own artist and title do
+not explain ("(Stripped)", "- Extended Mix", "| Sofar London", "(Versión en Español)")
+counts against it, once per bracketed or separated part, so a kind of version nobody
+listed is still held back; known noise ("official video", "remastered", "HD", "lyrics",
+a year, a featured artist, a soundtrack's "(From ...)") explains itself. A song is matched
 to its best candidate when that candidate passes every threshold; otherwise it is
 ``no_match`` and the reason names the best candidate and what held it back.
 """
@@ -37,6 +42,9 @@ _NOISE = (
     "remaster", "remasterizado", "explicit", "clean", "album version", "radio edit",
     "single version", "original version", "stereo", "mono", "videoclip", "clip officiel",
     "mv", "m v", "high quality", "full song", "subtitulado", "letra", "legendado",
+    "original mix", "bonus track", "sub espanol", "subtitulada", "traducida", "traduccion",
+    "legendada", "paroles", "testo", "songtext", "with lyrics", "officiel", "oficial",
+    "video oficial", "video ufficiale", "offizielles video", "hq audio", "hd audio",
 )
 _NOISE_RE = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in _NOISE) + r")\b")
 _REMASTER_RE = re.compile(
@@ -45,10 +53,25 @@ _REMASTER_RE = re.compile(
 _YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
 _BRACKET_RE = re.compile(r"[\(\[\{【]([^\)\]\}】]*)[\)\]\}】]")
 _FEAT_RE = re.compile(r"\b(?:feat|ft|featuring)\b\.?[^\-\(\)\[\]|]*", re.IGNORECASE)
+#: A featured-artist part in brackets: only names ("(feat. Acoustic Anna)"). Outside
+#: brackets a "ft. ..." part runs to the end and may carry a version ("ft. X Live").
+_BRACKET_FEAT_RE = re.compile(r"[\(\[]\s*(?:feat|ft|featuring)\b\.?[^\)\]]*[\)\]]",
+                              re.IGNORECASE)
 _CHANNEL_SUFFIX = re.compile(
     r"(?:\s*-\s*topic|vevo|\s*official(?:\s+channel)?|\s*music|\s*tv|\s*channel)\s*$",
     re.IGNORECASE)
 _THE = re.compile(r"^the ")
+#: A video longer or shorter than the MSD duration by more than the tolerance plus this
+#: share of it is another version (a live take, an extended mix), even when its title
+#: looks like the recording's. A music video may carry an intro (up to about 35 % off
+#: passes); a "Topic" upload is the release's own audio, so it must agree within about
+#: 20 % (a live album's track often has the studio title and a longer duration).
+FAR_OFF = 0.25
+FAR_OFF_TOPIC = 0.1
+#: Words that join a title's parts and qualify nothing ("Song by Artist").
+_JOINERS = frozenset({"by", "the", "a", "an", "and", "of", "de", "la", "le", "el", "with",
+                      "x"})
+_PARTS_RE = re.compile(r"[\(\[\{【]([^\)\]\}】]*)[\)\]\}】]|\s[-–—|:/~]\s|\s*[|•]\s*")
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,7 @@ class MatchConfig:
     duration_tolerance: float = 15.0
     duration_tolerance_pct: float = 10.0
     version_penalty: float = 30.0
+    qualifier_penalty: float = 30.0
     official_bonus: float = 5.0
     penalty_words: tuple[str, ...] = DEFAULT_PENALTY_WORDS
 
@@ -106,6 +130,7 @@ class Scored:
     official: str = ""
     penalties: list[str] = field(default_factory=list)
     duration_note: str = ""
+    qualifiers: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     raw: float = 0.0  # the score before clipping to 0-100, for ordering
 
@@ -117,6 +142,8 @@ class Scored:
             parts.append(self.duration_note)
         if self.penalties:
             parts.append("penalised " + ", ".join(f"'{p}'" for p in self.penalties))
+        if self.qualifiers:
+            parts.append("unexplained " + ", ".join(f"'{q}'" for q in self.qualifiers))
         parts.append(f"rank {self.candidate.rank}")
         return "; ".join(parts)
 
@@ -286,7 +313,8 @@ def _penalties(video_title: str, channel: str, own: Sequence[str],
 
     Counting keeps the band Live's "Live - Sun" clean but not "Sun (Live) - Live".
     """
-    title = fold(_FEAT_RE.sub(" ", video_title)).split()
+    # a bracketed "(feat. ...)" holds names; any other "ft. ..." part hides nothing
+    title = fold(_BRACKET_FEAT_RE.sub(" ", video_title)).split()
     chan = fold(channel).split()
     found = []
     for w, fw in _phrases(words):
@@ -296,8 +324,44 @@ def _penalties(video_title: str, channel: str, own: Sequence[str],
     return found
 
 
+def _explained(word: str, own: frozenset[str]) -> bool:
+    from rapidfuzz import fuzz
+
+    if word in own or word in _JOINERS or _YEAR_RE.fullmatch(word):
+        return True
+    # a typo or a dropped letter ("Tme" for "Time")
+    return len(word) >= 3 and any(len(o) >= 3 and fuzz.ratio(word, o) >= 80 for o in own)
+
+
+@lru_cache(maxsize=8192)
+def _qualifiers(video_title: str, own: tuple[str, ...], keep: str) -> tuple[str, ...]:
+    """The parts of a video title (bracketed, or set off by " - ", "|", ":") holding
+    words that neither the song's artist and title (``own``, folded words) nor known
+    noise explain; each part once, as its unexplained words."""
+    noise = _noise_re(keep)
+    own_set = frozenset(own)
+    t = _FEAT_RE.sub(" ", _REMASTER_RE.sub(" ", video_title))
+    parts: list[str] = []
+    pos = 0
+    for m in _PARTS_RE.finditer(t):
+        parts.append(t[pos:m.start()])
+        if m.group(1) is not None:
+            inner = fold(m.group(1))
+            if not inner.startswith("from "):  # a soundtrack: "(From "Movie")"
+                parts.append(inner)
+        pos = m.end()
+    parts.append(t[pos:])
+    out = []
+    for part in parts:
+        words = fold(noise.sub(" ", fold(part))).split()
+        extra = [w for w in words if not _explained(w, own_set)]
+        if extra:
+            out.append(" ".join(extra))
+    return tuple(out)
+
+
 def _duration(expected: float | None, actual: float | None,
-              cfg: MatchConfig) -> tuple[float, str, bool]:
+              cfg: MatchConfig, far: float = FAR_OFF) -> tuple[float, str, bool]:
     """(penalty, note, hard failure) for a video's duration against the MSD duration."""
     if actual is not None and actual <= 0:
         return cfg.version_penalty, "live stream (no duration)", True
@@ -309,7 +373,7 @@ def _duration(expected: float | None, actual: float | None,
     if diff <= tol:
         return 0.0, note, False
     excess = (diff - tol) / expected
-    return min(40.0, 10.0 + 60.0 * excess), note + " (off)", excess > 0.5
+    return min(40.0, 10.0 + 60.0 * excess), note + " (off)", excess > far
 
 
 @lru_cache(maxsize=4096)
@@ -331,11 +395,17 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
         if (ts + max(ats, cs), off != "") > (title_sim + artist_sim, official != ""):
             title_sim, artist_sim, official = ts, max(ats, cs), off
     pens = _penalties(cand.title, cand.channel_title, own, tuple(cfg.penalty_words))
-    dur_pen, dur_note, dur_fail = _duration(duration, cand.duration, cfg)
+    squashed = tuple(x for n in names for x in (n.replace(" ", ""),
+                                                 _THE.sub("", n).replace(" ", "")))
+    quals = list(_qualifiers(cand.title, own + tuple(fold(" ".join(names)).split()) + squashed,
+                             f"{' '.join(names)} {fold(t)}"))
+    dur_pen, dur_note, dur_fail = _duration(
+        duration, cand.duration, cfg, FAR_OFF_TOPIC if official == "Topic" else FAR_OFF)
     score = 0.55 * title_sim + 0.45 * artist_sim
     if official and artist_sim >= cfg.min_artist:
         score += cfg.official_bonus
-    score -= cfg.version_penalty * len(pens) + dur_pen + 0.2 * cand.rank
+    score -= (cfg.version_penalty * len(pens) + cfg.qualifier_penalty * len(quals) + dur_pen
+              + 0.2 * cand.rank)
     raw = score
     score = max(0.0, min(100.0, score))
     failed = []
@@ -349,7 +419,7 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     if score < cfg.min_score:
         failed.append(f"score {score:.1f} < {cfg.min_score:g}")
     return Scored(cand, round(score, 1), title_sim, artist_sim, official, pens,
-                  dur_note, failed, raw)
+                  dur_note, quals, failed, raw)
 
 
 def choose(artist: str, title: str, duration: float | None,

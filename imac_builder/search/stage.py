@@ -4,6 +4,12 @@ Reads ``tags/songs.csv``; writes ``search/candidates.jsonl`` (one line per searc
 appended and synced song by song, so a crash loses at most the song in flight),
 ``search/matches.csv`` (every song: ``matched`` or ``no_match`` with the reason) and
 ``search/quota.json`` (the units ledger).
+
+Every run also reads ``search/overrides.csv`` (a person's decisions: a video id wins over
+the chooser, ``skip`` drops the song) and the download stage's record of videos that
+failed for good (``download/failed_videos.csv`` and the ledger): no run chooses such a
+video again, so ``--rematch`` (or any rerank) picks each song's next acceptable candidate
+with no network and no quota.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from pathlib import Path
 from .. import atomic, tables
 from ..errors import UserError
 from ..journal import Journal
-from ..vocab import is_track_id
+from ..vocab import DOWNLOAD_STATUSES, SEARCH_REASONS, is_track_id, is_video_id, watch_url
 from ..workdir import Workdir
 from ..ytdlp_access import YtdlpAccess
 from .backend import Backoff, QuotaStop, Searcher, SearchError
@@ -29,6 +35,11 @@ log = logging.getLogger(__name__)
 
 MATCH_COLUMNS = tables.MATCHES.columns
 BACKENDS = ("api", "ytdlp")
+#: What ``--retry-failed`` accepts: every reason word, ``no_match`` (every searched song
+#: without a match) and ``all`` (those and the failed searches).
+RETRY_CHOICES = ("all", "no_match", *(w for w in SEARCH_REASONS
+                                      if w not in ("skipped", "no_metadata", "not_searched")))
+SKIP = "skip"
 #: A run stops after this many songs failed one after the other (network down, blocked).
 MAX_FAILURES_IN_A_ROW = 5
 
@@ -101,6 +112,46 @@ def read_matches(root: Path) -> dict[str, dict]:
     return {r["track_id"]: r for r in rows if r["track_id"]}
 
 
+def read_overrides(root: Path) -> dict[str, tuple[str, str]]:
+    """``search/overrides.csv``: track id -> (video id or ``skip``, note). Written by a
+    person; a bad row is one line naming it."""
+    out: dict[str, tuple[str, str]] = {}
+    path = tables.OVERRIDES.at(root)
+    rows = tables.read_table(root, tables.OVERRIDES, required=("track_id", "video_id"),
+                             missing_ok=True)
+    for n, row in enumerate(rows, start=2):
+        tid, vid = row["track_id"].strip(), row["video_id"].strip()
+        if not tid and not vid:
+            continue
+        if not is_track_id(tid):
+            raise UserError(f"{path} line {n}: {tid!r} is not an MSD track id")
+        if vid.lower() == SKIP:
+            vid = SKIP
+        elif not is_video_id(vid):
+            raise UserError(f"{path} line {n}: {vid!r} is not a video id (or 'skip')")
+        out[tid] = (vid, " ".join(row.get("note", "").split()))
+    return out
+
+
+def read_failed_videos(root: Path) -> dict[str, str]:
+    """Video id -> why, for every video the download stage found unusable for good
+    (``download/failed_videos.csv``, and the ledger's current rows)."""
+    out: dict[str, str] = {}
+    permanent = {w for w, st in DOWNLOAD_STATUSES.items() if w != "ok" and not st.retryable}
+    for table in (tables.FAILED_VIDEOS, tables.LEDGER):
+        for row in tables.read_table(root, table, required=("video_id", "status"),
+                                     missing_ok=True):
+            vid, status = row["video_id"].strip(), row["status"].strip()
+            if vid and status in permanent:
+                out.setdefault(vid, status)
+    return out
+
+
+def reason_word(reason: str) -> str:
+    """The word that classifies a ``no_match`` reason (before its first colon)."""
+    return reason.split(":", 1)[0].strip()
+
+
 @dataclass
 class SearchSummary:
     """What the stage did, for the CLI and a notebook."""
@@ -118,6 +169,12 @@ class SearchSummary:
     units_spent: int = 0
     quota_left: int | None = None
     rerank: bool = False
+    rematch: bool = False
+    rematched: int = 0
+    rematch_none: int = 0
+    overrides: int = 0
+    skipped: int = 0
+    excluded_videos: int = 0
     stopped: str = ""
     failed_in_a_row: int = 0
     bad_rows: int = 0
@@ -129,7 +186,11 @@ class SearchSummary:
         return asdict(self)
 
     def lines(self) -> list[str]:
-        if self.rerank:
+        if self.rematch:
+            out = [f"rematched {self.rematched + self.rematch_none} songs whose video failed "
+                   f"for good: {self.rematched} got another candidate, {self.rematch_none} "
+                   "none left (no network, no quota)"]
+        elif self.rerank:
             out = [f"reranked {self.songs} songs from candidates.jsonl (no network, no quota)"]
         else:
             out = [f"{self.searched} searched now ({self.backend}), {self.reused} reused "
@@ -138,6 +199,9 @@ class SearchSummary:
                 out.append(f"{self.units_spent} API units spent; {self.quota_left} left today")
         out.append(f"{self.songs} songs: {self.matched} matched, {self.no_match} no match, "
                    f"{self.failed} search failed, {self.not_searched} not searched yet")
+        if self.overrides or self.excluded_videos:
+            out.append(f"applied {self.overrides} overrides ({self.skipped} skip); "
+                       f"{self.excluded_videos} videos excluded as failed downloads")
         if self.bad_rows or self.bad_lines:
             out.append(f"ignored {self.bad_rows} songs.csv rows with a bad track id and "
                        f"{self.bad_lines} unreadable candidates.jsonl lines")
@@ -145,6 +209,21 @@ class SearchSummary:
             out.append(self.stopped)
         out += [f"wrote {p}" for p in self.outputs]
         return out
+
+
+def _override_row(song: SongInfo, video_id: str, note: str, record: dict | None) -> tuple:
+    """The ``matches.csv`` row a person's override gives."""
+    why = f"override: search/overrides.csv{f' ({note})' if note else ''}"
+    if video_id == SKIP:
+        return (song.track_id, "", "", "", "", "", "", "no_match",
+                f"skipped: by search/overrides.csv{f' ({note})' if note else ''}")
+    for c in (record or {}).get("candidates", []):
+        if c.get("video_id") == video_id:  # a stored candidate: keep what we know of it
+            cand = Candidate.from_dict(c)
+            dur = "" if cand.duration is None else f"{cand.duration:g}"
+            return (song.track_id, video_id, cand.url, cand.title, cand.channel_title, dur,
+                    "", "matched", why)
+    return (song.track_id, video_id, watch_url(video_id), "", "", "", "", "matched", why)
 
 
 def _match_row(song: SongInfo, d: Decision) -> tuple:
@@ -157,9 +236,23 @@ def _match_row(song: SongInfo, d: Decision) -> tuple:
     return (song.track_id, "", "", "", "", "", score, "no_match", d.reason)
 
 
-def _decide(song: SongInfo, record: dict, cfg: MatchConfig) -> Decision:
+def _decide(song: SongInfo, record: dict, cfg: MatchConfig,
+            excluded: dict[str, str] | None = None) -> Decision:
+    """The chooser's verdict on the stored candidates, without the videos that failed."""
     cands = [Candidate.from_dict(c) for c in record.get("candidates", [])]
-    return choose(song.artist, song.title, song.duration, cands, cfg)
+    if not excluded:
+        return choose(song.artist, song.title, song.duration, cands, cfg)
+    left = [c for c in cands if c.video_id not in excluded]
+    gone = len(cands) - len(left)
+    if cands and not left:
+        return Decision("no_match", None,
+                        f"no_candidates_left: all {gone} stored candidates failed to "
+                        "download for good (download/failed_videos.csv)")
+    d = choose(song.artist, song.title, song.duration, left, cfg)
+    if gone and d.status == "no_match":
+        d.reason = d.reason.replace(
+            "below_threshold:", f"below_threshold: ({gone} failed videos excluded)", 1)
+    return d
 
 
 def _bar(total: int, progress: bool) -> Iterator:
@@ -174,7 +267,8 @@ def run_search(
     backend: str = "api",
     limit: int | None = None,
     rerank: bool = False,
-    retry_failed: bool = False,
+    retry_failed: bool | str = False,
+    rematch: bool = False,
     api_key_file: Path | None = None,
     daily_quota: int = DEFAULT_DAILY_QUOTA,
     results: int = 10,
@@ -188,8 +282,12 @@ def run_search(
 ) -> SearchSummary:
     """Search every labelled song not searched yet, then rewrite ``matches.csv``.
 
-    ``searcher`` replaces the backend (tests), ``http`` is handed to the API client
-    (an ``HttpMockSequence`` in tests), ``clock`` gives the time for the quota day;
+    ``retry_failed`` searches again the songs left without a match: ``True`` or
+    ``"all"`` for every one, or a reason word (``search_failed``, ``no_match``, ...).
+    ``rematch`` chooses again, from the stored candidates, for every song whose video
+    failed to download for good (no network, no quota). ``searcher`` replaces the
+    backend (tests), ``http`` is handed to the API client (an ``HttpMockSequence`` in
+    tests), ``clock`` gives the time for the quota day.
     ``access`` holds the yt-dlp options of the ``ytdlp`` backend (JS runtime, browser
     cookies, extractor arguments).
     """
@@ -199,6 +297,11 @@ def run_search(
         raise UserError("--limit must be 0 or more")
     if not 1 <= results <= 500:
         raise UserError("--results must be between 1 and 500")
+    retry = "all" if retry_failed is True else (retry_failed or "")
+    if retry and retry not in RETRY_CHOICES:
+        raise UserError(f"--retry-failed {retry!r}: choose one of {', '.join(RETRY_CHOICES)}")
+    if sum(map(bool, (rerank, rematch, retry))) > 1:
+        raise UserError("--rerank, --rematch and --retry-failed exclude each other")
     cfg = match or MatchConfig()
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     songs, bad_rows = read_songs(wd.root)
@@ -207,31 +310,45 @@ def run_search(
     clog = CandidateLog(tables.CANDIDATES.at(wd.root))
     records, bad_lines = clog.read()
     previous = read_matches(wd.root)
-    summary = SearchSummary(backend=backend, rerank=rerank, bad_rows=bad_rows,
-                            bad_lines=bad_lines, match_config=cfg.to_dict())
+    overrides = read_overrides(wd.root)
+    excluded = read_failed_videos(wd.root)
+    summary = SearchSummary(backend=backend, rerank=rerank or rematch, rematch=rematch,
+                            bad_rows=bad_rows, bad_lines=bad_lines,
+                            match_config=cfg.to_dict())
     failures: dict[str, str] = {
         t: r["reason"] for t, r in previous.items()
         if r.get("status") == "no_match" and (r.get("reason") or "").startswith("search_failed")
         and t not in records}
 
-    if rerank:
+    if rerank or rematch:
         if not clog.path.exists():
-            raise UserError(f"nothing to rerank: {clog.path} does not exist; run search first")
-        _write_matches(wd.root, songs, records, failures, cfg, summary)
+            raise UserError(f"nothing to {'rematch' if rematch else 'rerank'}: {clog.path} "
+                            "does not exist; run search first")
+        if rematch:  # songs whose current video failed for good
+            for song in songs:
+                old = previous.get(song.track_id, {})
+                if old.get("status") == "matched" and old.get("video_id") in excluded:
+                    rec = records.get(song.track_id)
+                    new = _decide(song, rec, cfg, excluded) if rec else None
+                    if song.track_id in overrides:
+                        continue
+                    if new is not None and new.status == "matched":
+                        summary.rematched += 1
+                    else:
+                        summary.rematch_none += 1
+        _write_matches(wd.root, songs, records, failures, cfg, summary, overrides, excluded)
         summary.remaining = summary.not_searched
         log.info("search --rerank: %s", "; ".join(summary.lines()))
         return summary
 
     ledger = QuotaLedger.load(tables.QUOTA.at(wd.root), daily_quota, clock)
     by_query = {r["query"]: r for r in records.values() if r.get("query")}
-    if retry_failed:
-        todo = [s for s in songs if s.searchable and (
-            s.track_id in failures or (s.track_id in records
-                                       and _decide(s, records[s.track_id], cfg).status
-                                       == "no_match"))]
+    if retry:
+        todo = [s for s in songs if s.searchable and s.track_id not in overrides
+                and _wants_retry(s, records, failures, cfg, excluded, retry)]
     else:
         todo = [s for s in songs if s.searchable and s.track_id not in records
-                and s.track_id not in failures]
+                and s.track_id not in failures and s.track_id not in overrides]
     if limit is not None:
         todo = todo[:limit]
 
@@ -243,7 +360,7 @@ def run_search(
                 searcher = _make_searcher(backend, ledger, results, api_key_file, http,
                                           backoff, access)
             _search_songs(todo, searcher, clog, records, by_query, failures, ledger, cfg,
-                          retry_failed, summary, progress)
+                          bool(retry), summary, progress)
     finally:
         if own_searcher and searcher is not None:
             searcher.close()  # type: ignore[attr-defined]
@@ -251,10 +368,10 @@ def run_search(
         uses_quota = searcher.uses_quota if searcher is not None else backend == "api"
         summary.quota_left = ledger.left if uses_quota else None
         ledger.save()
-        _write_matches(wd.root, songs, records, failures, cfg, summary)
+        _write_matches(wd.root, songs, records, failures, cfg, summary, overrides, excluded)
         summary.outputs.append(str(tables.QUOTA.at(wd.root)))
     summary.remaining = sum(1 for s in songs if s.searchable and s.track_id not in records
-                            and s.track_id not in failures)
+                            and s.track_id not in failures and s.track_id not in overrides)
     if summary.stopped and summary.failed_in_a_row >= MAX_FAILURES_IN_A_ROW:
         summary.stopped += f"; {summary.remaining} songs remain; run the same command again"
     elif summary.stopped:
@@ -262,6 +379,19 @@ def run_search(
                             f"{ledger.reset_text()}; run the same command again then")
     log.info("search: %s", "; ".join(summary.lines()))
     return summary
+
+
+def _wants_retry(song: SongInfo, records: dict[str, dict], failures: dict[str, str],
+                 cfg: MatchConfig, excluded: dict[str, str], retry: str) -> bool:
+    """Whether ``--retry-failed RETRY`` searches this song again."""
+    if song.track_id in failures:
+        return retry in ("all", "search_failed")
+    if song.track_id not in records:
+        return False
+    d = _decide(song, records[song.track_id], cfg, excluded)
+    if d.status != "no_match":
+        return False
+    return retry in ("all", "no_match") or reason_word(d.reason) == retry
 
 
 def _make_searcher(backend: str, ledger: QuotaLedger, results: int,
@@ -360,13 +490,28 @@ def _keep(song: SongInfo, query: str, backend: str, cands: list[Candidate],
 
 def _write_matches(root: Path, songs: list[SongInfo], records: dict[str, dict],
                    failures: dict[str, str], cfg: MatchConfig,
-                   summary: SearchSummary) -> None:
+                   summary: SearchSummary, overrides: dict[str, tuple[str, str]] | None = None,
+                   excluded: dict[str, str] | None = None) -> None:
     rows = []
+    overrides = overrides or {}
     summary.songs = len(songs)
     summary.matched = summary.no_match = summary.failed = summary.not_searched = 0
+    summary.overrides = summary.skipped = 0
+    summary.excluded_videos = len(excluded or {})
     for song in songs:
+        if song.track_id in overrides:
+            vid, note = overrides[song.track_id]
+            row = _override_row(song, vid, note, records.get(song.track_id))
+            summary.overrides += 1
+            summary.skipped += vid == SKIP
+            if vid == SKIP:
+                summary.no_match += 1
+            else:
+                summary.matched += 1
+            rows.append(row)
+            continue
         if song.track_id in records:
-            d = _decide(song, records[song.track_id], cfg)
+            d = _decide(song, records[song.track_id], cfg, excluded)
         elif not song.searchable:
             d = Decision("no_match", None, "no_metadata: the song has no artist or title")
         elif song.track_id in failures:
