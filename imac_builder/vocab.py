@@ -111,8 +111,7 @@ SEARCH_REASONS = _statuses(
 DOWNLOAD_STATUSES = _statuses(
     ("ok", False, "downloaded and cut into segments"),
     ("unavailable", False, "gone for everyone (private, removed, account terminated, "
-                           "copyright): pick another video for this song in "
-                           "search/matches.csv"),
+                           "copyright): `search --rematch` picks the song's next candidate"),
     ("blocked", True, "refused to this client (bot check, age gate, members only, country, "
                       "PO token, HTTP 403): pass --cookies or --cookies-from-browser, --proxy "
                       "or a PO-token provider, then rerun with --retry-failed"),
@@ -125,10 +124,10 @@ DOWNLOAD_STATUSES = _statuses(
                          "runtime or EJS scripts, or they are too old): run 'imac-build "
                          "doctor --for download', fix it (or pass --js-runtime, upgrade "
                          "yt-dlp), then rerun with --retry-failed"),
-    ("invalid_media", False, "not a media file or no audio stream: pick another video in "
-                             "search/matches.csv"),
-    ("too_short", False, "audio under the 60 s of one segment: pick a longer video in "
-                         "search/matches.csv"),
+    ("invalid_media", False, "not a media file or no audio stream: `search --rematch` picks "
+                             "the song's next candidate"),
+    ("too_short", False, "audio under the 60 s of one segment: `search --rematch` picks the "
+                         "song's next candidate"),
     ("error", True, "unexpected failure: see logs/imac-build.log; rerun with "
                     "--retry-failed"),
 )

@@ -138,7 +138,11 @@ def test_status_shows_the_plan_and_failures_by_reason(tmp_path, runner) -> None:
     assert "2 songs left to search, about 1 days at 5,000 units a day" in out
     assert "2 videos left, under 0.1 hours at 120 videos an hour" in out
     assert "download: 1 blocked, 1 unavailable" in out
-    assert "download unavailable (1): the video is gone for everyone: `search --rematch`" in out
+    from imac_builder.vocab import DOWNLOAD_STATUSES
+
+    advice = DOWNLOAD_STATUSES["unavailable"].advice
+    assert "`search --rematch`" in advice
+    assert f"download unavailable (1): {advice}" in out
     assert f"  {T3} (creep000001): bot check: pass --cookies" in out
     assert "1 songs decided by hand in search/overrides.csv" in out
 
