@@ -215,3 +215,27 @@ def configured(stage: str) -> Callable[[click.Command], click.Command]:
         return cmd
 
     return apply
+
+
+def ytdlp_options(prefix: str) -> Callable[[click.Command], click.Command]:
+    """The yt-dlp options users know, for every command that runs yt-dlp."""
+    options = [
+        click.option("--js-runtime", metavar="NAME[:PATH]",
+                     help=f"{prefix}JavaScript runtime yt-dlp solves YouTube's challenges "
+                          "with (deno, node, bun, quickjs; default: the deno package's "
+                          "Deno)."),
+        click.option("--cookies-from-browser", metavar="BROWSER[:PROFILE]",
+                     help=f"{prefix}read cookies from a browser, as yt-dlp's option of "
+                          "that name."),
+        click.option("--extractor-args", "extractor_args", multiple=True,
+                     metavar="IE_KEY:ARGS",
+                     help=f"{prefix}yt-dlp extractor arguments (repeatable), e.g. "
+                          "'youtube:player_client=default,mweb'."),
+    ]
+
+    def apply(fn: Any) -> Any:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return apply

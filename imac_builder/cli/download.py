@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .app import configured
+from .app import configured, ytdlp_options
 
 if TYPE_CHECKING:
     from .app import App
@@ -37,14 +37,7 @@ if TYPE_CHECKING:
               help="yt-dlp's retries of an interrupted transfer.")
 @click.option("--rate-limit-wait", type=click.FloatRange(0),
               help="First pause of all workers after an HTTP 429 (doubles each time).")
-@click.option("--js-runtime", metavar="NAME[:PATH]",
-              help="JavaScript runtime yt-dlp solves YouTube's challenges with (deno, node, "
-                   "bun, quickjs; default: the deno package's Deno).")
-@click.option("--cookies-from-browser", metavar="BROWSER[:PROFILE]",
-              help="Read cookies from a browser, as yt-dlp's option of that name.")
-@click.option("--extractor-args", "extractor_args", multiple=True, metavar="IE_KEY:ARGS",
-              help="yt-dlp extractor arguments (repeatable), e.g. "
-                   "'youtube:player_client=default,mweb'.")
+@ytdlp_options("")
 @click.pass_obj
 def download(app: App, jobs: int, retry_failed: bool, cookies: Path | None, proxy: str | None,
              rate: float, sleep: float, limit: int | None, keep_original: bool,

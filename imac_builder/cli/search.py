@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .app import configured
+from .app import configured, ytdlp_options
 
 if TYPE_CHECKING:
     from .app import App
@@ -58,13 +58,7 @@ QUOTA_STOP_EXIT = 75
 @click.option("--penalty-word", "penalty_words", multiple=True,
               help="Word marking another version (repeatable; replaces the default list; "
                    "in a pipeline file: penalty_words = [...]).")
-@click.option("--js-runtime", metavar="NAME[:PATH]",
-              help="ytdlp backend: JavaScript runtime for yt-dlp (default: the deno "
-                   "package's Deno).")
-@click.option("--cookies-from-browser", metavar="BROWSER[:PROFILE]",
-              help="ytdlp backend: read cookies from a browser, as yt-dlp does.")
-@click.option("--extractor-args", "extractor_args", multiple=True, metavar="IE_KEY:ARGS",
-              help="ytdlp backend: yt-dlp extractor arguments (repeatable).")
+@ytdlp_options("ytdlp backend: ")
 @click.pass_obj
 def search(app: App, backend: str, limit: int | None, rerank: bool, rematch: bool,
            retry_failed: str | None,
