@@ -13,12 +13,12 @@ Missing tables simply add no links (planted stores have none).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from .. import tables as T
 from ..errors import UserError
 from ..workdir import Workdir
 
@@ -47,15 +47,8 @@ class UnionFind:
         return {x: self.find(x) for x in self.parent}
 
 
-def _rows(path: Path, needed: tuple[str, ...]) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in needed if c not in (reader.fieldnames or ())]
-        if missing:
-            raise UserError(f"{path} lacks column(s) {', '.join(missing)}")
-        return list(reader)
+def _rows(root: Path, table: T.Table, needed: tuple[str, ...]) -> list[dict[str, str]]:
+    return T.read_table(root, table, required=needed, missing_ok=True)
 
 
 def _link(uf: UnionFind, keyed: Iterable[tuple[str, str]]) -> None:
@@ -69,8 +62,8 @@ def _link(uf: UnionFind, keyed: Iterable[tuple[str, str]]) -> None:
 def music_groups(wd: Workdir, tracks: Iterable[str]) -> dict[str, str]:
     """``{track_id: group}``: tracks sharing a video or a segment's PCM hash are one group."""
     uf = UnionFind(sorted(set(tracks)))
-    seg = _rows(wd.root / "download" / "segments.csv", ("track_id", "video_id", "sha256"))
-    matches = _rows(wd.root / "search" / "matches.csv", ("track_id", "video_id", "status"))
+    seg = _rows(wd.root, T.SEGMENTS, ("track_id", "video_id", "sha256"))
+    matches = _rows(wd.root, T.MATCHES, ("track_id", "video_id", "status"))
     _link(uf, [("v:" + r["video_id"], r["track_id"]) for r in seg]
           + [("v:" + r["video_id"], r["track_id"]) for r in matches
              if r["status"] == "matched"])
@@ -120,7 +113,7 @@ def image_groups(wd: Workdir, image_ids: Iterable[str], image_root: Path | None 
     ``max_distance`` bits, are one group."""
     ids = sorted(set(image_ids))
     uf = UnionFind(ids)
-    rows = _rows(wd.root / "images" / "images.csv", ("image_id", "path", "sha256"))
+    rows = _rows(wd.root, T.IMAGES, ("image_id", "path", "sha256"))
     _link(uf, [(r["sha256"], r["image_id"]) for r in rows])
     if image_root is not None:
         if not Path(image_root).is_dir():

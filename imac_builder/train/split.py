@@ -14,7 +14,6 @@ Two pair protocols (``--protocol``):
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import atomic
+from .. import tables as T
 from ..errors import UserError
 from ..workdir import Workdir
 
@@ -171,7 +171,7 @@ def paper_pairs(image_ids: list[str], image_labels: list[str], music_ids: list[s
 def read_protocol(workdir: Workdir) -> str:
     """The pair protocol of the work directory's split (``splits/split.json``); a split
     written before protocols existed used the paper's."""
-    path = workdir.root / "splits" / "split.json"
+    path = T.SPLIT_INFO.at(workdir.root)
     try:
         protocol = json.loads(path.read_text(encoding="utf-8")).get("protocol", "paper")
     except (OSError, ValueError, AttributeError):
@@ -194,8 +194,8 @@ def run_split(workdir: Workdir | Path, seed: int = 0, protocol: str = "balanced"
     if protocol not in PROTOCOLS:
         raise UserError(f"unknown pair protocol {protocol!r}: choose {', '.join(PROTOCOLS)}")
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
-    music = FeatureStore.open(wd.root / "features" / "music.h5")
-    images = FeatureStore.open(wd.root / "features" / "images.h5")
+    music = FeatureStore.open(T.MUSIC_STORE.at(wd.root))
+    images = FeatureStore.open(T.IMAGE_STORE.at(wd.root))
     for store in (music, images):
         bad = sorted(set(store.labels) - set(LABELS))
         if bad:
@@ -214,8 +214,7 @@ def run_split(workdir: Workdir | Path, seed: int = 0, protocol: str = "balanced"
     rows = [(sid, "music", song_split[t]) for sid, t in sorted(zip(music.ids, tracks,
                                                                    strict=True))]
     rows += [(iid, "images", image_split[iid]) for iid in sorted(images.ids)]
-    out = wd.stage("splits")
-    atomic.write_csv(out / "splits.csv", ("item_id", "modality", "split"), rows)
+    T.write_table(wd.root, T.SPLITS, rows)
     summary = SplitSummary(seed=seed, protocol=protocol, counts={
         "music segments": dict(Counter(song_split[t] for t in tracks)),
         "songs": dict(Counter(song_split.values())),
@@ -229,9 +228,9 @@ def run_split(workdir: Workdir | Path, seed: int = 0, protocol: str = "balanced"
         pairs = make_pairs([i for i, _ in im], [lab for _, lab in im], [i for i, _ in m],
                            [lab for _, lab in m], np.random.default_rng([seed, len(split)]),
                            split, protocol)
-        atomic.write_csv(out / f"pairs_{split}.csv", PAIR_COLUMNS, pairs)
+        T.write_table(wd.root, T.PAIRS[split], pairs)
         summary.pairs[split] = len(pairs)
-    atomic.write_text(out / "split.json", json.dumps(
+    atomic.write_text(T.SPLIT_INFO.at(wd.root), json.dumps(
         {"seed": seed, "ratios": RATIOS, "protocol": protocol,
          "music": "by recording group (track ids sharing a video or a segment's PCM hash), "
                   "stratified by label",
@@ -240,8 +239,8 @@ def run_split(workdir: Workdir | Path, seed: int = 0, protocol: str = "balanced"
                    + "), stratified by label",
          **summary.to_dict()},
         indent=2, sort_keys=True) + "\n")
-    summary.outputs = [str(out / n) for n in ("splits.csv", "pairs_val.csv", "pairs_test.csv",
-                                              "split.json")]
+    summary.outputs = [str(f.at(wd.root)) for f in (T.SPLITS, *T.PAIRS.values(),
+                                                     T.SPLIT_INFO)]
     return summary
 
 
@@ -262,40 +261,27 @@ def split_fingerprint(workdir: Workdir) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for name in ("splits.csv", "pairs_val.csv", "pairs_test.csv"):
-        path = workdir.root / "splits" / name
+    for table in (T.SPLITS, *T.PAIRS.values()):
+        path = table.at(workdir.root)
         if not path.is_file():
-            raise UserError(f"{path} does not exist: run 'imac-build split' first")
-        h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+            raise T.missing_error(workdir.root, table)
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
 def read_splits(workdir: Workdir) -> dict[str, dict[str, str]]:
     """``{modality: {item_id: split}}`` from ``splits/splits.csv``; UserError if unusable."""
-    path = workdir.root / "splits" / "splits.csv"
-    if not path.is_file():
-        raise UserError(f"{path} does not exist: run 'imac-build split' first")
     out: dict[str, dict[str, str]] = {"music": {}, "images": {}}
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        lacking = {"item_id", "modality", "split"} - set(reader.fieldnames or ())
-        if lacking:
-            raise UserError(f"{path} lacks column(s) {', '.join(sorted(lacking))}")
-        for row in reader:
-            if row["modality"] in out and row["split"] in SPLITS:
-                out[row["modality"]][row["item_id"]] = row["split"]
+    for row in T.read_table(workdir.root, T.SPLITS):
+        if row["modality"] in out and row["split"] in SPLITS:
+            out[row["modality"]][row["item_id"]] = row["split"]
     return out
 
 
 def read_pairs(workdir: Workdir, split: str) -> list[tuple[str, str, int]]:
-    path = workdir.root / "splits" / f"pairs_{split}.csv"
-    if not path.is_file():
-        raise UserError(f"{path} does not exist: run 'imac-build split' first")
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if set(PAIR_COLUMNS) - set(reader.fieldnames or ()):
-            raise UserError(f"{path} lacks the columns {', '.join(PAIR_COLUMNS)}")
-        try:
-            return [(r["image_id"], r["segment_id"], int(r["target"])) for r in reader]
-        except ValueError:
-            raise UserError(f"{path}: 'target' must be 0 or 1") from None
+    table = T.PAIRS[split]
+    try:
+        return [(r["image_id"], r["segment_id"], int(r["target"]))
+                for r in T.read_table(workdir.root, table)]
+    except ValueError:
+        raise UserError(f"{table.at(workdir.root)}: 'target' must be 0 or 1") from None
