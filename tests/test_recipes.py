@@ -31,4 +31,4 @@ def test_default_recipe_learns_at_the_paper_widths(tmp_path: Path) -> None:
     cfg = TrainConfig.recipe_config("default", epochs=5, min_epochs=0)
     s = run_train(tmp_path, run="default", device="cpu", config=cfg, progress=False)
     assert bayes > 0.95
-    assert s.test_accuracy > 0.6, s.test_accuracy  # measured 0.637; the paper recipe: 0.50
+    assert s.test_accuracy > 0.6, s.test_accuracy  # measured 0.637 (deterministic on the CPU)
