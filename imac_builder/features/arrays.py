@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import atomic
 from ..errors import UserError
+from ..stopping import stop_workers
 
 #: modality -> (id dataset, extra column).
 ARRAY_MODALITIES: dict[str, tuple[str, str]] = {
@@ -251,11 +252,17 @@ def build_array_store(wd: Any, modality: str, items: Sequence[Any], root: Path,
             import multiprocessing
 
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(jobs, mp_context=ctx) as ex:
+            ex = ProcessPoolExecutor(jobs, mp_context=ctx)
+            try:
                 results = ex.map(fn, paths, chunksize=8)
                 for it, (arr, reason, detail) in zip(todo, results, strict=True):
                     _take(w, it, arr, reason, detail, failures)
                     bar.update()
+            except BaseException:  # Ctrl-C, SIGTERM: no worker may write on
+                ex.shutdown(wait=False, cancel_futures=True)
+                stop_workers()
+                raise
+            ex.shutdown(wait=True)
         else:
             for it, path in zip(todo, paths, strict=True):
                 _take(w, it, *fn(path), failures)

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..journal import Journal
+from ..stopping import stop_workers
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +247,7 @@ def check_many(tasks: list[tuple[str, str, int]], jobs: int = 1,
                             _collect(res, results, on_result, bar)
                 except BaseException:
                     pool.shutdown(wait=False, cancel_futures=True)
+                    stop_workers()
                     raise
     finally:
         bar.close()
