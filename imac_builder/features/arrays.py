@@ -133,10 +133,21 @@ class ArrayStore:
 
     @classmethod
     def open(cls, path: Path | str, modality: str) -> ArrayStore:
-        """Load a store written by :class:`ArrayStoreWriter`; UserError if it is not one."""
+        """Load a store written by :class:`ArrayStoreWriter`; UserError if it is not one
+        (damage anywhere in the file included, as :meth:`FeatureStore.open`)."""
+        from .store import damaged
+
+        try:
+            return cls._open(Path(path), modality)
+        except UserError:
+            raise
+        except (OSError, KeyError, ValueError, RuntimeError, TypeError, IndexError) as e:
+            raise damaged(Path(path), e) from None
+
+    @classmethod
+    def _open(cls, path: Path, modality: str) -> ArrayStore:
         import h5py
 
-        path = Path(path)
         if not path.is_file():
             raise UserError(f"{path} does not exist; run 'imac-build features --modality "
                             f"{modality}'")
