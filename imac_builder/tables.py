@@ -192,8 +192,8 @@ def check_unique(path: Path, key: Sequence[str], rows: Iterable[dict[str, str]])
         k = tuple(row.get(c, "") for c in key)
         if k in seen:
             shown = "/".join(k)[:80]
-            raise UserError(f"{path}: {'/'.join(key)} {shown!r} repeats (rows {seen[k]} and "
-                            f"{i}); a table holds one row per key: remove the copies or "
+            raise UserError(f"{path}: {'/'.join(key)} {shown!r} appears twice (rows {seen[k]} "
+                            f"and {i}); a table holds one row per key: remove the copies or "
                             "rerun the stage that writes it")
         seen[k] = i
 
