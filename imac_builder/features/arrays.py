@@ -148,13 +148,15 @@ class ArrayStore:
     def _open(cls, path: Path, modality: str) -> ArrayStore:
         import h5py
 
+        from .store import damaged
+
         if not path.is_file():
             raise UserError(f"{path} does not exist; run 'imac-build features --modality "
                             f"{modality}'")
         try:
             f = h5py.File(path, "r")
         except OSError as e:
-            raise UserError(f"{path} is not a readable HDF5 store ({e})") from None
+            raise damaged(path, e) from None
         with f:
             try:
                 attrs = _attrs(f)

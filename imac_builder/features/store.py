@@ -153,7 +153,7 @@ class FeatureStore:
         try:
             f = h5py.File(path, "r")
         except OSError as e:
-            raise UserError(f"{path} is not a readable HDF5 feature store ({e})") from None
+            raise damaged(path, e) from None
         with f:
             attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
             try:
