@@ -57,8 +57,10 @@ def exit_code(exc: KeyboardInterrupt) -> int:
 def stop_workers(timeout: float = 5.0) -> int:
     """Terminate (then kill) every child process of this one; return how many were alive.
 
-    Also stops the multiprocessing resource tracker, which the spawn context starts and
-    which would otherwise outlive a stopped run while a worker holds its pipe.
+    The multiprocessing resource tracker (started by the spawn context) is left to end
+    by itself: it exits when the last process holding its pipe does, which, once the
+    workers are gone, is this one. Stopping it earlier would make it unlink the pool's
+    semaphores under this process's own exit handlers.
     """
     import multiprocessing
     import time
@@ -72,12 +74,4 @@ def stop_workers(timeout: float = 5.0) -> int:
         if p.is_alive():
             p.kill()
             p.join(1.0)
-    try:
-        from multiprocessing import resource_tracker
-
-        stop = getattr(resource_tracker._resource_tracker, "_stop", None)
-        if stop is not None and resource_tracker._resource_tracker._fd is not None:
-            stop()
-    except Exception:  # noqa: BLE001 - best effort: the tracker also exits on its own at EOF
-        pass
     return len(children)

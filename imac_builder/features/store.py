@@ -111,7 +111,8 @@ def damaged(path: Path, e: BaseException) -> UserError:
     """The one line for a store whose bytes are damaged."""
     modality = {"music.h5": "music", "images.h5": "images", "spectrograms.h5":
                 "spectrograms", "pixels.h5": "pixels"}.get(path.name, "all")
-    return UserError(f"feature store {path} is damaged ({type(e).__name__}: "
+    return UserError(f"feature store {path} is damaged, not a readable HDF5 store "
+                     f"({type(e).__name__}: "
                      f"{str(e)[:120]}): delete it and run `imac-build features --modality "
                      f"{modality}` to rebuild it")
 
