@@ -553,3 +553,27 @@ def test_verify_does_not_read_a_segment_linked_out_of_the_audio_folder(tmp_path)
 def test_report_hostile_total():
     print("\n[reliability] hostile cases: " + ", ".join(
         f"{k} {sum(v)}/{len(v)}" for k, v in TRIED.items()))
+
+
+def test_the_next_run_removes_the_temporaries_a_sigkill_left(tmp_path, runner):
+    """A SIGKILL during tags' atomic write, then the next run cleans up before working."""
+    from tagdata import write_json_folder
+
+    write_json_folder(tmp_path / "lastfm", [(tid(i), f"A{i}", f"S{i}", [("happy", 100.0)])
+                                            for i in range(40)])
+    w = tmp_path / "w"
+    args = ["--workdir", str(w), "-q", "tags", "--lastfm", str(tmp_path / "lastfm")]
+    # a real kill inside the write: the child stops itself with SIGKILL at the rename
+    code = ("import os, signal, sys; from imac_builder import atomic\n"
+            "atomic.publish = lambda tmp, path: os.kill(os.getpid(), signal.SIGKILL)\n"
+            "from imac_builder.cli import main\n"
+            f"sys.argv = ['imac-build', *{args!r}]; main()\n")
+    proc = subprocess.run([sys.executable, "-c", code], env=env(), cwd=REPO,
+                          capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    left = sorted(p.name for p in (w / "tags").glob(".*.tmp"))
+    assert left, "the kill left no temporary: nothing to test"
+    res = runner.invoke(imac_cli, args)
+    assert res.exit_code == 0, res.output
+    assert list((w / "tags").glob(".*.tmp")) == [] and orphans(w) == []
+    held("signals")

@@ -71,6 +71,7 @@ class App:
         self.setup_logging()
         log.info("%s started (imac-build %s)", stage, __version__)
         with self.workdir.lock(stage):
+            remove_stale(stage, self.workdir.root)
             try:
                 summary = fn(**kwargs)
             except BaseException:
@@ -85,6 +86,20 @@ class App:
             for line in summary.lines():
                 click.echo(line)
         return summary
+
+
+def remove_stale(stage: str, root: Path) -> int:
+    """Remove the temporaries an earlier killed run left beside the stage's declared
+    outputs (run under the lock, so none of them is being written)."""
+    from .. import atomic
+
+    entry = stages.BY_NAME.get(stage)
+    folders = {(root / f.path).parent for f in (entry.outputs if entry else ())
+               if "<" not in f.path}
+    n = sum(atomic.remove_stale_temporaries(d) for d in sorted(folders))
+    if n:
+        log.info("removed %d temporary file(s) left by an earlier kill", n)
+    return n
 
 
 def _json_error(argv: list[str], message: str, code: int) -> None:
