@@ -577,3 +577,17 @@ def test_the_next_run_removes_the_temporaries_a_sigkill_left(tmp_path, runner):
     assert res.exit_code == 0, res.output
     assert list((w / "tags").glob(".*.tmp")) == [] and orphans(w) == []
     held("signals")
+
+
+def test_features_do_not_read_an_item_linked_out_of_its_root(tmp_path):
+    from imac_builder.features.shards import FeatureError, safe_path
+
+    (tmp_path / "outside.flac").write_bytes(SECRET)
+    root = tmp_path / "w"
+    (root / "audio" / tid(0)).mkdir(parents=True)
+    (root / "audio" / tid(0) / "a.flac").symlink_to(tmp_path / "outside.flac")
+    (root / "audio" / tid(0) / "b.flac").symlink_to(root / "audio" / tid(0) / "c.flac")
+    with pytest.raises(FeatureError, match="symbolic link out of its root"):
+        safe_path(root, f"audio/{tid(0)}/a.flac")
+    assert safe_path(root, f"audio/{tid(0)}/b.flac") == root / "audio" / tid(0) / "b.flac"
+    held("symlinks out of the roots")
