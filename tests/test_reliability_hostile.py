@@ -550,11 +550,6 @@ def test_verify_does_not_read_a_segment_linked_out_of_the_audio_folder(tmp_path)
     held("symlinks out of the roots")
 
 
-def test_report_hostile_total():
-    print("\n[reliability] hostile cases: " + ", ".join(
-        f"{k} {sum(v)}/{len(v)}" for k, v in TRIED.items()))
-
-
 def test_the_next_run_removes_the_temporaries_a_sigkill_left(tmp_path, runner):
     """A SIGKILL during tags' atomic write, then the next run cleans up before working."""
     from tagdata import write_json_folder
@@ -591,3 +586,8 @@ def test_features_do_not_read_an_item_linked_out_of_its_root(tmp_path):
         safe_path(root, f"audio/{tid(0)}/a.flac")
     assert safe_path(root, f"audio/{tid(0)}/b.flac") == root / "audio" / tid(0) / "b.flac"
     held("symlinks out of the roots")
+
+
+def test_report_hostile_total():
+    print("\n[reliability] hostile cases: " + ", ".join(
+        f"{k} {sum(v)}/{len(v)}" for k, v in TRIED.items()))
