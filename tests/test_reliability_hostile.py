@@ -77,7 +77,7 @@ def session_alive(sid: int) -> list[int]:
     return alive
 
 
-def signalled(cmd: list[str], ready, sig: int, timeout: float = 120
+def signalled(cmd: list[str], ready, sig: int, timeout: float = 120, on_sent=None
               ) -> subprocess.CompletedProcess:
     """Start ``cmd`` in a session of its own, send ``sig`` to its main process only (as
     systemd, SLURM and Docker do), and return once it and everything it started ended."""
@@ -89,6 +89,8 @@ def signalled(cmd: list[str], ready, sig: int, timeout: float = 120
     assert proc.poll() is None, "the run ended before the signal: " + \
         proc.stderr.read().decode()
     proc.send_signal(sig)
+    if on_sent is not None:
+        on_sent(proc)
     out, err = proc.communicate(timeout=timeout)
     time.sleep(0.5)
     left = session_alive(proc.pid)
@@ -439,12 +441,34 @@ def test_sigterm_stops_features_with_two_workers_and_nothing_runs_on(tmp_path):
     cmd = cli(tmp_path, "features", "--modality", "music", "--engine", "fast",
               "--shard-size", "1", "--jobs", "2")
     parts = tmp_path / "features" / "parts"
-    res = signalled(cmd, lambda: count_files(parts, "*.h5") >= 1, signal.SIGTERM)
+
+    def finished() -> list[tuple[str, int]]:
+        return sorted((p.name, p.stat().st_mtime_ns) for p in parts.rglob("*.h5")
+                      if not p.name.startswith("."))
+
+    at_release: dict[str, list] = {}
+
+    def wait_for_the_lock(proc: subprocess.Popen) -> None:
+        """Take the work directory's lock the moment the stopped run releases it."""
+        import fcntl
+
+        with open(tmp_path / ".lock", "rb") as fh:
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    time.sleep(0.005)
+                    continue
+                at_release["parts"] = finished()
+                fcntl.flock(fh, fcntl.LOCK_UN)
+                return
+
+    res = signalled(cmd, lambda: count_files(parts, "*.h5") >= 1, signal.SIGTERM,
+                    on_sent=wait_for_the_lock)
     assert res.returncode == 143, res.stderr
     assert "stopped by SIGTERM" in one_line(res)
-    snapshot = sorted((p.name, p.stat().st_mtime_ns) for p in parts.rglob("*"))
-    time.sleep(2.0)  # no worker writes after the exit
-    assert sorted((p.name, p.stat().st_mtime_ns) for p in parts.rglob("*")) == snapshot
+    time.sleep(2.0)  # nothing runs on: no part is finished after the lock was released
+    assert finished() == at_release["parts"]
     assert orphans(tmp_path) == []
     held("signals")
 
