@@ -42,11 +42,15 @@ def _handler(signum: int, frame: FrameType | None) -> None:
 
 
 def install() -> None:
-    """Make SIGTERM and SIGHUP raise :class:`Stopped` in this (the main) process."""
+    """Make SIGTERM and SIGHUP raise :class:`Stopped` in this (the main) process.
+
+    A signal the parent set to be ignored stays ignored (``nohup imac-build ...`` must
+    survive a closed terminal)."""
     global _owner
     _owner = os.getpid()
     for s in HANDLED:
-        signal.signal(s, _handler)
+        if signal.getsignal(s) != signal.SIG_IGN:
+            signal.signal(s, _handler)
 
 
 def exit_code(exc: KeyboardInterrupt) -> int:

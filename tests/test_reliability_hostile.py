@@ -494,6 +494,31 @@ def test_stop_signals_end_download_with_their_exit_status(tmp_path, loopback, si
     held("signals")
 
 
+def test_nohup_keeps_sighup_ignored(tmp_path, loopback):
+    """``nohup imac-build download``: a hangup must not stop it (SIGTERM still does)."""
+    from download_media import write_inputs
+    from loopback import Route
+
+    clip = tmp_path / "clip.bin"
+    clip.write_bytes(os.urandom(1 << 16))
+    loopback.routes["/hup/0"] = Route.file(clip, "audio/mpeg", stall=1.0)
+    write_inputs(tmp_path, [(tid(0), "vid00000000", loopback.url("/hup/0"))])
+    code = ("import signal, sys; signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+            "from imac_builder.cli import main\n"
+            f"sys.argv = ['imac-build', *{cli(tmp_path, 'download')[3:]!r}]; main()\n")
+
+    def hup_then_term(proc: subprocess.Popen) -> None:
+        time.sleep(0.3)
+        assert proc.poll() is None, "SIGHUP stopped a run whose SIGHUP was ignored"
+        proc.send_signal(signal.SIGTERM)
+
+    res = signalled([sys.executable, "-c", code], lambda: "/hup/0" in loopback.hits,
+                    signal.SIGHUP, on_sent=hup_then_term)
+    assert res.returncode == 143, res.stderr
+    assert "stopped by SIGTERM" in one_line(res)
+    held("signals")
+
+
 def test_sigterm_during_train_and_a_stale_checkpoint_temporary_are_cleaned(tmp_path):
     pytest.importorskip("torch")
     pytest.importorskip("h5py")
