@@ -35,6 +35,44 @@ def publish(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def rename_noreplace(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst`` only if ``dst`` does not exist, checked by the kernel at
+    the moment of the rename (``renameat2(RENAME_NOREPLACE)``), so two writers into one
+    shared folder cannot both win. Raises ``FileExistsError`` for the loser.
+
+    Where ``renameat2`` is missing (not Linux, old kernels or file systems), a folder is
+    renamed with ``os.rename``, which refuses a non-empty target (ENOTEMPTY), after
+    refusing an existing one.
+    """
+    import ctypes
+    import errno
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        renameat2 = None
+    if renameat2 is not None:
+        at_fdcwd, rename_noreplace_flag = -100, 1
+        rc = renameat2(at_fdcwd, os.fsencode(src), at_fdcwd, os.fsencode(dst),
+                       rename_noreplace_flag)
+        if rc == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOSYS):  # EINVAL: the file system lacks it
+            if err in (errno.EEXIST, errno.ENOTEMPTY):
+                raise FileExistsError(err, os.strerror(err), str(dst))
+            raise OSError(err, os.strerror(err), str(src), None, str(dst))
+    if os.path.lexists(dst):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+    try:
+        os.rename(src, dst)
+    except OSError as e:
+        if e.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            raise FileExistsError(e.errno, e.strerror, str(dst)) from None
+        raise
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path to write (any library: HDF5, torch); renamed onto ``path`` on success."""
@@ -108,6 +146,11 @@ def remove_stale_temporaries(folder: Path) -> int:
     if not folder.is_dir():
         return 0
     for p in folder.glob(".*.tmp"):
-        p.unlink(missing_ok=True)
+        if p.is_symlink() or not p.is_dir():
+            p.unlink(missing_ok=True)
+        else:  # a release folder being written when its process was killed
+            import shutil
+
+            shutil.rmtree(p, ignore_errors=True)
         n += 1
     return n

@@ -216,9 +216,9 @@ def check_api_key(api_key_file: Path | None) -> Check:
     if not key:
         return Check("api_key", "skip", "no API key (search --backend api needs one; "
                                         "--backend ytdlp needs none)")
-    shape = "well-formed" if GOOGLE_KEY.match(key) else \
+    shape = "well-formed" if GOOGLE_KEY.fullmatch(key) else \
         f"not shaped like a Google API key (AIza + 35 characters; this one has {len(key)})"
-    return Check("api_key", "ok" if GOOGLE_KEY.match(key) else "warn",
+    return Check("api_key", "ok" if GOOGLE_KEY.fullmatch(key) else "warn",
                  f"{where}: {shape}", [], "copy the key again from the Cloud console")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import atomic
@@ -41,6 +41,8 @@ class Table(File):
 
     columns: tuple[str, ...] = ()
     key: tuple[str, ...] = ()
+    #: Whether a key appears at most once (readers refuse a repeat); pairs may repeat.
+    unique: bool = True
 
 
 def _t(path: str, writer: str, columns: str, key: str, description: str) -> Table:
@@ -111,9 +113,10 @@ def failures_table(modality: str) -> Table:
 
 SPLITS = _t("splits/splits.csv", "split", "item_id modality split", "item_id modality",
             "every item's split (music by song)")
-PAIRS = {s: _t(f"splits/pairs_{s}.csv", "split", "image_id segment_id target",
-               "image_id segment_id",
-               f"the fixed {s} pairs (target 1 exactly when the labels are equal)")
+PAIRS = {s: replace(_t(f"splits/pairs_{s}.csv", "split", "image_id segment_id target",
+                       "image_id segment_id",
+                       f"the fixed {s} pairs (target 1 exactly when the labels are equal)"),
+                    unique=False)
          for s in ("val", "test")}
 SPLIT_INFO = File("splits/split.json", "split",
                   "seed, ratios, protocol (balanced or paper; absent in splits written before "
@@ -152,12 +155,19 @@ def read_table(root: Path | str, table: Table, *, required: Iterable[str] | None
     """
     return read_csv(table.at(root), required=table.columns if required is None else required,
                     missing=None if missing_ok else missing_error(root, table),
-                    what=table.path)
+                    what=table.path, key=table.key if table.unique else ())
 
 
 def read_csv(path: Path, *, required: Iterable[str] = (), missing: UserError | None = None,
-             what: str = "") -> list[dict[str, str]]:
-    """Read any UTF-8 CSV with a header; one-line errors for every way it can be bad."""
+             what: str = "", key: Sequence[str] = ()) -> list[dict[str, str]]:
+    """Read any UTF-8 CSV with a header; one-line errors for every way it can be bad.
+
+    Text is UTF-8 with or without a byte-order mark; anything else (a spreadsheet's
+    Windows-1252, UTF-16) is refused with a line saying to save it as UTF-8, never
+    guessed. A field over :data:`FIELD_LIMIT` characters is refused. With ``key``, a
+    key that repeats is refused (a table is one row per key: a repeated key is a copy
+    and paste or two files joined, never something to count twice).
+    """
     path = Path(path)
     if not path.is_file():
         if missing is not None:
@@ -172,7 +182,7 @@ def read_csv(path: Path, *, required: Iterable[str] = (), missing: UserError | N
             if lacking:
                 raise UserError(f"{path} lacks the column(s) {', '.join(sorted(lacking))}: "
                                 f"is it {what}?")
-            return [{k: (v if isinstance(v, str) else "") for k, v in row.items()
+            rows = [{k: (v if isinstance(v, str) else "") for k, v in row.items()
                      if k is not None} for row in reader]
     except UnicodeDecodeError:
         raise UserError(f"{path} is not UTF-8 text (re-saved by a spreadsheet?): save it as "
@@ -180,6 +190,27 @@ def read_csv(path: Path, *, required: Iterable[str] = (), missing: UserError | N
     except csv.Error as e:
         raise UserError(f"{path} is not a readable CSV table ({e}): rerun the stage that "
                         "writes it") from None
+    if key and not lacking_key(key, rows):
+        check_unique(path, key, rows)
+    return rows
+
+
+def lacking_key(key: Sequence[str], rows: list[dict[str, str]]) -> bool:
+    """Whether the rows lack a key column (a caller read only some columns)."""
+    return bool(rows) and any(c not in rows[0] for c in key)
+
+
+def check_unique(path: Path, key: Sequence[str], rows: Iterable[dict[str, str]]) -> None:
+    """Refuse a table in which a key appears on more than one row (one line naming it)."""
+    seen: dict[tuple[str, ...], int] = {}
+    for i, row in enumerate(rows, 2):
+        k = tuple(row.get(c, "") for c in key)
+        if k in seen:
+            shown = "/".join(k)[:80]
+            raise UserError(f"{path}: {'/'.join(key)} {shown!r} appears twice (rows {seen[k]} "
+                            f"and {i}); a table holds one row per key: remove the copies or "
+                            "rerun the stage that writes it")
+        seen[k] = i
 
 
 def check_field_sizes(table: Table, rows: Sequence[Sequence[object]]) -> None:

@@ -119,6 +119,9 @@ _register()
 
 
 def main() -> None:
+    from ..stopping import install
+
+    install()  # SIGTERM and SIGHUP stop a stage as Ctrl-C does (exit 143 and 129)
     cli(prog_name="imac-build")
 
 

@@ -18,6 +18,7 @@ import click
 from .. import __version__, stages
 from ..config import CONFIGS, StageConfig, field_default, stage_config
 from ..errors import UserError
+from ..stopping import exit_code, stop_workers
 from ..workdir import Workdir, read_state, record_config, update_state
 
 log = logging.getLogger("imac_builder")
@@ -90,7 +91,12 @@ class App:
         self.setup_logging()
         log.info("%s started (imac-build %s)", stage, __version__)
         with self.workdir.lock(stage):
-            summary = fn(**kwargs)
+            remove_stale(stage, self.workdir.root)
+            try:
+                summary = fn(**kwargs)
+            except BaseException:
+                stop_workers()  # nothing may write here once the lock is released
+                raise
             config = effective_config(stage)
             if config is not None:
                 record_config(self.workdir.root, stage, config)
@@ -104,6 +110,20 @@ class App:
             for line in summary.lines():
                 click.echo(line)
         return summary
+
+
+def remove_stale(stage: str, root: Path) -> int:
+    """Remove the temporaries an earlier killed run left beside the stage's declared
+    outputs (run under the lock, so none of them is being written)."""
+    from .. import atomic
+
+    entry = stages.BY_NAME.get(stage)
+    folders = {(root / f.path).parent for f in (entry.outputs if entry else ())
+               if "<" not in f.path}
+    n = sum(atomic.remove_stale_temporaries(d) for d in sorted(folders))
+    if n:
+        log.info("removed %d temporary file(s) left by an earlier kill", n)
+    return n
 
 
 def _json_error(argv: list[str], message: str, code: int) -> None:
@@ -145,36 +165,93 @@ class ImacGroup(click.Group):
             return super().invoke(ctx)
         except UserError as e:
             raise click.ClickException(str(e)) from None
-        except KeyboardInterrupt:
-            click.echo("interrupted: finished work is kept; run the same command again "
+        except KeyboardInterrupt as e:
+            what = "interrupted" if exit_code(e) == 130 else f"stopped by {_signame(e)}"
+            click.echo(f"{what}: finished work is kept; run the same command again "
                        "to resume", err=True)
-            ctx.exit(130)
-        except OSError as e:
-            if e.errno == errno.ENOSPC:
-                raise click.ClickException(
-                    f"disk full ({e.filename or 'work directory'}): free space and run the "
-                    "same command again; finished work is kept") from None
-            if isinstance(e, PermissionError | FileNotFoundError | IsADirectoryError):
-                raise click.ClickException(str(e)) from None
-            raise
+            ctx.exit(exit_code(e))
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as e:
-            if isinstance(e, ModuleNotFoundError):  # an optional dependency: name its extra
-                from ..extras import missing_dependency
-
-                if (err := missing_dependency(e)) is not None:
-                    raise click.ClickException(str(err)) from None
-            app = ctx.obj
-            if isinstance(app, App) and app.verbose:
+            if (line := failure_line(e)) is not None:
+                raise click.ClickException(line) from None
+            if isinstance(ctx.obj, App) and ctx.obj.verbose:
                 raise
+            raise click.ClickException(internal_error(ctx.obj, e)) from None
+
+
+def _signame(e: KeyboardInterrupt) -> str:
+    import signal
+
+    try:
+        return signal.Signals(exit_code(e) - 128).name
+    except ValueError:
+        return "a signal"
+
+
+#: What to do about an OSError, by errno (the message names the file).
+ERRNO_ADVICE = {
+    errno.ENOSPC: "disk full: free space and run the same command again; finished work "
+                  "is kept",
+    errno.EDQUOT: "disk quota exceeded: free space and run the same command again; "
+                  "finished work is kept",
+    errno.ENAMETOOLONG: "file name too long for the file system: use a shorter path",
+    errno.EACCES: "permission denied: check the file's owner and mode",
+    errno.EPERM: "operation not permitted: check the file's owner and mode",
+    errno.ENOENT: "no such file or folder",
+    errno.ENOTDIR: "a part of the path is not a folder",
+    errno.EISDIR: "is a folder, not a file",
+    errno.EROFS: "read-only file system: give a writable --workdir or --out",
+    errno.EMFILE: "too many open files: raise the limit (ulimit -n) or lower --jobs",
+    errno.ENFILE: "too many open files on the system: lower --jobs",
+    errno.ELOOP: "too many levels of symbolic links",
+    errno.EEXIST: "already exists: it was written by another run meanwhile",
+    errno.ENOTEMPTY: "already exists: it was written by another run meanwhile",
+    errno.EIO: "input/output error: the disk or network file system failed; check it",
+    errno.ENOMEM: "out of memory: lower --jobs or the batch size",
+    errno.EXDEV: "cannot move across file systems: keep the folders on one disk",
+}
+
+
+def failure_line(e: BaseException) -> str | None:
+    """One line for a foreseeable failure (a file system, a decoding, a limit), or None
+    for a bug."""
+    import csv
+
+    if isinstance(e, ModuleNotFoundError):  # an optional dependency: name its extra
+        from ..extras import missing_dependency
+
+        err = missing_dependency(e)
+        return None if err is None else str(err)
+    if isinstance(e, OSError) and e.errno in ERRNO_ADVICE:
+        where = " -> ".join(str(f) for f in (e.filename, e.filename2) if f) or \
+            "the work directory"
+        return f"{where}: {ERRNO_ADVICE[e.errno]}"
+    if isinstance(e, UnicodeDecodeError):
+        return (f"a file is not UTF-8 text ({e.reason} at byte {e.start}): save it as UTF-8 "
+                "or rerun the stage that writes it")
+    if isinstance(e, csv.Error):
+        return f"a table is not readable CSV ({e}): rerun the stage that writes it"
+    if isinstance(e, RecursionError):
+        return "an input nests too deeply to read (a hostile or damaged file): replace it"
+    return None
+
+
+def internal_error(app: object, e: BaseException) -> str:
+    """Log a bug's traceback where the line says it is, and return that line."""
+    where = ""
+    text = traceback.format_exc()
+    if isinstance(app, App) and app.workdir.root.is_dir():
+        try:
+            path = app.workdir.logs / "imac-build.log"
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(f"internal error\n{text}\n")
+            where = f"; traceback in {path}"
+        except OSError:
             where = ""
-            if isinstance(app, App):
-                logging.getLogger("imac_builder").error("internal error\n%s",
-                                                        traceback.format_exc())
-                where = f"; traceback in {app.workdir.root / 'logs' / 'imac-build.log'}"
-            raise click.ClickException(
-                f"internal error ({type(e).__name__}: {e}){where}; please report it") from None
+    if not where:
+        where = "; run it again with -v to see the traceback"
+    return f"internal error ({type(e).__name__}: {str(e)[:200]}){where}; please report it"
 
 
 def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:

@@ -56,7 +56,7 @@ class Committer:
             fsync_path(self.audio)
         if self.originals is not None and out.original is not None \
                 and out.original.path.is_file():
-            ext = out.original.ext if _EXT.match(out.original.ext) else "bin"
+            ext = out.original.ext if _EXT.fullmatch(out.original.ext) else "bin"
             self.originals.mkdir(parents=True, exist_ok=True)
             os.replace(out.original.path, self.originals / f"{tid}.{ext}")
         prev = self.ledger.rows.get(tid)

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import atomic
 from ..errors import UserError
+from ..stopping import stop_workers
 
 #: modality -> (id dataset, extra column).
 ARRAY_MODALITIES: dict[str, tuple[str, str]] = {
@@ -132,17 +133,30 @@ class ArrayStore:
 
     @classmethod
     def open(cls, path: Path | str, modality: str) -> ArrayStore:
-        """Load a store written by :class:`ArrayStoreWriter`; UserError if it is not one."""
+        """Load a store written by :class:`ArrayStoreWriter`; UserError if it is not one
+        (damage anywhere in the file included, as :meth:`FeatureStore.open`)."""
+        from .store import damaged
+
+        try:
+            return cls._open(Path(path), modality)
+        except UserError:
+            raise
+        except (OSError, KeyError, ValueError, RuntimeError, TypeError, IndexError) as e:
+            raise damaged(Path(path), e) from None
+
+    @classmethod
+    def _open(cls, path: Path, modality: str) -> ArrayStore:
         import h5py
 
-        path = Path(path)
+        from .store import damaged
+
         if not path.is_file():
             raise UserError(f"{path} does not exist; run 'imac-build features --modality "
                             f"{modality}'")
         try:
             f = h5py.File(path, "r")
         except OSError as e:
-            raise UserError(f"{path} is not a readable HDF5 store ({e})") from None
+            raise damaged(path, e) from None
         with f:
             try:
                 attrs = _attrs(f)
@@ -251,11 +265,17 @@ def build_array_store(wd: Any, modality: str, items: Sequence[Any], root: Path,
             import multiprocessing
 
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(jobs, mp_context=ctx) as ex:
+            ex = ProcessPoolExecutor(jobs, mp_context=ctx)
+            try:
                 results = ex.map(fn, paths, chunksize=8)
                 for it, (arr, reason, detail) in zip(todo, results, strict=True):
                     _take(w, it, arr, reason, detail, failures)
                     bar.update()
+            except BaseException:  # Ctrl-C, SIGTERM: no worker may write on
+                ex.shutdown(wait=False, cancel_futures=True)
+                stop_workers()
+                raise
+            ex.shutdown(wait=True)
         else:
             for it, path in zip(todo, paths, strict=True):
                 _take(w, it, *fn(path), failures)

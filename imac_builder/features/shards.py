@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..paths import inside
 from ..vocab import is_segment_id
 from .music import FeatureError
 from .registry import music_engine
@@ -82,11 +83,15 @@ def plan(items: list[Item], shard_size: int) -> list[tuple[str, tuple[Item, ...]
 
 
 def safe_path(root: Path, rel: str) -> Path:
-    """``root / rel`` for a relative path without ``..``; FeatureError("bad_path") else."""
+    """``root / rel`` for a relative path without ``..`` whose links stay inside ``root``;
+    FeatureError("bad_path") else."""
     p = PurePosixPath(rel)
     if not rel or p.is_absolute() or ".." in p.parts or "\\" in rel or "\x00" in rel:
         raise FeatureError("bad_path", f"refusing path {rel!r}")
-    return Path(root) / p
+    path = Path(root) / p
+    if not inside(root, path):  # a link out of the root: never read
+        raise FeatureError("bad_path", f"{rel} is a symbolic link out of its root: not read")
+    return path
 
 
 def _write_part(task: ShardTask, feats: np.ndarray, done: list[Item],

@@ -32,6 +32,7 @@ from .. import __version__, atomic
 from ..config import config_hash
 from ..cores import available_cores, resolve_jobs
 from ..errors import UserError
+from ..stopping import stop_workers
 from ..workdir import Workdir
 from . import music
 from .inputs import image_items, music_items
@@ -187,13 +188,19 @@ def _execute(tasks: list[ShardTask], executor: str, jobs: int, scheduler: str | 
 
     threads = str(max(1, available_cores() // jobs))
     with _env(OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads):
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+        ex = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+        try:
             futs = {ex.submit(run_shard, t): t for t in tasks}
             for fut in as_completed(futs):
                 try:
                     yield fut.result()
                 except Exception as e:
                     yield futs[fut], e
+        except BaseException:  # Ctrl-C, SIGTERM, a failure: no worker may write on
+            ex.shutdown(wait=False, cancel_futures=True)
+            stop_workers()
+            raise
+        ex.shutdown(wait=True)
 
 
 # --------------------------------------------------------------------------- one modality

@@ -107,6 +107,16 @@ def _decode_attr(value: Any) -> Any:
     return value
 
 
+def damaged(path: Path, e: BaseException) -> UserError:
+    """The one line for a store whose bytes are damaged."""
+    modality = {"music.h5": "music", "images.h5": "images", "spectrograms.h5":
+                "spectrograms", "pixels.h5": "pixels"}.get(path.name, "all")
+    return UserError(f"feature store {path} is damaged, not a readable HDF5 store "
+                     f"({type(e).__name__}: "
+                     f"{str(e)[:120]}): delete it and run `imac-build features --modality "
+                     f"{modality}` to rebuild it")
+
+
 @dataclass
 class FeatureStore:
     """A feature store loaded into memory: rows of features with their ids and labels."""
@@ -121,17 +131,30 @@ class FeatureStore:
 
     @classmethod
     def open(cls, path: Path | str) -> FeatureStore:
-        """Load a store written by :func:`write_store`; UserError if it is not one."""
+        """Load a store written by :func:`write_store`; UserError if it is not one.
+
+        Opened and read inside the error handling: HDF5 damage anywhere in the file
+        (h5py raises OSError, KeyError, ValueError or RuntimeError from deep inside) is
+        one line naming the store and the command that rebuilds it.
+        """
+        try:
+            return cls._open(Path(path))
+        except UserError:
+            raise
+        except (OSError, KeyError, ValueError, RuntimeError, TypeError, IndexError) as e:
+            raise damaged(Path(path), e) from None
+
+    @classmethod
+    def _open(cls, path: Path) -> FeatureStore:
         import h5py
 
-        path = Path(path)
         if not path.is_file():
             raise UserError(f"feature store {path} does not exist: run `imac-build features` "
                             "first")
         try:
             f = h5py.File(path, "r")
         except OSError as e:
-            raise UserError(f"{path} is not a readable HDF5 feature store ({e})") from None
+            raise damaged(path, e) from None
         with f:
             attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
             try:

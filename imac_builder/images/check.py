@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..journal import Journal
+from ..paths import inside
+from ..stopping import stop_workers
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +137,11 @@ def _check_one(rel: str, abspath: str, max_pixels: int) -> CheckResult:
     from PIL import Image, UnidentifiedImageError
 
     res = CheckResult(rel, max_pixels=max_pixels)
+    root = Path(abspath).parents[len(Path(rel).parts) - 1] if rel else Path(abspath).parent
+    if not inside(root, abspath):  # a link out of the root: not read, nothing of it shown
+        res.problem, res.detail = "not_image", "a symbolic link to a file outside the image " \
+            "root: not read"
+        return res
     try:
         st = os.stat(abspath)
         res.size, res.mtime_ns = st.st_size, st.st_mtime_ns
@@ -246,6 +253,7 @@ def check_many(tasks: list[tuple[str, str, int]], jobs: int = 1,
                             _collect(res, results, on_result, bar)
                 except BaseException:
                     pool.shutdown(wait=False, cancel_futures=True)
+                    stop_workers()
                     raise
     finally:
         bar.close()

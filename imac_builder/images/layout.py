@@ -77,7 +77,7 @@ def emotion_prefix(name: str) -> str | None:
 def check_raw_id(raw: str) -> str:
     """An id from an input file, or ValueError: letters, digits, ``._-``; no ``..``."""
     raw = raw.strip()
-    if not _RAW_ID.match(raw) or ".." in raw:
+    if not _RAW_ID.fullmatch(raw) or ".." in raw:
         raise ValueError(f"unsafe or empty id {raw[:60]!r}")
     return raw
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +119,7 @@ class Manifest:
         path = folder / MANIFEST_JSON
         if not path.is_file():
             raise UserError(f"{folder} is not a release: it has no {MANIFEST_JSON}")
-        try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise UserError(f"{path} is not valid JSON ({e})") from None
+        meta = read_json(path, "a manifest")
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise UserError(f"{path} is not an imac-build manifest (no \"format\": "
                             f"\"{FORMAT}\")")
@@ -132,7 +130,7 @@ class Manifest:
             raise UserError(f"{path} uses manifest format version {fv}, newer than this "
                             f"imac-build supports ({FORMAT_VERSION}); upgrade imac_builder "
                             "to read it")
-        if not isinstance(meta.get("name"), str) or not NAME.match(meta["name"]):
+        if not isinstance(meta.get("name"), str) or not NAME.fullmatch(meta["name"]):
             raise UserError(f"{path}: the dataset name is missing or unusable")
         parse_version(str(meta.get("version", "")), where=str(path))
         files = meta.get("files")
@@ -157,9 +155,39 @@ class Manifest:
         return manifest
 
 
+#: Largest manifest.json read (a real one is a few kilobytes).
+JSON_LIMIT = 16 * 1024 * 1024
+#: Deepest nesting a manifest.json may have (a real one nests 3 levels).
+JSON_DEPTH = 64
+
+
+def read_json(path: Path, what: str) -> Any:
+    """Parse a small JSON file from elsewhere: size and nesting bounded, one-line errors."""
+    try:
+        size = path.stat().st_size
+        if size > JSON_LIMIT:
+            raise UserError(f"{path} is {size:,} bytes, over the {JSON_LIMIT:,} {what} may "
+                            "have: it is not one")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text: it is not {what}") from None
+    # count nesting before parsing (strings removed): a deep file exhausts the parser's stack
+    bare = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+    depth = max(accumulate(1 if c in "[{" else -1 for c in bare if c in "[]{}"), default=0)
+    if depth > JSON_DEPTH:
+        raise UserError(f"{path} nests {depth} levels deep, over the {JSON_DEPTH} {what} may "
+                        "have: it is not one")
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError, ValueError) as e:
+        raise UserError(f"{path} is not valid JSON ({type(e).__name__}: {str(e)[:80]})"
+                        ) from None
+
+
 def _read_table(path: Path, table: Table) -> list[dict[str, str]]:
     return [{c: r.get(c, "") for c in table.columns}
-            for r in T.read_csv(path, required=table.columns, what=f"a release's {table.file}")]
+            for r in T.read_csv(path, required=table.columns, what=f"a release's {table.file}",
+                                key=() if table.name.startswith("pairs") else table.key)]
 
 
 def _check_rows(m: Manifest) -> None:

@@ -21,7 +21,7 @@ Version = tuple[int, int, int]
 
 
 def parse_version(text: str, where: str = "version") -> Version:
-    m = VERSION.match(text or "")
+    m = VERSION.fullmatch(text or "")
     if m is None:
         raise UserError(f"{where}: {text[:40]!r} is not a version MAJOR.MINOR.PATCH "
                         "(such as 1.0.0)")
@@ -47,7 +47,7 @@ def released(folder: Path, name: str) -> dict[Version, Path]:
         return out
     prefix = f"{name}-"
     for p in folder.iterdir():
-        if p.is_dir() and p.name.startswith(prefix) and VERSION.match(p.name[len(prefix):]):
+        if p.is_dir() and p.name.startswith(prefix) and VERSION.fullmatch(p.name[len(prefix):]):
             out[parse_version(p.name[len(prefix):])] = p
     return out
 

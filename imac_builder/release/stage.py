@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -86,7 +85,7 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
     with the release after secrets and local paths are removed.
     """
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
-    if not NAME.match(name or ""):
+    if not NAME.fullmatch(name or ""):
         raise UserError(f"--name {name!r}: use letters, digits, '-' and '_' only")
     if version is not None:
         parse_version(version, "--version")
@@ -150,7 +149,11 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
         for p in tmp.iterdir():
             p.chmod(0o644)  # a release is for sharing (temporary files are private)
         tmp.chmod(0o755)
-        os.replace(tmp, target)
+        try:  # checked by the kernel at the rename: another release may have won since
+            atomic.rename_noreplace(tmp, target)
+        except FileExistsError:
+            raise UserError(f"{target} was released by another run meanwhile: a released "
+                            "version is never overwritten; choose a newer --version") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

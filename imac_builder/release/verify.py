@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import atomic
 from ..download.decode import pcm_sha256
+from ..paths import inside
 from ..vocab import SAMPLE_RATE, SEGMENT_SAMPLES
 from ..workdir import Workdir
 from .manifest import Manifest, segment_path
@@ -90,6 +91,9 @@ def check_segment(root: Path, row: dict[str, str]) -> ItemCheck:
     path = root / segment_path(row)
     if not path.is_file():
         return ItemCheck("segment", sid, "missing", f"{segment_path(row)} not found")
+    if not inside(root / "audio", path):
+        return ItemCheck("segment", sid, "invalid", f"{segment_path(row)} is a symbolic link "
+                         "out of the audio folder: not read")
     try:
         data, rate = soundfile.read(str(path), dtype="int16", always_2d=False)
     except (RuntimeError, soundfile.LibsndfileError, OSError) as e:
@@ -110,6 +114,9 @@ def check_image(image_root: Path, row: dict[str, str]) -> ItemCheck:
     path = image_root / row["path"]
     if not row["path"] or not path.is_file():
         return ItemCheck("image", iid, "missing", f"{row['path'] or iid} not found")
+    if not inside(image_root, path):
+        return ItemCheck("image", iid, "invalid", f"{row['path']} is a symbolic link out of "
+                         "the image root: not read")
     got = sha256_file(path)
     if got != row["sha256"]:
         return ItemCheck("image", iid, "invalid", f"sha256 {got[:12]} != {row['sha256'][:12]}")

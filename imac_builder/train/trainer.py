@@ -113,7 +113,7 @@ class TrainSummary:
 
 
 def run_dir(workdir: Workdir, run: str) -> Path:
-    if not RUN_NAME_RE.match(run):
+    if not RUN_NAME_RE.fullmatch(run):
         raise UserError(f"run name {run!r}: use letters, digits, '.', '_' or '-' (max 64)")
     return workdir.root / "runs" / run
 
@@ -236,6 +236,8 @@ def run_train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
     if cfg.recipe not in RECIPES:
         raise UserError(f"unknown recipe {cfg.recipe!r}: choose {', '.join(RECIPES)}")
     out = run_dir(wd, run)
+    if (n := atomic.remove_stale_temporaries(out)):  # a checkpoint half-written by a kill
+        log.info("removed %d temporary file(s) left in %s by an earlier kill", n, out)
     dev = resolve_device(device)
     data = load_data(wd, dev, cfg.model, cfg.spec_blocks)
     torch.manual_seed(cfg.seed)
