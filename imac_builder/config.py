@@ -198,6 +198,8 @@ class ImagesConfig(StageConfig):
         "max_bytes": "largest download accepted",
         "retries": "tries per URL",
         "fetch_jobs": "URLs fetched at once",
+        "allow_missing_classes": "go on when no image of a class (or, for images on disk, "
+                                 "of an emotion) is found, instead of refusing",
     }
     verified_only: bool = False
     jobs: int = 0
@@ -208,6 +210,7 @@ class ImagesConfig(StageConfig):
     max_bytes: int = 20 * 1024 * 1024
     retries: int = 2
     fetch_jobs: int = 16
+    allow_missing_classes: bool = False
 
     def validate(self) -> None:
         for name in ("jobs", "min_size", "retries"):
