@@ -4,8 +4,8 @@ Each check has a state: ``ok``, ``warn`` (works, but something is advisable), ``
 (something a stage needs is absent or broken) or ``skip`` (nothing to check). A check
 names the stages that need it (``device="cuda"`` adds the GPU's needs); :func:`run_doctor`
 with ``stages`` makes the report fail (``ok`` false, a non-zero exit in the CLI) when one
-of those is ``missing``. Secrets are
-never printed: the cookies check counts cookies, the API key check tells its shape.
+of those is ``missing``. Secrets are never printed: the cookies check counts cookies, the
+API key check tells its shape.
 """
 
 from __future__ import annotations
