@@ -277,7 +277,8 @@ class SplitConfig(StageConfig):
 class EvaluateConfig(StageConfig):
     HELP: ClassVar[dict[str, str]] = {
         "device": "auto (cuda when there is one), cpu or cuda",
-        "retrieval_images": "test images used for retrieval (default: all)",
+        "retrieval_images": "test images used as retrieval queries (none: all on a GPU, "
+                            "300 on the CPU; 0 skips retrieval)",
     }
     device: str = "auto"
     retrieval_images: int | None = None
