@@ -111,7 +111,7 @@ def test_emotion6_tree_with_allow_missing_classes_reports_what_was_ignored(tmp_p
                               "--jobs", "1", "--allow-missing-classes"])
     assert res.exit_code == 0, res.output
     assert ("ignored 2 folders not named after an emotion (joy: 2 files, surprise: 2 files) "
-            "and 1 files not an <emotion>_... image (README.txt)") in res.output
+            "and 1 file not an <emotion>_... image (README.txt)") in res.output
     assert "warning: no image of class positive, neutral" in res.output
     assert "8 images listed; 8 usable (0 positive, 0 neutral, 8 negative)" in res.output
     statuses = _statuses(wd)

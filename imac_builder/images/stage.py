@@ -99,17 +99,17 @@ class ImagesSummary:
         """``ignored 2 folders (joy: 3 files, ...) and 1 file (notes.txt)``, or ``""``."""
         if not self.ignored_files:
             return ""
-        folders = ", ".join(f"{n}: {c} files" for n, c in self.ignored_folders.items())
+        folders = ", ".join(f"{n}: {_count(c, 'file')}" for n, c in self.ignored_folders.items())
         shown = self.ignored_paths[:_IGNORED_SHOWN]
         files = ", ".join(shown) + (f", ... ({len(self.ignored_paths) - len(shown)} more)"
                                     if len(self.ignored_paths) > len(shown) else "")
         parts = []
         if self.ignored_folders:
-            parts.append(f"{len(self.ignored_folders)} folders not named after an emotion "
-                         f"({folders})")
+            parts.append(f"{_count(len(self.ignored_folders), 'folder')} not named after an "
+                         f"emotion ({folders})")
         if self.ignored_paths:
-            parts.append(f"{len(self.ignored_paths)} files not an <emotion>_... image "
-                         f"({files})")
+            parts.append(f"{_count(len(self.ignored_paths), 'file')} not an <emotion>_... "
+                         f"image ({files})")
         return "ignored " + " and ".join(parts)
 
     def missing_line(self) -> str:
@@ -150,6 +150,10 @@ class ImagesSummary:
             out.append(f"rejected {self.rejected_rows} input rows (see images/report.md)")
         out += [f"wrote {p}" for p in self.outputs]
         return out
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _inside(root: Path, rel: str) -> bool:
