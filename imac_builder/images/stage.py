@@ -30,7 +30,7 @@ from .layout import (
     scan_root,
     url_suffix,
 )
-from .regroup import EMOTIONS, LABELS, emotions_of, label_of
+from .regroup import EMOTIONS, LABELS, label_of
 from .report import render_report
 
 log = logging.getLogger(__name__)
@@ -258,8 +258,8 @@ def run_images(
         keep = {i: r for i, r in cat.items() if r.verified}
         summary.dropped_unverified = len(cat) - len(keep)
         cat = keep
-    summary.listed_per_label = {g: sum(r.emotion in emotions_of(g) for r in cat.values())
-                                for g in LABELS}
+    listed = Counter(label_of(r.emotion) for r in cat.values())
+    summary.listed_per_label = {g: listed[g] for g in LABELS}
     summary.empty_classes = [g for g in LABELS if not summary.listed_per_label[g]]
     if local.refs:  # an FI layout on disk: each of its 8 emotions should be there
         found = {r.emotion for r in cat.values()}
