@@ -183,6 +183,8 @@ def test_the_checker_refuses_what_cannot_work():
             classify(bad)
     assert classify(".venv/bin/pip install -e '.[dask]'") == "local"
     assert classify("bash scripts/setup.sh --dev") == "setup"
+    assert classify("sudo apt-get install -y ffmpeg") == "apt"
+    assert classify("pip install -U 'yt-dlp[default]' yt-dlp-ejs") == "package"
 
 
 def test_setup_options_in_the_docs_are_parsed_by_the_script():
