@@ -206,6 +206,8 @@ class ImagesConfig(StageConfig):
         "max_bytes": "largest download accepted",
         "retries": "tries per URL",
         "fetch_jobs": "URLs fetched at once",
+        "allow_missing_classes": "go on when no image of a class (or, for images on disk, "
+                                 "of an emotion) is found, instead of refusing",
     }
     verified_only: bool = False
     jobs: int = 0
@@ -216,6 +218,7 @@ class ImagesConfig(StageConfig):
     max_bytes: int = 20 * 1024 * 1024
     retries: int = 2
     fetch_jobs: int = 16
+    allow_missing_classes: bool = False
 
     def validate(self) -> None:
         for name in ("jobs", "min_size", "retries"):
@@ -282,7 +285,8 @@ class SplitConfig(StageConfig):
 class EvaluateConfig(StageConfig):
     HELP: ClassVar[dict[str, str]] = {
         "device": "auto (cuda when there is one), cpu or cuda",
-        "retrieval_images": "test images used for retrieval (default: all)",
+        "retrieval_images": "test images used as retrieval queries (none: all on a GPU, "
+                            "300 on the CPU; 0 skips retrieval)",
     }
     device: str = "auto"
     retrieval_images: int | None = None

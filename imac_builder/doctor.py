@@ -2,9 +2,10 @@
 
 Each check has a state: ``ok``, ``warn`` (works, but something is advisable), ``missing``
 (something a stage needs is absent or broken) or ``skip`` (nothing to check). A check
-names the stages that need it; :func:`run_doctor` with ``stages`` makes the report fail
-(``ok`` false, a non-zero exit in the CLI) when one of those is ``missing``. Secrets are
-never printed: the cookies check counts cookies, the API key check tells its shape.
+names the stages that need it (``device="cuda"`` adds the GPU's needs); :func:`run_doctor`
+with ``stages`` makes the report fail (``ok`` false, a non-zero exit in the CLI) when one
+of those is ``missing``. Secrets are never printed: the cookies check counts cookies, the
+API key check tells its shape.
 """
 
 from __future__ import annotations
@@ -255,26 +256,72 @@ def check_disk(workdir: Path | None) -> Check:
                  ["download", "features", "demo"], "free space or use another --workdir")
 
 
-def check_torch() -> tuple[Check, Check, Check]:
-    """torch (CPU or CUDA) and torchvision, for features and training."""
+#: Devices doctor can be asked about (``--device``), as ``features --device``.
+DEVICES = ("cpu", "cuda")
+
+
+def check_torch(device: str = "cpu") -> tuple[Check, Check, Check]:
+    """torch (CPU or CUDA) and torchvision, for features and training.
+
+    With ``device`` ``cuda`` a GPU visible to a CUDA build of torch, and a torchvision
+    that imports beside it (the nvJPEG decoding of the image features), are needed by
+    features and train; a visible GPU also decodes one JPEG with nvJPEG."""
+    gpu_needs = ["features", "train"] if device == "cuda" else []
     need = ["features", "train", "demo"]
     if importlib.util.find_spec("torch") is None:
         hint = install_hint("torch") or ""
         return (Check("torch", "missing", "not installed", need, hint),
-                Check("cuda", "skip", "no torch"),
-                Check("torchvision", "skip", "no torch"))
+                Check("cuda", "missing" if gpu_needs else "skip", "no torch", gpu_needs,
+                      hint),
+                Check("torchvision", "missing" if gpu_needs else "skip", "no torch",
+                      gpu_needs, hint))
     import torch
 
     cuda = torch.cuda.is_available()
-    gpu = (f"{torch.cuda.device_count()} GPU(s), {torch.cuda.get_device_name(0)}, CUDA "
-           f"{torch.version.cuda}" if cuda else
-           "no GPU: --device cuda is unavailable (CPU works)")
+    if cuda:
+        gpu = (f"{torch.cuda.device_count()} GPU(s), {torch.cuda.get_device_name(0)}, CUDA "
+               f"{torch.version.cuda}")
+    elif torch.version.cuda is None:
+        gpu = f"CUDA unavailable: torch {torch.__version__} is a CPU build"
+    else:
+        gpu = f"CUDA unavailable: torch built for CUDA {torch.version.cuda} sees no GPU"
+    cuda_fix = ("a machine with an NVIDIA GPU and driver, and a CUDA build of torch "
+                "(docs/performance.md#gpu-machines)")
+    cuda_check = Check("cuda", "ok" if cuda else ("missing" if gpu_needs else "warn"),
+                       gpu if cuda or gpu_needs else f"{gpu} (--device cuda is unavailable; "
+                                                     "CPU works)", gpu_needs, cuda_fix)
+    return (Check("torch", "ok", f"{torch.__version__}", need), cuda_check,
+            _check_torchvision(torch, device, cuda))
+
+
+def _check_torchvision(torch: object, device: str, cuda: bool) -> Check:
+    """torchvision: importable beside torch; on a GPU, its nvJPEG decoder works."""
+    fix = ("pip install torchvision==<the release made for your torch> (the same CUDA "
+           "build; docs/performance.md#gpu-machines)")
+    needed_by = ["features"] if device == "cuda" else []
+    absent = "missing" if needed_by else "warn"
     tv = _dist_version("torchvision")
-    return (Check("torch", "ok", f"{torch.__version__}", need),
-            Check("cuda", "ok" if cuda else "warn", gpu, [], "a CUDA build of torch"),
-            Check("torchvision", "ok" if tv else "warn",
-                  tv or "not installed (needed only for features --weights torchvision)",
-                  [], "pip install torchvision"))
+    if tv is None:
+        return Check("torchvision", absent,
+                     "not installed (needed for features --device cuda image decoding and "
+                     "--weights torchvision)", needed_by, fix)
+    try:
+        import torchvision.io as tvio
+    except Exception as e:  # built for another torch: an ImportError or a RuntimeError
+        return Check("torchvision", absent, f"{tv} does not import beside torch "
+                     f"{getattr(torch, '__version__', '?')}: {type(e).__name__}: "
+                     f"{str(e).splitlines()[0][:120] if str(e) else ''}", needed_by, fix)
+    if device != "cuda" or not cuda:
+        return Check("torchvision", "ok", tv, needed_by)
+    try:
+        img = torch.zeros((3, 16, 16), dtype=torch.uint8)  # type: ignore[attr-defined]
+        out = tvio.decode_jpeg(tvio.encode_jpeg(img), device="cuda")
+        shape = tuple(out.shape)
+    except Exception as e:  # nvJPEG missing from this build, or a driver problem
+        return Check("torchvision", "missing", f"{tv}: nvJPEG decoding on the GPU fails: "
+                     f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}",
+                     needed_by, fix)
+    return Check("torchvision", "ok", f"{tv}; nvJPEG decodes on the GPU ({shape})", needed_by)
 
 
 def check_inception() -> Check:
@@ -304,11 +351,15 @@ def check_modules() -> Check:
 
 def run_doctor(workdir: Path | None = None, stages: Sequence[str] = (),
                cookies: Path | None = None, api_key_file: Path | None = None,
-               js_runtime: str | None = None, today: dt.date | None = None) -> DoctorReport:
-    """Check this machine offline; ``stages`` are those the report must be ready for."""
+               js_runtime: str | None = None, today: dt.date | None = None,
+               device: str = "cpu") -> DoctorReport:
+    """Check this machine offline; ``stages`` are those the report must be ready for, on
+    ``device`` (``cuda``: a GPU, a CUDA torch and torchvision become needs)."""
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise UserError(f"doctor --for {unknown[0]!r}: choose among {', '.join(STAGES)}")
+    if device not in DEVICES:
+        raise UserError(f"doctor --device {device!r}: choose among {', '.join(DEVICES)}")
     report = DoctorReport(stages=list(dict.fromkeys(stages)))
     report.checks.append(check_python())
     report.checks.append(check_modules())
@@ -318,7 +369,7 @@ def run_doctor(workdir: Path | None = None, stages: Sequence[str] = (),
     report.checks.append(check_cookies(cookies))
     report.checks.append(check_api_key(api_key_file))
     report.checks.append(check_disk(workdir))
-    report.checks.extend(check_torch())
+    report.checks.extend(check_torch(device))
     report.checks.append(check_inception())
     report.blocking = [c.name for c in report.checks if c.state == "missing"
                        and set(report.stages) & set(c.needed_by)]

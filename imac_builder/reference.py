@@ -73,7 +73,7 @@ def configuration_page() -> str:
          "list is expected is a list of one (`lastfm = \"x.db\"` is `lastfm = [\"x.db\"]`).",
          "",
          "The keys below are each stage's configuration: the stage records their hash in "
-         "`workdir.json`, and `imac-build status --config FILE` reports a stage whose "
+         "`workdir.json`, and `imac-build --config FILE status` reports a stage whose "
          "configuration changed as stale. A table may also hold the command's other "
          "options (input paths such as `lastfm`, `metadata`, `api_key_file`, `cookies`), "
          "named as the option with `_` for `-`; see [commands.md](commands.md). "

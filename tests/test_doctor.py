@@ -175,3 +175,44 @@ def test_missing_optional_dependency_is_one_line(tmp_path):
     lines = [ln for ln in (p.stdout + p.stderr).splitlines() if ln.strip()]
     assert lines == ["Error: demo needs Pillow: pip install -e '.[images]' (or '.[all]'); "
                      "'bash scripts/setup.sh' installs everything"], lines
+
+
+def _torch_cuda() -> bool:
+    torch = pytest.importorskip("torch")
+    return torch.cuda.is_available()
+
+
+def test_features_on_cuda_needs_a_gpu_and_torchvision(runner, tmp_path):
+    """On a machine without a GPU, --device cuda is not ready; the CPU is."""
+    if _torch_cuda():
+        pytest.skip("a GPU is visible: this test is for a machine without one")
+    res = runner.invoke(cli, ["--workdir", str(tmp_path / "w"), "doctor", "--for", "features",
+                              "--device", "cuda"])
+    assert res.exit_code == 1, res.output
+    cuda = next(ln for ln in res.output.splitlines() if ln.split()[1:2] == ["cuda"])
+    assert cuda.startswith("missing") and "CUDA unavailable" in cuda
+    assert "not ready for features: missing cuda" in res.output
+    report = run_doctor(tmp_path / "w", ["features"], device="cuda")
+    tv = report.check("torchvision")
+    import importlib.util
+
+    if importlib.util.find_spec("torchvision") is None:
+        assert tv.state == "missing" and "torchvision" in report.blocking
+    assert report.check("cuda").needed_by == ["features", "train"]
+
+    # the same machine on the CPU: the GPU checks are advice, not needs
+    cpu = run_doctor(tmp_path / "w", ["features"])
+    assert cpu.check("cuda").state == "warn" and cpu.check("cuda").needed_by == []
+    if cpu.ok:
+        res = runner.invoke(cli, ["--workdir", str(tmp_path / "w"), "doctor", "--for",
+                                  "features"])
+        assert res.exit_code == 0 and "ready for features" in res.output
+    else:  # a missing CPU need (ffmpeg, a package, the weights) is named
+        assert set(cpu.blocking) <= {"ffmpeg", "packages", "inception", "torch", "disk"}
+
+
+def test_doctor_device_choice_is_checked(runner, tmp_path):
+    res = runner.invoke(cli, ["--workdir", str(tmp_path / "w"), "doctor", "--device", "tpu"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    with pytest.raises(UserError, match="choose among cpu, cuda"):
+        run_doctor(tmp_path, device="tpu")

@@ -122,7 +122,8 @@ def test_vote_csvs_download_what_is_missing_and_verified_only_filters(tmp_path, 
     (root / "awe").mkdir(parents=True)
     (root / "awe" / "102.jpg").write_bytes(jpeg_bytes(ims[2]))  # already on disk
     wd = tmp_path / "W"
-    s = run_images(wd, root=root, votes=votes, verified_only=True, **FAST)
+    s = run_images(wd, root=root, votes=votes, verified_only=True, allow_missing_classes=True,
+                   **FAST)
     rows = _rows(wd)
     assert set(rows) == {"awe_100", "awe_102"}  # 101 has 1 agreeing vote of 5
     assert s.dropped_unverified == 1
@@ -131,7 +132,7 @@ def test_vote_csvs_download_what_is_missing_and_verified_only_filters(tmp_path, 
     assert rows["awe_102"]["path"] == "awe/102.jpg"
     assert loopback.hits.get("/f/1.jpg") is None and loopback.hits.get("/f/2.jpg") is None
 
-    run_images(wd, root=root, votes=votes, offline=True, **FAST)
+    run_images(wd, root=root, votes=votes, offline=True, allow_missing_classes=True, **FAST)
     rows = _rows(wd)
     assert rows["awe_101"]["status"] == "missing" and "--offline" in rows["awe_101"]["reason"]
     assert rows["awe_100"]["status"] == "ok"  # found on disk by the layout scan
@@ -159,7 +160,8 @@ def test_hostile_redirect_and_paths_are_refused(tmp_path, loopback):
     urls = tmp_path / "u.csv"
     urls.write_text(f"id,url,emotion,path\nx,{loopback.url('/r.jpg')},fear,fear/link/x.jpg\n"
                     f"y,{loopback.url('/r.jpg')},fear,../y.jpg\n")
-    s = run_images(tmp_path / "W", root=entry_dir, urls=[urls], **FAST)
+    s = run_images(tmp_path / "W", root=entry_dir, urls=[urls], allow_missing_classes=True,
+                   **FAST)
     rows = _rows(tmp_path / "W")
     assert rows["fear_x"]["status"] == "missing" and "leaves the image root" in \
         rows["fear_x"]["reason"]
@@ -174,7 +176,8 @@ def test_a_listed_path_is_one_image_on_rerun(tmp_path, loopback):
     root = tmp_path / "root"
     root.mkdir()
     for _ in range(2):
-        run_images(tmp_path / "W", root=root, urls=[urls], **FAST)
+        run_images(tmp_path / "W", root=root, urls=[urls], allow_missing_classes=True,
+                   **FAST)
         rows = _rows(tmp_path / "W")
         assert list(rows) == ["awe_x"]
         assert rows["awe_x"]["path"] == "fear/odd.jpg" and rows["awe_x"]["status"] == "ok"

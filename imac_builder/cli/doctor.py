@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..doctor import STAGES  # the library module imports only the standard library here
+from ..doctor import DEVICES, STAGES  # the library module imports only the standard library here
 
 if TYPE_CHECKING:
     from .app import App
@@ -23,16 +23,19 @@ if TYPE_CHECKING:
               help="File holding the API key (default: $YOUTUBE_API_KEY; never shown).")
 @click.option("--js-runtime", metavar="NAME[:PATH]",
               help="The JavaScript runtime download would use (default: the deno package's).")
+@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
+              help="Where features and train will compute: with cuda, a visible GPU, a "
+                   "CUDA build of torch and a torchvision with nvJPEG are needs too.")
 @click.pass_context
 def doctor(ctx: click.Context, stages: tuple[str, ...], cookies: Path | None,
-           api_key_file: Path | None, js_runtime: str | None) -> None:
+           api_key_file: Path | None, js_runtime: str | None, device: str) -> None:
     """Check this machine offline: Python, ffmpeg, yt-dlp and its JS runtime, keys, disk,
     torch and the Inception weights."""
     from ..doctor import run_doctor
 
     app: App = ctx.obj
     report = run_doctor(app.workdir.root, stages, cookies=cookies, api_key_file=api_key_file,
-                        js_runtime=js_runtime)
+                        js_runtime=js_runtime, device=device)
     if app.json:
         click.echo(json.dumps({"command": "doctor", **report.to_dict()}, sort_keys=True))
     elif not app.quiet:

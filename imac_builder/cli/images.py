@@ -44,11 +44,16 @@ if TYPE_CHECKING:
               help="Ask again for URLs that failed for good in an earlier run (404, too large).")
 @click.option("--offline", is_flag=True,
               help="Download nothing; images not on disk are reported as missing.")
+@click.option("--allow-missing-classes", is_flag=True,
+              help="Go on when no input lists an image of one of the 3 classes (or, for "
+                   "images under the root, of one of the 8 emotions); by default the stage "
+                   "refuses, naming the layout and what it ignored.")
 @click.pass_obj
 def images(app: App, root: Path | None, votes: Path | None, verified_only: bool,
            urls: tuple[Path, ...], jobs: int, min_size: int, max_pixels: int,
            placeholder_copies: int, timeout: float, max_bytes: int, retries: int,
-           fetch_jobs: int, retry_failed: bool, offline: bool) -> None:
+           fetch_jobs: int, retry_failed: bool, offline: bool,
+           allow_missing_classes: bool) -> None:
     """Check the Image Emotion database and regroup it into 3 classes (paper Table 1)."""
     from ..images.stage import run_images
 
@@ -57,4 +62,5 @@ def images(app: App, root: Path | None, votes: Path | None, verified_only: bool,
             verified_only=verified_only, urls=list(urls), jobs=jobs, min_size=min_size,
             max_pixels=max_pixels, placeholder_copies=placeholder_copies, timeout=timeout,
             max_bytes=max_bytes, retries=retries, fetch_jobs=fetch_jobs,
-            retry_failed=retry_failed, offline=offline, progress=app.progress)
+            retry_failed=retry_failed, offline=offline,
+            allow_missing_classes=allow_missing_classes, progress=app.progress)

@@ -61,11 +61,53 @@ class Rejected:
 
 @dataclass
 class Listing:
-    """What one reader found."""
+    """What one reader found, and for a scanned root what it ignored."""
 
     refs: list[ImageRef] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
-    ignored_files: int = 0
+    #: Top-level folders that are not an emotion: name -> files inside.
+    ignored_folders: dict[str, int] = field(default_factory=dict)
+    #: Files not used (relative paths): not named ``<emotion>_...``, or not an image.
+    ignored_paths: list[str] = field(default_factory=list)
+
+    @property
+    def ignored_files(self) -> int:
+        return sum(self.ignored_folders.values()) + len(self.ignored_paths)
+
+
+#: Other image-emotion datasets recognised by their folder names: name -> (its folders,
+#: what to do). Recognised when every folder of it that is not an FI emotion is present
+#: and at least two thirds of all its folders.
+OTHER_DATASETS: dict[str, tuple[frozenset[str], str]] = {
+    "Emotion6": (frozenset({"anger", "disgust", "fear", "joy", "sadness", "surprise"}),
+                 "Emotion6 has 6 Ekman emotions; joy and surprise are not among the 8 the "
+                 "paper's Table 1 regroups (its anger, disgust, fear and sadness were read "
+                 "as negative), so it cannot give the 3 IMAC classes: "
+                 "point --root at the Image Emotion (FI) database (folders "
+                 + ", ".join(EMOTIONS) + ")"),
+    "binary sentiment": (frozenset({"positive", "negative"}),
+                         "folders positive/negative are a binary sentiment dataset (as "
+                         "Twitter I/II), or images already regrouped: this stage needs the 8 "
+                         "emotion folders of the Image Emotion (FI) database and applies "
+                         "Table 1 itself"),
+}
+
+
+def recognise_layout(listing: Listing) -> tuple[str, str]:
+    """The layout ``scan_root`` found (``FI folders``, ``FI flat files``, both, or
+    ``none``), and for a known other dataset one line saying which and what to do."""
+    kinds = {r.source for r in listing.refs}
+    layout = {frozenset({"folder"}): "FI folders (<emotion>/*.jpg)",
+              frozenset({"flat"}): "FI flat files (<emotion>_NNNN.jpg)",
+              frozenset({"folder", "flat"}): "FI folders and flat files"}.get(
+        frozenset(kinds), "none under the image root")
+    names = {n.lower() for n in listing.ignored_folders} | {
+        r.emotion for r in listing.refs if r.source == "folder"}
+    for dataset, (folders, advice) in OTHER_DATASETS.items():
+        unknown = folders - set(EMOTIONS)
+        if unknown <= names and len(folders & names) * 3 >= len(folders) * 2:
+            return layout, f"this looks like {dataset}: {advice}"
+    return layout, ""
 
 
 def emotion_prefix(name: str) -> str | None:
@@ -150,18 +192,18 @@ def scan_root(root: Path) -> Listing:
         if entry.is_dir():
             emotion = entry.name.lower()
             if emotion not in EMOTIONS:
-                out.ignored_files += sum(1 for _ in _walk_files(entry))
+                out.ignored_folders[entry.name] = sum(1 for _ in _walk_files(entry))
                 continue
             for f in _walk_files(entry):
                 if f.suffix.lower() not in IMAGE_SUFFIXES:
-                    out.ignored_files += 1
+                    out.ignored_paths.append(f.relative_to(root).as_posix())
                     continue
                 out.refs.append(ImageRef(_local_id(emotion, f.stem), emotion,
                                          path=f.relative_to(root).as_posix(), source="folder"))
         elif entry.is_file():
             emotion = emotion_prefix(entry.name)
             if emotion is None or entry.suffix.lower() not in IMAGE_SUFFIXES:
-                out.ignored_files += 1
+                out.ignored_paths.append(entry.name)
                 continue
             out.refs.append(ImageRef(_local_id(emotion, entry.stem), emotion,
                                      path=entry.name, source="flat"))

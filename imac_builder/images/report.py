@@ -11,6 +11,9 @@ from .regroup import EMOTIONS, LABELS, PAPER_TABLE3, TABLE1, emotions_of
 if TYPE_CHECKING:
     from .stage import ImagesSummary, Row
 
+#: Ignored files listed by name in the report (the rest are counted).
+IGNORED_LISTED = 200
+
 #: Statuses in the order the report lists them.
 STATUS_ORDER = ("ok", "corrupt", "not_image", "too_small", "bomb", "duplicate", "placeholder",
                 "download_failed", "missing")
@@ -27,6 +30,7 @@ def render_report(summary: ImagesSummary, rows: list[Row], settings: dict[str, o
     L = ["# Images report", ""]
     L.append(f"Image root: `{summary.image_root}` (paths in `images.csv` are relative to it).")
     L.append("Settings: " + ", ".join(f"{k} = {v}" for k, v in settings.items()) + ".")
+    L += _layout_section(summary)
     L += ["", "## Per emotion (paper Table 1 regrouping)", ""]
     L += table(["emotion", "class", "listed", *statuses], [
         [e, TABLE1[e], sum(per[e].values()), *(per[e][s] for s in statuses)] for e in EMOTIONS
@@ -84,3 +88,30 @@ def render_report(summary: ImagesSummary, rows: list[Row], settings: dict[str, o
                                        for r in summary.rejected_examples])
         L.append("")
     return "\n".join(L)
+
+
+def _layout_section(summary: ImagesSummary) -> list[str]:
+    """The layout recognised, what was ignored under the root, and what is empty."""
+    L = ["", "## Layout and what was ignored", ""]
+    L.append(f"Layout recognised under the image root: {summary.layout or 'none'}.")
+    if summary.other_dataset:
+        L += ["", f"**Warning:** {summary.other_dataset[0].upper()}{summary.other_dataset[1:]}."]
+    if summary.missing_line():
+        L += ["", f"**Warning:** {summary.missing_line()} (kept: --allow-missing-classes)."]
+    if not summary.ignored_files:
+        L += ["", "Nothing under the image root was ignored."]
+        return L
+    L += ["", f"{summary.ignored_files} files under the image root were not used.", ""]
+    if summary.ignored_folders:
+        L += [f"Folders not named after one of the 8 emotions "
+              f"({len(summary.ignored_folders)}):", ""]
+        L += table(["folder", "files"], sorted(summary.ignored_folders.items()))
+        L.append("")
+    if summary.ignored_paths:
+        shown = summary.ignored_paths[:IGNORED_LISTED]
+        L += [f"Files not an `<emotion>_...` image or without an image suffix "
+              f"({len(summary.ignored_paths)}):", ""]
+        L += table(["file"], [[p] for p in shown])
+        if len(summary.ignored_paths) > len(shown):
+            L += ["", f"... and {len(summary.ignored_paths) - len(shown)} more."]
+    return L

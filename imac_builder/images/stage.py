@@ -21,7 +21,15 @@ from .fetch import (
     FetchJob,
     fetch_all,
 )
-from .layout import ImageRef, Listing, read_url_list, read_votes, scan_root, url_suffix
+from .layout import (
+    ImageRef,
+    Listing,
+    read_url_list,
+    read_votes,
+    recognise_layout,
+    scan_root,
+    url_suffix,
+)
 from .regroup import EMOTIONS, LABELS, label_of
 from .report import render_report
 
@@ -29,6 +37,7 @@ log = logging.getLogger(__name__)
 
 IMAGES_COLUMNS = tables.IMAGES.columns
 _REJECTED_SHOWN = 20
+_IGNORED_SHOWN = 10
 
 
 @dataclass
@@ -70,7 +79,15 @@ class ImagesSummary:
     checked: int = 0
     checks_reused: int = 0
     jobs: int = 1
+    layout: str = ""
+    other_dataset: str = ""
     ignored_files: int = 0
+    ignored_folders: dict[str, int] = field(default_factory=dict)
+    ignored_paths: list[str] = field(default_factory=list)
+    listed_per_label: dict[str, int] = field(default_factory=dict)
+    empty_classes: list[str] = field(default_factory=list)
+    empty_emotions: list[str] = field(default_factory=list)
+    allow_missing_classes: bool = False
     rejected_rows: int = 0
     rejected_examples: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
@@ -78,11 +95,46 @@ class ImagesSummary:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def ignored_line(self) -> str:
+        """``ignored 2 folders (joy: 3 files, ...) and 1 file (notes.txt)``, or ``""``."""
+        if not self.ignored_files:
+            return ""
+        folders = ", ".join(f"{n}: {_count(c, 'file')}" for n, c in self.ignored_folders.items())
+        shown = self.ignored_paths[:_IGNORED_SHOWN]
+        files = ", ".join(shown) + (f", ... ({len(self.ignored_paths) - len(shown)} more)"
+                                    if len(self.ignored_paths) > len(shown) else "")
+        parts = []
+        if self.ignored_folders:
+            parts.append(f"{_count(len(self.ignored_folders), 'folder')} not named after an "
+                         f"emotion ({folders})")
+        if self.ignored_paths:
+            parts.append(f"{_count(len(self.ignored_paths), 'file')} not an <emotion>_... "
+                         f"image ({files})")
+        return "ignored " + " and ".join(parts)
+
+    def missing_line(self) -> str:
+        """The classes and emotions no input listed an image for, or ``""``."""
+        parts = []
+        if self.empty_classes:
+            parts.append("no image of class " + ", ".join(self.empty_classes))
+        if self.empty_emotions:
+            parts.append("no image of emotion " + ", ".join(self.empty_emotions))
+        return "; ".join(parts)
+
     def lines(self) -> list[str]:
         ok = self.per_status.get("ok", 0)
         per = ", ".join(f"{self.ok_per_label.get(g, 0)} {g}" for g in LABELS)
         bad = ", ".join(f"{n} {s}" for s, n in sorted(self.per_status.items()) if s != "ok")
-        out = [f"{self.images_listed} images listed; {ok} usable ({per})"]
+        out = [f"layout: {self.layout} in {self.image_root}" if self.layout else "",
+               self.other_dataset, self.ignored_line()]
+        if self.missing_line():
+            out.append(f"warning: {self.missing_line()} (--allow-missing-classes given)")
+        out = [line for line in out if line]
+        out.append(f"{self.images_listed} images listed; {ok} usable ({per})")
+        unusable = [g for g in LABELS if self.listed_per_label.get(g)
+                    and not self.ok_per_label.get(g)]
+        if unusable:
+            out.append(f"warning: no usable image of class {', '.join(unusable)}")
         if bad:
             out.append(f"not usable: {bad}")
         out.append(f"checked {self.checked} files on {self.jobs} core(s); "
@@ -98,6 +150,10 @@ class ImagesSummary:
             out.append(f"rejected {self.rejected_rows} input rows (see images/report.md)")
         out += [f"wrote {p}" for p in self.outputs]
         return out
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _inside(root: Path, rel: str) -> bool:
@@ -156,10 +212,15 @@ def run_images(
     fetch_jobs: int = DEFAULT_FETCH_JOBS,
     retry_failed: bool = False,
     offline: bool = False,
+    allow_missing_classes: bool = False,
     backoff: float = 0.5,
     progress: bool = True,
 ) -> ImagesSummary:
-    """Read the layouts, fetch URLs, check every image, regroup, write ``images/``."""
+    """Read the layouts, fetch URLs, check every image, regroup, write ``images/``.
+
+    Refuses (``UserError``, nothing written) when no input lists an image of one of the
+    3 classes, or, with images found under the root, of one of the 8 emotions, unless
+    ``allow_missing_classes``: the summary and the report then say which are empty."""
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     if root is None and votes is None and not urls:
         raise UserError("give --root (images on disk), --votes (vote CSVs) or --urls")
@@ -178,8 +239,15 @@ def run_images(
     others = ([read_votes(Path(votes))] if votes is not None else []) + [
         read_url_list(Path(u)) for u in urls]
     cat, on_disk = _merge(local, others)
+    layout, other = recognise_layout(local)
     summary = ImagesSummary(image_root=str(image_root), jobs=jobs,
-                            found_on_disk=len(on_disk), ignored_files=local.ignored_files)
+                            found_on_disk=len(on_disk), layout=layout, other_dataset=other,
+                            ignored_files=local.ignored_files,
+                            ignored_folders=dict(local.ignored_folders),
+                            ignored_paths=list(local.ignored_paths),
+                            allow_missing_classes=allow_missing_classes)
+    if local.ignored_files:
+        log.warning("images: %s", summary.ignored_line())
     rejected = [r for listing in others for r in listing.rejected]
     summary.rejected_rows = len(rejected)
     summary.rejected_examples = [f"{r.where}: {r.reason}" for r in rejected[:_REJECTED_SHOWN]]
@@ -190,11 +258,26 @@ def run_images(
         keep = {i: r for i, r in cat.items() if r.verified}
         summary.dropped_unverified = len(cat) - len(keep)
         cat = keep
-    if not cat:
-        hint = (f"; {local.ignored_files} files ignored: not in an <emotion> folder nor "
-                "named <emotion>_..." if local.ignored_files else "")
-        raise UserError(f"no images found (root {image_root}; layouts: <emotion>/*.jpg, "
-                        f"<emotion>_NNNN.jpg, --votes <emotion>_*.csv, --urls){hint}")
+    listed = Counter(label_of(r.emotion) for r in cat.values())
+    summary.listed_per_label = {g: listed[g] for g in LABELS}
+    summary.empty_classes = [g for g in LABELS if not summary.listed_per_label[g]]
+    if local.refs:  # an FI layout on disk: each of its 8 emotions should be there
+        found = {r.emotion for r in cat.values()}
+        summary.empty_emotions = [e for e in EMOTIONS if e not in found]
+    if summary.missing_line():
+        log.warning("images: %s", summary.missing_line())
+    if not cat and not allow_missing_classes:
+        raise UserError(f"no images found (root {image_root}; layout: {layout}"
+                        + (f"; {other}" if other else "")
+                        + (f"; {summary.ignored_line()}" if local.ignored_files else "")
+                        + "; layouts read: <emotion>/*.jpg, <emotion>_NNNN.jpg, --votes "
+                          "<emotion>_*.csv, --urls)")
+    if summary.missing_line() and not allow_missing_classes:
+        raise UserError(f"images: {summary.missing_line()} (layout: {layout}"
+                        + (f"; {other}" if other else "")
+                        + (f"; {summary.ignored_line()}" if local.ignored_files else "")
+                        + "); nothing written: fix --root/--votes/--urls, or give "
+                          "--allow-missing-classes to go on without them")
 
     rows: dict[str, Row] = {}
     summary.already_present = sum(1 for i in on_disk if cat.get(i) and cat[i].url)
@@ -274,7 +357,8 @@ def run_images(
                             for g in LABELS}
     tables.write_table(wd.root, tables.IMAGES, (r.row() for r in ordered))
     settings = {"verified only": verified_only, "min size": min_size,
-                "max pixels": f"{max_pixels:,}", "placeholder copies": placeholder_copies}
+                "max pixels": f"{max_pixels:,}", "placeholder copies": placeholder_copies,
+                "allow missing classes": allow_missing_classes}
     atomic.write_text(tables.IMAGES_REPORT.at(wd.root), render_report(summary, ordered, settings))
     summary.outputs = [str(tables.IMAGES.at(wd.root)), str(tables.IMAGES_REPORT.at(wd.root))]
     if fetch_jobs_list:
