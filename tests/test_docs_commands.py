@@ -55,6 +55,9 @@ def doc_commands() -> list[tuple[str, list[str]]]:
                     argv = shlex.split(line)
                 except ValueError:
                     continue
+                redirect = next((i for i, w in enumerate(argv)
+                                 if re.fullmatch(r"\d?>>?(&\d)?|\||<", w)), None)
+                argv = argv[:redirect]  # a shell redirect ends the command (cron lines)
                 if not argv or any(PLACEHOLDER.search(w) for w in argv):
                     continue
                 found.append((page.name, argv))
