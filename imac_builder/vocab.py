@@ -125,7 +125,7 @@ DOWNLOAD_STATUSES = _statuses(
                          "doctor --for download', fix it (or pass --js-runtime, upgrade "
                          "yt-dlp), then rerun with --retry-failed"),
     ("invalid_media", False, "not a media file or no audio stream: `search --rematch` picks "
-                             "the song's next candidate"),
+                             "another candidate for the song"),
     ("too_short", False, "audio under the 60 s of one segment: `search --rematch` picks the "
                          "song's next candidate"),
     ("error", True, "unexpected failure: see logs/imac-build.log; rerun with "

@@ -138,7 +138,7 @@ def test_failures_end_in_the_ledger_and_the_run_goes_on(tmp_path, loopback, medi
                                 "network": 2, "too_short": 1, "rate_limited": 1}
     reasons = {p: ledger[by_path[p]]["reason"] for p in paths}
     assert reasons["/good.ogg"] == ""
-    assert "404" in reasons["/gone.ogg"] and "matches.csv" in reasons["/gone.ogg"]
+    assert "404" in reasons["/gone.ogg"] and "search --rematch" in reasons["/gone.ogg"]
     assert "403" in reasons["/forbidden.ogg"] and "--cookies" in reasons["/forbidden.ogg"]
     assert "ffmpeg cannot decode" in reasons["/noise.ogg"]
     assert "48.0 s" in reasons["/short.ogg"]
