@@ -94,8 +94,10 @@ def scored_pairs(wd: Path, run: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def assert_not_collapsed(pred: np.ndarray) -> None:
-    """A model that answers the same for every pair also scores 50% on half-true pairs."""
-    assert 0.2 < pred.mean() < 0.8, f"{pred.mean():.3f} of the pairs predicted true"
+    """A model that answers the same for every pair (issue 17's "collapsed") also scores 50%
+    on half-true pairs; one that has seen no class information may lean either way, so the
+    bounds leave room for a lean but not for one answer to (nearly) every pair."""
+    assert 0.05 < pred.mean() < 0.95, f"{pred.mean():.3f} of the pairs predicted true"
 
 
 def test_stays_at_chance_without_class_information(tmp_path: Path) -> None:
@@ -198,7 +200,7 @@ def test_mismatched_stores_are_refused_clearly(tmp_path: Path, runner) -> None:
     make_stores(tmp_path, informative=True, n_images=120, n_songs=30)
     w = ["--workdir", str(tmp_path)]
     r = runner.invoke(cli, [*w, "train", "--device", "cpu"])
-    assert r.exit_code == 1 and "run 'imac-build split' first" in r.output  # no split yet
+    assert r.exit_code == 1 and "run `imac-build split` first" in r.output  # no split yet
     assert runner.invoke(cli, [*w, "--quiet", "split"]).exit_code == 0
     r = runner.invoke(cli, [*w, "train", "--device", "cpu", "--epochs", "1", "--batch-size",
                             "512"])
