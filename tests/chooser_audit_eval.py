@@ -12,6 +12,12 @@ from imac_builder.search.match import Candidate, MatchConfig, choose
 DATA = Path(__file__).parent / "data" / "chooser_audit.json"
 
 
+
+def _example(kind: str, song: dict, picked: dict) -> tuple:
+    """One miss, as the report lists it."""
+    return (kind, song["artist"], song["title"], song["duration"], picked["title"],
+            picked["channel_title"], picked["duration"])
+
 def evaluate(path=DATA):
     songs = json.loads(Path(path).read_text(encoding="utf-8"))["songs"]
     cfg = MatchConfig()
@@ -55,33 +61,13 @@ def evaluate(path=DATA):
             else:
                 r["wrong"] += 1
                 r["wrong_kinds"][picked["kind"]] += 1
-                r["examples"].append(
-                    (
-                        "wrong",
-                        s["artist"],
-                        s["title"],
-                        s["duration"],
-                        picked["title"],
-                        picked["channel_title"],
-                        picked["duration"],
-                    )
-                )
+                r["examples"].append(_example("wrong", s, picked))
         else:
             r["absent"] += 1
             if picked is not None:
                 r["false_match"] += 1
                 r["false_kinds"][picked["kind"]] += 1
-                r["examples"].append(
-                    (
-                        "false",
-                        s["artist"],
-                        s["title"],
-                        s["duration"],
-                        picked["title"],
-                        picked["channel_title"],
-                        picked["duration"],
-                    )
-                )
+                r["examples"].append(_example("false", s, picked))
     # stricter probe: each impostor on its own, as the only candidate; how often is it accepted?
     r["solo_total"], r["solo_accepted"] = Counter(), Counter()
     for s in songs:
