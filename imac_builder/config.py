@@ -269,16 +269,122 @@ class SplitConfig(StageConfig):
         "protocol": "balanced (every single-modality rule scores 50%) or paper (one true "
                     "and one uniformly drawn false partner per image)",
         "phash_distance": "images whose 64-bit perceptual hashes differ in at most this "
-                          "many bits are one group (with --image-root)",
+                          "many bits are one group (images in the image folder)",
+        "artist_groups": "keep every song of an artist (tags/songs.csv) in one split",
     }
     seed: int = 0
     protocol: str = "balanced"
     phash_distance: int = 4
+    artist_groups: bool = True
 
     def validate(self) -> None:
         _range("seed", self.seed, 0, 2**32 - 1)
         _choice("protocol", self.protocol, ("balanced", "paper"))
         _range("phash_distance", self.phash_distance, 0, 64)
+
+
+def _finite(name: str, value: float) -> None:
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be a finite number, not {value}")
+
+
+@dataclass(frozen=True)
+class TrainConfig(StageConfig):
+    """Everything that decides a training run. The defaults are ACP-Net under the
+    ``default`` recipe; a recipe (``imac_builder.train.recipes``) is a named preset of the
+    recipe fields: ``TrainConfig.recipe_config("paper", epochs=20)``."""
+
+    HELP: ClassVar[dict[str, str]] = {
+        "model": "acp, spectrogram-acp or l3 (or a model registered in "
+                 "imac_builder.train.registry)",
+        "recipe": "default (label-free; learns at the paper's widths), paper (paper §4 "
+                  "literally), class-heads (ACP-Net + class heads: uses class labels), l3",
+        "epochs": "most epochs",
+        "patience": "stop after this many epochs without a better validation accuracy",
+        "seed": "seed of the initial weights and of the training pairs",
+        "batch_size": "pairs per optimiser step (recipe)",
+        "lr": "Adam's learning rate (recipe)",
+        "dropout": "dropout after the fusion's hidden layers (recipe)",
+        "subnet_dropout": "dropout after the subnets' layers too (recipe)",
+        "norm": "batch: batch normalisation after every hidden layer; none (recipe)",
+        "init": "torch's default initialisation, or kaiming (He) (recipe)",
+        "min_epochs": "no early stop before this epoch (recipe)",
+        "pairs_per_image": "training pairs drawn per training image each epoch, half true "
+                           "(recipe; the paper's reading: 2)",
+        "class_head_weight": "weight of the per-modality class-label losses (recipe "
+                             "class-heads; 0: label-free, as the paper)",
+        "image_widths": "ACP-Net image subnet widths",
+        "music_widths": "ACP-Net music subnet widths",
+        "fusion_widths": "ACP-Net fusion widths (before the 2 outputs)",
+        "spec_blocks": "Spectrogram-ACP: 1 s blocks of a 60 s segment",
+        "l3_channels": "L3-Net: channels of the four conv blocks",
+        "l3_fusion": "L3-Net: width of the fusion's hidden layer",
+        "crop_frames": "L3-Net: frames of a training crop (1 s)",
+        "test_crops": "L3-Net: crops averaged per segment at evaluation",
+    }
+    model: str = "acp"
+    recipe: str = "default"
+    epochs: int = 50
+    patience: int = 10
+    seed: int = 0
+    batch_size: int = 64
+    lr: float = 1e-3
+    dropout: float = 0.0
+    subnet_dropout: bool = False
+    norm: str = "batch"
+    init: str = "torch"
+    min_epochs: int = 5
+    pairs_per_image: int = 8
+    class_head_weight: float = 0.0
+    image_widths: tuple[int, ...] = (1024, 1024)
+    music_widths: tuple[int, ...] = (512, 1024, 1024, 1024)
+    fusion_widths: tuple[int, ...] = (1024, 512, 128)
+    spec_blocks: int = 60
+    l3_channels: tuple[int, ...] = (64, 128, 256, 512)
+    l3_fusion: int = 128
+    crop_frames: int = 40
+    test_crops: int = 12
+
+    def validate(self) -> None:
+        from .train.recipes import INITS, NORMS, RECIPES
+        from .train.registry import REGISTRY
+
+        _choice("model", self.model, tuple(REGISTRY))
+        _choice("recipe", self.recipe, tuple(RECIPES))
+        _choice("norm", self.norm, NORMS)
+        _choice("init", self.init, INITS)
+        for name in ("lr", "dropout", "class_head_weight"):
+            _finite(name, getattr(self, name))
+        if self.lr <= 0:
+            raise ValueError(f"lr must be above 0, not {self.lr}")
+        _range("dropout", self.dropout, 0, 0.99)
+        _range("class_head_weight", self.class_head_weight, 0)
+        _range("pairs_per_image", self.pairs_per_image, 2, 1000)
+        for name in ("epochs", "patience", "batch_size", "spec_blocks", "l3_fusion",
+                     "crop_frames", "test_crops"):
+            _range(name, getattr(self, name), 1)
+        _range("min_epochs", self.min_epochs, 0)
+        _range("seed", self.seed, 0, 2**32 - 1)
+        for name in ("image_widths", "music_widths", "fusion_widths", "l3_channels"):
+            widths = getattr(self, name)
+            if not widths or any(not isinstance(w, int) or w < 1 for w in widths):
+                raise ValueError(f"{name} must be positive whole numbers, not {widths}")
+
+    @classmethod
+    def recipe_config(cls, recipe: str | None = None, **values: Any) -> TrainConfig:
+        """The named recipe's settings (the model's own recipe when ``recipe`` is None),
+        then ``values`` (None: not given)."""
+        from .train.recipes import RECIPES
+        from .train.registry import get
+
+        given = {k: v for k, v in values.items() if v is not None}
+        name = recipe or get(given.get("model", "acp")).recipe
+        if name not in RECIPES:
+            raise UserError(f"unknown recipe {name!r}: choose {', '.join(RECIPES)}")
+        try:
+            return cls(recipe=name, **{**RECIPES[name], **given})
+        except (ValueError, TypeError) as e:
+            raise UserError(str(e)) from None
 
 
 @dataclass(frozen=True)
@@ -326,7 +432,7 @@ class RebuildConfig(StageConfig):
 CONFIGS: dict[str, type[StageConfig]] = {
     "tags": TagsConfig, "search": SearchConfig, "download": DownloadConfig,
     "images": ImagesConfig, "features": FeaturesConfig, "split": SplitConfig,
-    "evaluate": EvaluateConfig,
+    "train": TrainConfig, "evaluate": EvaluateConfig,
     "release": ReleaseConfig, "rebuild": RebuildConfig,
 }
 
@@ -375,4 +481,4 @@ def config_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-__all__ = ["CONFIGS", "StageConfig", "config_hash", "load_config", "load_pipeline"]
+__all__ = ["CONFIGS", "StageConfig", "TrainConfig", "config_hash", "load_config", "load_pipeline"]
