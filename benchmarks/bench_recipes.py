@@ -31,7 +31,9 @@ import numpy as np
 LABELS = ("positive", "neutral", "negative")
 
 
-def planted(wd: Path, items: int, signal: float, seed: int = 0, segs: int = 3) -> None:
+def planted(wd: Path, items: int, signal: float, seed: int = 0, segs: int = 3,
+            image_dim: int = 2048, music_dim: int = 193) -> None:
+    """Class c adds ``signal`` to dimension c of each modality; unit Gaussian noise."""
     from imac_builder.features.store import write_store
 
     rng = np.random.default_rng(seed)
@@ -42,13 +44,13 @@ def planted(wd: Path, items: int, signal: float, seed: int = 0, segs: int = 3) -
         return x
 
     lab = np.arange(items) % 3
-    write_store(wd / "features/images.h5", feats(items, 2048, lab),
+    write_store(wd / "features/images.h5", feats(items, image_dim, lab),
                 [f"img{i:06d}" for i in range(items)], [LABELS[c] for c in lab],
                 {"emotion": ["awe"] * items}, {}, modality="images")
     songs = items // segs
     seg_lab = np.repeat(np.arange(songs) % 3, segs)
     tracks = np.repeat([f"TRPLANT{i:011d}" for i in range(songs)], segs)
-    write_store(wd / "features/music.h5", feats(len(seg_lab), 193, seg_lab),
+    write_store(wd / "features/music.h5", feats(len(seg_lab), music_dim, seg_lab),
                 [f"{t}_{k % segs:03d}" for k, t in enumerate(tracks)],
                 [LABELS[c] for c in seg_lab], {"track_id": list(tracks)}, {},
                 modality="music")
