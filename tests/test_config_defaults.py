@@ -38,6 +38,9 @@ def test_run_function_defaults_are_the_configuration_defaults(stage):
         from imac_builder.search.match import MatchConfig
 
         match_defaults = {f.name: field_default(f) for f in dataclasses.fields(MatchConfig)}
+    if stage.name == "train":  # run_train(config=None) trains with TrainConfig()
+        assert sig.parameters["config"].default is None
+        match_defaults = {f.name: field_default(f) for f in dataclasses.fields(CONFIGS["train"])}
     checked = 0
     for f in dataclasses.fields(CONFIGS[stage.name]):
         want = field_default(f)
