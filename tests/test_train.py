@@ -77,6 +77,7 @@ def test_learns_close_to_bayes_and_evaluates(tmp_path: Path) -> None:
     half = (e.ci95_bootstrap[1] - e.ci95_bootstrap[0]) / 2
     se = two_way_se(tmp_path, "r")
     assert 0.8 * 1.96 * se < half < 1.45 * 1.96 * se, (half, se)
+    assert e.ci95_bootstrap == stratified_interval(tmp_path, "r")  # the stratified one
     assert e.roc_auc > 0.6
     assert e.probes["music emotion, 3 classes"] > 0.55  # 3-class Bayes ≈ 0.75 at SEP 2
     assert e.retrieval["mean_average_precision"] > 0.36  # one class in three is relevant
@@ -116,6 +117,29 @@ def two_way_se(wd: Path, run: str) -> float:
     v = clustered([r["image_id"] for r in rows]) + \
         clustered([song[r["segment_id"]] for r in rows])
     return float(np.sqrt(v) / n)
+
+
+def stratified_interval(wd: Path, run: str) -> tuple[float, float]:
+    """The bootstrap evaluate should report: images and songs resampled within their class,
+    cells at their shares (seed 0, the run's)."""
+    from imac_builder.features.store import FeatureStore
+    from imac_builder.train.metrics import cluster_bootstrap
+
+    pred, target = scored_pairs(wd, run)
+    mu = FeatureStore.open(wd / "features/music.h5")
+    im = FeatureStore.open(wd / "features/images.h5")
+    song = dict(zip(mu.ids, mu.extra["track_id"], strict=True))
+    code = {"positive": 0, "neutral": 1, "negative": 2}
+    ml = {i: code[v] for i, v in zip(mu.ids, mu.labels, strict=True)}
+    il = {i: code[v] for i, v in zip(im.ids, im.labels, strict=True)}
+    row = {i: k for k, i in enumerate(im.ids)}
+    with (wd / "splits/pairs_test.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    ci = np.array([il[r["image_id"]] for r in rows])
+    cm = np.array([ml[r["segment_id"]] for r in rows])
+    return cluster_bootstrap(pred == target, np.array([row[r["image_id"]] for r in rows]),
+                             [song[r["segment_id"]] for r in rows], seed=0,
+                             image_stratum=ci, song_stratum=cm, cell=ci * 3 + cm)
 
 
 def scored_pairs(wd: Path, run: str) -> tuple[np.ndarray, np.ndarray]:
