@@ -281,8 +281,11 @@ def run_evaluate(workdir: Workdir | Path, run: str = "acp", device: str = "auto"
                           class_labels_used=uses_class_labels(cfg), test_accuracy=acc,
                           ci95=ci, ci95_bootstrap=boot, baselines=baselines, roc_auc=auc,
                           cells=cells)
-    ref_data = data if data.store_names == ("images", "music") else _feature_data(wd, dev)
-    ref = None
+    import importlib.util
+
+    have_sklearn = importlib.util.find_spec("sklearn") is not None
+    ref_data = None if not have_sklearn else data if data.store_names == ("images", "music") \
+        else _feature_data(wd, dev)
     if ref_data is not None:
         from .classifiers import agreement_reference
 
