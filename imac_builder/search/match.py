@@ -52,8 +52,12 @@ _NOISE = (
     "lyrical video", "video song", "full video", "full video song", "full audio",
     "audio song", "visual", "official visual", "animated video", "vertical video",
     "remastered version", "remastered audio", "remastered video", "4k remaster",
-    "hd remaster", "extended version", "single version", "edit",
+    "hd remaster", "extended version", "single version", "enhanced",
+    "enhanced music video", "track", "video musical", "promo", "official promo",
+    "promo video", "new song", "latest song", "new video",
 )
+#: Longest phrases first: "full video song" before "full video".
+_NOISE = tuple(sorted(dict.fromkeys(_NOISE), key=len, reverse=True))
 _NOISE_RE = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in _NOISE) + r")\b")
 _REMASTER_RE = re.compile(
     r"[-–]?\s*\b(?:(?:19|20)\d\d\s+(?:digital\s+)?re-?master(?:ed)?|"
@@ -329,7 +333,7 @@ def _segments(video_title: str, keep: str) -> list[str]:
     noise = _noise_re(keep)
     out = []
     for seg in _SEG_RE.split(_FEAT_RE.sub(" ", _REMASTER_RE.sub(" ", video_title))):
-        f = fold(noise.sub(" ", fold(seg or "")))
+        f = fold(_YEAR_RE.sub(" ", noise.sub(" ", fold(seg or ""))))
         if f:
             out.append(f)
     return out
@@ -456,7 +460,7 @@ def _names_in(part: str, names: tuple[str, ...]) -> bool:
 
 @lru_cache(maxsize=8192)
 def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
-                names: tuple[str, ...] = ()) -> tuple[str, ...]:
+                names: tuple[str, ...] = (), channel: str = "") -> tuple[str, ...]:
     """The parts of a video title (bracketed, or set off by " - ", "|", ":") holding
     words that neither the song's artist and title (``own``, folded words) nor known
     noise explain; each part once, as its unexplained words.
@@ -467,24 +471,28 @@ def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
     noise = _noise_re(keep)
     own_set = frozenset(own)
     scripts = frozenset(_script(w) for w in own) - {""}
-    t = _FEAT_RE.sub(" ", _BRACKET_FEAT_RE.sub(" ", _REMASTER_RE.sub(" ", video_title)))
+    t = _BRACKET_FEAT_RE.sub(" ", _REMASTER_RE.sub(" ", video_title))
     parts: list[tuple[str, bool]] = []  # (text, after a pipe)
     pos, piped = 0, False
     for m in _PARTS_RE.finditer(t):
         parts.append((t[pos:m.start()], piped))
         if m.group(1) is not None:
             inner = fold(m.group(1))
-            if not inner.startswith("from "):  # a soundtrack: "(From "Movie")"
+            # a soundtrack: "(From "Movie")"; a producer credit: "(Prod. by X)"
+            if not inner.startswith(("from ", "prod ", "prod by", "produced by")):
                 parts.append((inner, piped))
         elif "|" in m.group(0) or "•" in m.group(0):
             piped = True
         pos = m.end()
     parts.append((t[pos:], piped))
-    folded = [(fold(noise.sub(" ", fold(p))), pp) for p, pp in parts]
-    credits = any(pp and _names_in(f, names + own_names(own_set)) for f, pp in folded)
+    folded = [(fold(noise.sub(" ", fold(p))), fold(noise.sub(" ", fold(_FEAT_RE.sub(" ", p)))),
+               pp) for p, pp in parts]
+    credits = any(pp and _names_in(f, names + own_names(own_set)) for f, _, pp in folded)
     out = []
-    for f, pp in folded:
-        if (pp and credits) or _names_in(f, names):
+    for whole, f, pp in folded:
+        if (pp and credits) or _names_in(whole, names):  # "Soolking feat Niska"
+            continue
+        if len(channel) >= 4 and whole == channel:  # the uploader's own name: "(Desafío Music)"
             continue
         extra = [w for w in f.split() if not _explained(w, own_set, scripts)]
         if extra:
@@ -535,24 +543,27 @@ _SONG_FEAT = re.compile(
 
 @lru_cache(maxsize=4096)
 def _song(artist: str, title: str) -> tuple[tuple[str, ...], str, tuple[str, ...],
-                                             tuple[str, ...]]:
+                                             tuple[str, ...], tuple[str, ...]]:
     """(folded spellings of the artist: cleaned, and as written; the cleaned title;
-    folded words of the raw artist and title; folded names of every credited artist:
-    the artist list split at its joiners and the title's "(feat. ...)" names)."""
+    folded words of the raw artist and title; folded names of the artist list split at
+    its joiners; folded names the title's "(feat. ...)" part adds). Only the artist list
+    is evidence of the artist: a featured name alone is how fan uploads are titled."""
     artist, title = _prep(artist), _prep(title)
     names = tuple(dict.fromkeys(n for n in (fold(clean_artist(artist)), fold(artist)) if n))
-    credited: list[str] = list(names)
-    for text in [artist] + [g for m in _SONG_FEAT.finditer(title) for g in m.groups() if g]:
-        credited += [fold(x) for x in _NAME_JOINERS.split(text) if x and len(fold(x)) >= 2]
+    credited = list(names) + [fold(x) for x in _NAME_JOINERS.split(artist)
+                              if x and len(fold(x)) >= 2]
+    featured = [fold(x) for m in _SONG_FEAT.finditer(title) for g in m.groups() if g
+                for x in _NAME_JOINERS.split(g) if x and len(fold(x)) >= 2]
     return (names, clean_title(title), tuple(fold(f"{artist} {title}").split()),
-            tuple(dict.fromkeys(c for c in credited if c)))
+            tuple(dict.fromkeys(c for c in credited if c)),
+            tuple(dict.fromkeys(f for f in featured if f)))
 
 
 def score_candidate(artist: str, title: str, duration: float | None, cand: Candidate,
                     cfg: MatchConfig, album: str | None = None) -> Scored:
     """Score one candidate for one song (raw MSD or Spotify artist and title; the
     album, when known, explains a credits block and a YouTube Music album field)."""
-    names, t, own, credited = _song(artist, title)
+    names, t, own, credited, featured = _song(artist, title)
     if album:
         own = own + tuple(fold(clean_title(album)).split())
     vtitle, chan_text = _prep(cand.title), _prep(cand.channel_title)
@@ -583,7 +594,8 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     squashed = tuple(x for n in names for x in (n.replace(" ", ""),
                                                  _THE.sub("", n).replace(" ", "")))
     quals = list(_qualifiers(vtitle, own + tuple(fold(" ".join(credited)).split()) + squashed,
-                             f"{' '.join(names)} {fold(t)}", credited))
+                             f"{' '.join(names)} {fold(t)}", credited + featured,
+                             fold(chan_text)))
     strict = official in ("Topic", "YouTube Music song")
     dur_pen, dur_note, dur_fail = _duration(
         duration, cand.duration, cfg, FAR_OFF_TOPIC if strict else FAR_OFF,
