@@ -54,7 +54,8 @@ _NOISE = (
     "remastered version", "remastered audio", "remastered video", "4k remaster",
     "hd remaster", "extended version", "single version", "enhanced",
     "enhanced music video", "track", "video musical", "promo", "official promo",
-    "promo video", "new song", "latest song", "new video",
+    "promo video", "new song", "latest song", "new video", "audio stream",
+    "official audio stream",
 )
 #: Longest phrases first: "full video song" before "full video".
 _NOISE = tuple(sorted(dict.fromkeys(_NOISE), key=len, reverse=True))
@@ -105,7 +106,7 @@ _LABEL_RE = re.compile(
     r"monstercat|ultra music|armada\w*|atlantic|interscope|columbia|capitol|def jam|"
     r"island|republic|rca|epic|emi\w*|parlophone|elektra|geffen|motown|big machine|"
     r"sub pop|domino|ninja tune|mercury|polydor|virgin|bmg|believe|dharma|88rising|"
-    r"the orchard|musicgroup)\b", re.IGNORECASE)
+    r"the orchard|musicgroup|decca|motown|stax|chess|sun records)\b", re.IGNORECASE)
 #: Words that name another performance, whether in the title or the channel: a TV
 #: show, a radio or web session, a festival (beyond ``penalty_words``, not configurable).
 VERSION_MARKERS: tuple[str, ...] = (
@@ -485,19 +486,42 @@ def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
             piped = True
         pos = m.end()
     parts.append((t[pos:], piped))
-    folded = [(fold(noise.sub(" ", fold(p))), fold(noise.sub(" ", fold(_FEAT_RE.sub(" ", p)))),
-               pp) for p, pp in parts]
-    credits = any(pp and _names_in(f, names + own_names(own_set)) for f, _, pp in folded)
+    folded = [(p, fold(noise.sub(" ", fold(p))),
+               fold(noise.sub(" ", fold(_FEAT_RE.sub(" ", p)))), pp) for p, pp in parts]
+    credits = any(pp and _names_in(f, names + own_names(own_set)) for _, f, _, pp in folded)
     out = []
-    for whole, f, pp in folded:
-        if (pp and credits) or _names_in(whole, names):  # "Soolking feat Niska"
+    for raw, whole, f, pp in folded:
+        if (pp and credits) or _artist_list(raw, names, own_set, scripts, noise):
             continue
         if len(channel) >= 4 and whole == channel:  # the uploader's own name: "(Desafío Music)"
+            continue
+        if whole and _LABEL_RE.fullmatch(whole.strip()):  # a label credit: "(Decca)"
             continue
         extra = [w for w in f.split() if not _explained(w, own_set, scripts)]
         if extra:
             out.append(" ".join(extra))
     return tuple(out)
+
+
+def _artist_list(raw: str, names: tuple[str, ...], own: frozenset[str],
+                 scripts: frozenset[str], noise: re.Pattern) -> bool:
+    """Whether a part of a title is a list of artists holding one of the song's:
+    "Tory Lanez, Rich The Kid", "Soolking feat Niska", "박재범 Jay Park" (a name, its
+    other-script copy). "NCT 127 'Designer'" is not: its other words are no names."""
+    chunks = [fold(noise.sub(" ", fold(x))) for x in _NAME_JOINERS.split(raw) if x]
+    chunks = [c for c in chunks if c]
+    from rapidfuzz import fuzz
+
+    for c in chunks:
+        if any(n and fuzz.ratio(_squash(c), _squash(n)) >= 90 for n in names):
+            return True  # "Enanitos Verdes" for "Los Enanitos Verdes"
+        for n in names:
+            if not n or f" {n} " not in f" {c} ":
+                continue
+            rest = f" {c} ".replace(f" {n} ", " ", 1).split()
+            if all(_explained(w, own, scripts) for w in rest):
+                return True
+    return False
 
 
 def own_names(own: frozenset[str]) -> tuple[str, ...]:
