@@ -357,7 +357,7 @@ def _title_score(song_title: str, video_title: str, artist: str) -> tuple[float,
             rests.append((_trim(rest), vcost))  # "X by Artist", "Artist performs X"
             rests.append((v, vcost + 2.0))  # a self-titled song: "Bad Company" on Topic
     # one part of the title on its own: "Title - Artist", "Artist: 'Title'", "A, B - Title"
-    rests += [(seg, 1.0) for seg in _segments(video_title, keep)]
+    rests += [(seg, 3.0) for seg in _segments(video_title, keep)]
     for rest, vcost in rests:
         for s, cost in ((nt, 0.0), (nt_short, 3.0)):
             if not s or not rest:
@@ -627,9 +627,11 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     score = 0.55 * title_sim + 0.45 * artist_sim
     if official and artist_sim >= cfg.min_artist:
         score += cfg.official_bonus
-    score -= (cfg.version_penalty * len(pens) + cfg.qualifier_penalty * len(quals) + dur_pen
-              + 0.2 * cand.rank)
-    raw = score
+    # a close duration (a negative penalty) orders candidates but never lifts one over
+    # a threshold: alone it says nothing of which recording this is
+    score -= (cfg.version_penalty * len(pens) + cfg.qualifier_penalty * len(quals)
+              + max(0.0, dur_pen) + 0.2 * cand.rank)
+    raw = score - min(0.0, dur_pen)
     score = max(0.0, min(100.0, score))
     failed = []
     if title_sim < cfg.min_title:
