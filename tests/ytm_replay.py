@@ -18,8 +18,9 @@ _HOME = '<html><script>ytcfg.set({"VISITOR_DATA": "replayed"});</script></html>'
 
 
 class ReplayAdapter(BaseAdapter):
-    """Answers ``POST .../search`` from ``responses[(query, params)]`` or
-    ``continuations[ctoken]``; any other request is a 404 (never the network)."""
+    """Answers ``POST .../search`` from ``responses[(query, params)]`` (query ``"*"``:
+    any query) or ``continuations[ctoken]``; any other request is a 404 (never the
+    network)."""
 
     def __init__(self, responses: dict[tuple[str, str], dict] | None = None,
                  continuations: dict[str, dict] | None = None):
@@ -39,7 +40,8 @@ class ReplayAdapter(BaseAdapter):
             body = json.loads(request.body or b"{}")
             key = (body.get("query", ""), body.get("params", ""))
             self.asked.append(key if not token else ("ctoken", token))
-            found = self.continuations.get(token) if token else self.responses.get(key)
+            found = (self.continuations.get(token) if token else
+                     self.responses.get(key, self.responses.get(("*", key[1]))))
             if found is not None:
                 status, text = 200, json.dumps(found)
         resp = requests.Response()

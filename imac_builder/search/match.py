@@ -613,7 +613,7 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
             artist_sim = float(sa)
             structured = "artists field"
         if cand.result_type == "song" and sa >= 90:
-            official = official or "YouTube Music song"
+            official = "YouTube Music song"  # the release audio itself
     pens = _penalties(vtitle, chan_text, own, tuple(cfg.penalty_words))
     squashed = tuple(x for n in names for x in (n.replace(" ", ""),
                                                  _THE.sub("", n).replace(" ", "")))
