@@ -158,3 +158,24 @@ def test_an_unknown_backend_is_one_line(tmp_path: Path) -> None:
     assert res.exit_code != 0 and "Traceback" not in res.output
     assert "'nope'" in res.output and "ytmusic" in res.output
     assert len(res.output.strip().splitlines()) == 1
+
+
+def test_status_and_doctor_name_the_backend(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    monkeypatch.setitem(registry.BACKENDS, "toy", registry.BackendInfo(
+        "toy", "toy_backend:make", "", "", False, "a toy"))
+    write_songs_csv(tmp_path, [(T1, "Portishead", "Roads", "305.0"),
+                               ("TRAAAAA128F0000002", "Adele", "Hello", "295.0")])
+    run = CliRunner().invoke
+    res = run(cli, ["--workdir", str(tmp_path), "search", "--backend", "toy", "--limit", "1"])
+    assert res.exit_code == 0, res.output
+    res = run(cli, ["--workdir", str(tmp_path), "status"])
+    assert res.exit_code == 0, res.output
+    search_line = next(x for x in res.output.splitlines() if x.strip().startswith("search"))
+    assert "backend toy" in search_line, res.output
+    assert "search: 1 songs left to search (toy backend: no quota)" in res.output
+    res = run(cli, ["--workdir", str(tmp_path), "doctor", "--for", "search"])
+    line = next(x for x in res.output.splitlines() if " backends " in f" {x} ")
+    assert "search runs with the toy backend" in line and "ytmusic (ytmusicapi" in line
