@@ -55,7 +55,9 @@ _NOISE = (
     "hd remaster", "extended version", "single version", "enhanced",
     "enhanced music video", "track", "video musical", "promo", "official promo",
     "promo video", "new song", "latest song", "new video", "audio stream",
-    "official audio stream",
+    "official audio stream", "clean version", "explicit version", "dirty version",
+    "re mastered", "oficiel", "hd upgrade", "fan video", "official fan video", "fan made",
+    "fanmade", "w lyrics", "with lyric",
 )
 #: Longest phrases first: "full video song" before "full video".
 _NOISE = tuple(sorted(dict.fromkeys(_NOISE), key=len, reverse=True))
@@ -461,7 +463,8 @@ def _names_in(part: str, names: tuple[str, ...]) -> bool:
 
 @lru_cache(maxsize=8192)
 def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
-                names: tuple[str, ...] = (), channel: str = "") -> tuple[str, ...]:
+                names: tuple[str, ...] = (), channel: str = "",
+                album: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The parts of a video title (bracketed, or set off by " - ", "|", ":") holding
     words that neither the song's artist and title (``own``, folded words) nor known
     noise explain; each part once, as its unexplained words.
@@ -489,8 +492,22 @@ def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
     folded = [(p, fold(noise.sub(" ", fold(p))),
                fold(noise.sub(" ", fold(_FEAT_RE.sub(" ", p)))), pp) for p, pp in parts]
     credits = any(pp and _names_in(f, names + own_names(own_set)) for _, f, _, pp in folded)
+    # a label's upload naming the song's album or film: its pipes are the film's credits
+    if album and _is_label(channel):
+        credits = credits or bool(set(album) & set(fold(t).split()))
+    # "Kygo - Fever ft. Lukas Graham" for a song credited to Lukas Graham: the part
+    # before the first dash is the lead artist's slot once the song's artist is named
+    # in another part (a featured one)
+    lead = ""
+    if len(folded) > 1 and re.match(r"[^\-–—|:]+\s[-–—]\s", t):
+        first = folded[0][1]
+        if (first and len(first.split()) <= 5 and not _names_in(first, names)
+                and any(_names_in(fold(raw), names) for raw, *_ in folded[1:])):
+            lead = first
     out = []
     for raw, whole, f, pp in folded:
+        if whole.startswith(("prod ", "prod by ", "produced by ")) or (lead and whole == lead):
+            continue
         if (pp and credits) or _artist_list(raw, names, own_set, scripts, noise):
             continue
         if len(channel) >= 4 and whole == channel:  # the uploader's own name: "(Desafío Music)"
@@ -565,6 +582,30 @@ _SONG_FEAT = re.compile(
     r"|\s(?:feat\.|ft\.|featuring)\s+(.+)$", re.IGNORECASE)
 
 
+_LABEL_SQUASHED = re.compile(
+    r"sonymusic|tseries|zeemusic|universalmusic|warnermusic|tipsofficial|saregama|"
+    r"adityamusic|lahari|speedrecords|yrf|vevo$")
+
+
+def _is_label(channel: str) -> bool:
+    """A record label's channel (or a VEVO one): "T-Series", "SonyMusicSouthVEVO"."""
+    return bool(_LABEL_RE.search(channel)
+                or _LABEL_SQUASHED.search(re.sub(r"[^a-z]", "", channel.lower())))
+
+
+def _album_words(album: str | None, title: str) -> tuple[str, ...]:
+    """The album's (or film's) own words: not the song title's, not noise, 4+ letters."""
+    films = re.findall(r"\bfrom\s+[\"'“]?([^\"'”\)\]]+)", title, re.IGNORECASE)
+    text = " ".join([album or ""] + films)
+    if not text.strip():
+        return ()
+    bare = re.sub(r"\bfrom\s+.*$", " ", _BRACKET_RE.sub(" ", title), flags=re.IGNORECASE)
+    words = set(fold(clean_title(text)).split()) - set(fold(bare).split()) - _JOINERS
+    return tuple(sorted(w for w in words if len(w) >= 4 and not _NOISE_RE.fullmatch(w)
+                        and w not in ("original", "motion", "picture", "soundtrack",
+                                      "deluxe", "edition", "version", "from")))
+
+
 @lru_cache(maxsize=4096)
 def _song(artist: str, title: str) -> tuple[tuple[str, ...], str, tuple[str, ...],
                                              tuple[str, ...], tuple[str, ...]]:
@@ -614,12 +655,21 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
             structured = "artists field"
         if cand.result_type == "song" and sa >= 90:
             official = "YouTube Music song"  # the release audio itself
+    if artist_sim < cfg.min_artist and title_sim >= 90:
+        # a film or album song on its label's (or a VEVO) channel, credited to its film
+        # and cast rather than to the singer: "Paiya - Thuli Thuli Video | Karthi" on
+        # Sony Music South for Haricharan's "Thuli Thuli" from the album "Paiya"
+        label = official in ("label", "VEVO") or _is_label(chan_text)
+        album_words = set(_album_words(album, t))
+        if label and album_words and album_words & set(fold(vtitle).split()):
+            artist_sim = cfg.min_artist
+            structured = "album named on a label's channel"
     pens = _penalties(vtitle, chan_text, own, tuple(cfg.penalty_words))
     squashed = tuple(x for n in names for x in (n.replace(" ", ""),
                                                  _THE.sub("", n).replace(" ", "")))
     quals = list(_qualifiers(vtitle, own + tuple(fold(" ".join(credited)).split()) + squashed,
                              f"{' '.join(names)} {fold(t)}", credited + featured,
-                             fold(chan_text)))
+                             fold(chan_text), _album_words(album, t)))
     strict = official in ("Topic", "YouTube Music song")
     dur_pen, dur_note, dur_fail = _duration(
         duration, cand.duration, cfg, FAR_OFF_TOPIC if strict else FAR_OFF,
@@ -649,7 +699,8 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     if score < cfg.min_score:
         failed.append(f"score {score:.1f} < {cfg.min_score:g}")
     if structured:
-        dur_note = f"artist from the {structured}" + (f"; {dur_note}" if dur_note else "")
+        why = structured if structured.startswith("album") else f"the {structured}"
+        dur_note = f"artist from {why}" + (f"; {dur_note}" if dur_note else "")
     return Scored(cand, round(score, 1), title_sim, artist_sim, official, pens,
                   dur_note, quals, failed, raw)
 
