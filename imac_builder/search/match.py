@@ -335,8 +335,10 @@ def _segments(video_title: str, keep: str) -> list[str]:
     quotes or brackets: "Title - Artist", "Artist: 'Title'", "【Artist】Title"."""
     noise = _noise_re(keep)
     out = []
-    for seg in _SEG_RE.split(_FEAT_RE.sub(" ", _REMASTER_RE.sub(" ", video_title))):
-        f = fold(_YEAR_RE.sub(" ", noise.sub(" ", fold(seg or ""))))
+    # split first: a "feat." part runs to the next separator, and a quoted title may
+    # follow it ('Brent Faiyaz Feat Tyler, The Creator "Gravity"')
+    for seg in _SEG_RE.split(_REMASTER_RE.sub(" ", video_title)):
+        f = fold(_YEAR_RE.sub(" ", noise.sub(" ", fold(_FEAT_RE.sub(" ", seg or "")))))
         if f:
             out.append(f)
     return out

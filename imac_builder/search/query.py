@@ -27,6 +27,7 @@ _DASH_EDITION = re.compile(
     r"(?:\s+\d{4})?|(?:single|album|radio|mono|stereo|original|lp|45|7\"|us|uk)"
     r"(?:\s+(?:version|edit|mix|mono|stereo))*|radio\s+edit|edit|mono|stereo|"
     r"(?:\d{4}\s+)?(?:stereo|mono)\s+(?:mix|version)(?:\s+\d{4})?|"
+    r"video\s+edit|(?:vers[aã]o\s+)?remasterizad[oa]|(?:versi[oó]n\s+)?remasterizad[oa]|"
     r"from\s+.+|bonus\s+track)\s*$", re.IGNORECASE)
 _ARTIST_FEAT = re.compile(r"\s+(?:featuring|feat\.?|ft\.?)\s+.*$", re.IGNORECASE)
 _THOUSANDS = re.compile(r"(?<=\d)_(?=\d{3}\b)")
