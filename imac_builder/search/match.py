@@ -57,7 +57,7 @@ _NOISE = (
     "promo video", "new song", "latest song", "new video", "audio stream",
     "official audio stream", "clean version", "explicit version", "dirty version",
     "re mastered", "oficiel", "hd upgrade", "fan video", "official fan video", "fan made",
-    "fanmade", "w lyrics", "with lyric",
+    "fanmade", "w lyrics", "with lyric", "clip oficial", "restored", "hq restored",
 )
 #: Longest phrases first: "full video song" before "full video".
 _NOISE = tuple(sorted(dict.fromkeys(_NOISE), key=len, reverse=True))
@@ -91,12 +91,15 @@ _PARTS_RE = re.compile(r"[\(\[\{【「『〔]([^\)\]\}】」』〕]*)[\)\]\}】�
 
 #: Names joined into an artist list: "A, B & C", "A x B", "A feat. B", "A e B", "A、B".
 _NAME_JOINERS = re.compile(
-    r"\s*(?:,|&|\+|、|・|\s/\s|\band\b|\bx\b|\bwith\b|\bfeat\b\.?|\bft\b\.?|\bfeaturing\b|"
+    r"\s*(?:,|&|\+|、|・|✖|×|\s/\s|\band\b|\bx\b|\bwith\b|\bfeat\b\.?|\bft\b\.?|\bfeaturing\b|"
     r"\bw/|\by\b|\be\b|\bet\b|\bund\b|\bcon\b|\bvs\b\.?)\s*", re.IGNORECASE)
 #: Parts of a title a song title may stand alone in.
 _SEG_RE = re.compile(r"\s[-–—~|]\s|\s*[|｜•]\s*|:\s|[\"“”«»「」『』【】\[\]\(\)]|"
                      r"(?:^|\s)['‘]|['’](?:\s|$)")
 _TRACK_NO = re.compile(r"^\s*\d{1,2}\s*[.)]\s+")
+_PART_ABBR = re.compile(r"\bPt\.?\s+(?=[0-9IVX])", re.IGNORECASE)
+_CREW_RE = re.compile(r"(?:🎥\s*|\b(?:shot|dir\.?|directed|filmed|prod\.?|produced)\s+)by\b\.?"
+                      r"[^\-–—|\(\)\[\]]*", re.IGNORECASE)
 _CJK = r"\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _SCRIPT_EDGE = re.compile(rf"(?<=[A-Za-z0-9])(?=[{_CJK}])|(?<=[{_CJK}])(?=[A-Za-z0-9])")
 #: Channels of record labels: evidence for an official upload (with the artist named
@@ -125,6 +128,8 @@ VERSION_MARKERS: tuple[str, ...] = (
 #: Words by which a title says it is a video (a music video may have an intro).
 _VIDEO_WORDS = frozenset({"video", "mv", "clip", "clipe", "videoclip", "visualizer",
                           "visualiser", "film"})
+#: Noise words whose misspellings are noise too ("Officical Video").
+_TYPO_NOISE = frozenset({"official", "oficial", "officiel", "video", "lyrics", "audio"})
 #: Duration evidence: within CLOSE_S seconds counts for the candidate (DURATION_CREDIT
 #: points); more than BARE_OFF of the song's length off under a bare title is another
 #: take of the song (a live or alternative recording titled like the release).
@@ -137,7 +142,14 @@ def _prep(text: str) -> str:
     """A title as compared: full-width forms folded (NFKC), no leading track number
     ("12. "), a space where Latin meets CJK or Hangul ("MAYDAY五月天")."""
     t = unicodedata.normalize("NFKC", text or "")
+    t = _PART_ABBR.sub("Part ", t)
     return _SCRIPT_EDGE.sub(" ", _TRACK_NO.sub("", t))
+
+
+def _strip_credits(title: str) -> str:
+    """A video title without its crew credits ("🎥 By Ryan Lynch", "Prod. By X",
+    "Shot by Y"), each up to the next separator."""
+    return _CREW_RE.sub(" ", title)
 
 
 def _script(word: str) -> str:
@@ -447,8 +459,9 @@ def _explained(word: str, own: frozenset[str], scripts: frozenset[str]) -> bool:
     sc = _script(word)
     if sc and sc not in scripts:  # the artist or title in another script: "박재범 Jay Park"
         return True
-    # a typo or a dropped letter ("Tme" for "Time")
-    return len(word) >= 3 and any(len(o) >= 3 and fuzz.ratio(word, o) >= 80 for o in own)
+    # a typo or a dropped letter ("Tme" for "Time", "Officical")
+    return len(word) >= 3 and any(len(o) >= 3 and fuzz.ratio(word, o) >= 80
+                                  for o in own | _TYPO_NOISE)
 
 
 def _names_in(part: str, names: tuple[str, ...]) -> bool:
@@ -633,7 +646,7 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     names, t, own, credited, featured = _song(artist, title)
     if album:
         own = own + tuple(fold(clean_title(album)).split())
-    vtitle, chan_text = _prep(cand.title), _prep(cand.channel_title)
+    vtitle, chan_text = _strip_credits(_prep(cand.title)), _prep(cand.channel_title)
     title_sim, artist_sim, official = 0.0, 0.0, ""
     # "Kathryn Williams", and "Williams, Kathryn" as uploaded; then the other credited
     # artists ("Clean Bandit x Elley Duhé" for a song credited to Elley Duhé)
