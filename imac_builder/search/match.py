@@ -58,6 +58,9 @@ _NOISE = (
     "official audio stream", "clean version", "explicit version", "dirty version",
     "re mastered", "oficiel", "hd upgrade", "fan video", "official fan video", "fan made",
     "fanmade", "w lyrics", "with lyric", "clip oficial", "restored", "hq restored",
+    "color coded", "color coded lyrics", "hit song", "latest hit song", "full",
+    "original video", "video original", "official release", "vinyl video",
+    "official vinyl video", "video animation", "animated", "in stores now",
 )
 #: Longest phrases first: "full video song" before "full video".
 _NOISE = tuple(sorted(dict.fromkeys(_NOISE), key=len, reverse=True))
@@ -86,7 +89,7 @@ FAR_OFF_TOPIC = 0.1
 #: Words that join a title's parts and qualify nothing ("Song by Artist").
 _JOINERS = frozenset({"by", "the", "a", "an", "and", "of", "de", "la", "le", "el", "with",
                       "x"})
-_PARTS_RE = re.compile(r"[\(\[\{【「『〔]([^\)\]\}】」』〕]*)[\)\]\}】」』〕]|\s[-–—|:/~]\s|"
+_PARTS_RE = re.compile(r"[\(\[\{【「『〔]([^\)\]\}】」』〕]*)[\)\]\}】」』〕]|\s[-–—|:~]\s|"
                        r"\s*[|•]\s*|:\s")
 
 #: Names joined into an artist list: "A, B & C", "A x B", "A feat. B", "A e B", "A、B".
@@ -97,6 +100,7 @@ _NAME_JOINERS = re.compile(
 _SEG_RE = re.compile(r"\s[-–—~|]\s|\s*[|｜•]\s*|:\s|[\"“”«»「」『』【】\[\]\(\)]|"
                      r"(?:^|\s)['‘]|['’](?:\s|$)")
 _TRACK_NO = re.compile(r"^\s*\d{1,2}\s*[.)]\s+")
+_TRACK_RE = re.compile(r"\btrack\s+\d{1,2}\b", re.IGNORECASE)
 _PART_ABBR = re.compile(r"\bPt\.?\s+(?=[0-9IVX])", re.IGNORECASE)
 _CREW_RE = re.compile(r"(?:🎥\s*|\b(?:shot|dir\.?|directed|filmed|prod\.?|produced)\s+)by\b\.?"
                       r"[^\-–—|\(\)\[\]]*", re.IGNORECASE)
@@ -149,7 +153,7 @@ def _prep(text: str) -> str:
 def _strip_credits(title: str) -> str:
     """A video title without its crew credits ("🎥 By Ryan Lynch", "Prod. By X",
     "Shot by Y"), each up to the next separator."""
-    return _CREW_RE.sub(" ", title)
+    return _TRACK_RE.sub(" ", _CREW_RE.sub(" ", title))
 
 
 def _script(word: str) -> str:
