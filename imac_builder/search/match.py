@@ -48,7 +48,8 @@ _NOISE = (
     "video oficial", "video ufficiale", "offizielles video", "hq audio", "hd audio",
     "performance video", "clip video", "clip officiel", "clipe", "clipe oficial",
     "video clip", "videoclip oficial", "hq sound", "hd sound", "music video edit",
-    "video edit", "audio oficial", "audio officiel", "official hd video", "lyrical",
+    "video edit", "official music video edit", "audio oficial", "audio officiel",
+    "official hd video", "lyrical",
     "lyrical video", "video song", "full video", "full video song", "full audio",
     "audio song", "visual", "official visual", "animated video", "vertical video",
     "remastered version", "remastered audio", "remastered video", "4k remaster",
@@ -446,8 +447,11 @@ def _penalties(video_title: str, channel: str, own: Sequence[str],
     # a bracketed "(feat. ...)" holds names; any other "ft. ..." part hides nothing
     title = fold(_BRACKET_FEAT_RE.sub(" ", video_title)).split()
     chan = fold(channel).split()
+    hay = f" {' '.join(title)} | {' '.join(chan)} "
     found = []
     for w, fw in _phrases(tuple(dict.fromkeys(words + VERSION_MARKERS))):
+        if f" {' '.join(fw)} " not in hay:  # most phrases: absent, decided at once
+            continue
         n_own = _count(own, fw)
         if _count(title, fw) > n_own or (not n_own and _count(chan, fw)):
             if not any(f" {w} " in f" {f} " for f in found):

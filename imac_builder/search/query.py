@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 #: Bracketed suffixes MSD appends that name an edition, not a different recording.
 _EDITION = re.compile(
@@ -87,6 +88,7 @@ def build_query(artist: str, title: str) -> str:
     return text
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower case, accents removed, "&" as "and", punctuation as spaces."""
     t = text or ""
