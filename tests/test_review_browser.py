@@ -6,7 +6,7 @@ screenshot in docs/, and the load and filter times of a large synthetic work dir
 Skipped with the reason when chromium, chromedriver or selenium is absent
 (``scripts/setup.sh --dev`` installs them). ``IMAC_REVIEW_SCREENSHOT=1`` rewrites
 ``docs/review.png``; ``IMAC_REVIEW_SONGS=10000`` sizes the synthetic work directory
-(default 1,000 songs x 20 candidates, to keep the suite quick).
+(default 500 songs x 20 candidates, to keep the suite quick).
 """
 
 from __future__ import annotations
@@ -212,7 +212,8 @@ def test_review_the_demo_decide_save_export_and_rerank(demo_small: Path, tmp_pat
             _screenshot(d, url)
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=20)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and "stopped serving" in out, out
     assert d.execute_script("return window.__pwned === undefined && "
                             "window.__alerted === undefined")
     r = runner.invoke(cli, ["--workdir", str(w), "search", "--rerank"])
@@ -294,7 +295,7 @@ def test_large_work_directory_load_and_filter_times(tmp_path: Path, browser) -> 
 
     from imac_builder.review import write_review
 
-    n = int(os.environ.get("IMAC_REVIEW_SONGS", "1000"))
+    n = int(os.environ.get("IMAC_REVIEW_SONGS", "500"))
     w = tmp_path / "big"
     (w / "tags").mkdir(parents=True)
     (w / "search").mkdir()

@@ -41,6 +41,9 @@ def review(app: App, open_page: bool, port: int | None, jobs: int) -> None:
         if open_page:
             _open(server.url)
         server.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM: every save is already on disk
+        if not app.quiet:
+            click.echo("stopped serving; saved decisions are in search/overrides.csv", err=True)
     finally:
         server.server_close()
 

@@ -244,10 +244,5 @@ def embed_json(data: Any) -> str:
     return text
 
 
-def known_tracks(data: dict[str, Any]) -> set[str]:
-    return {s[0] for s in data["songs"]}
-
-
 __all__: Sequence[str] = ("CANDIDATE_FIELDS", "SONG_FIELDS", "build_data", "embed_json",
-                          "is_track_id",
-                          "known_tracks", "match_config")
+                          "match_config", "scores", "summary_panel")

@@ -23,7 +23,7 @@ from typing import Any
 
 from .. import tables as T
 from ..errors import UserError
-from ..vocab import YOUTUBE_ID
+from ..vocab import YOUTUBE_ID, is_track_id
 from ..workdir import Workdir
 from .page import PAGE, write_review
 
@@ -151,8 +151,6 @@ class ReviewServer(HTTPServer):
 
     def known(self) -> set[str]:
         if self._known is None:
-            from .data import is_track_id
-
             rows = T.read_table(self.workdir.root, T.SONGS, required=("track_id",))
             self._known = {r["track_id"].strip() for r in rows
                            if is_track_id(r["track_id"].strip())}
