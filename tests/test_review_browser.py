@@ -162,6 +162,14 @@ def test_review_the_demo_decide_save_export_and_rerank(demo_small: Path, tmp_pat
         # the count beside each filter value is the number of songs it shows
         opt = d.find_element(By.CSS_SELECTOR, "#f-status option[value='no_match']").text
         assert opt == f"no match ({n_no_match})"
+        # j / k move the cursor from song to song
+        cursor = "return [...document.querySelectorAll('article.song')].findIndex(" \
+                 "x => x.classList.contains('cursor'))"
+        assert d.execute_script(cursor) == 0
+        ActionChains(d).send_keys("jj").perform()
+        assert d.execute_script(cursor) == 2
+        ActionChains(d).send_keys("k").perform()
+        assert d.execute_script(cursor) == 1
         # narrow to the two songs: the search box
         d.find_element(By.ID, "q").send_keys(a)
         _wait(d, f"return document.querySelectorAll('article.song').length === 1 && "

@@ -394,7 +394,7 @@
   document.addEventListener('keydown', (e) => {
     const tag = (e.target && e.target.tagName) || '';
     if (e.ctrlKey || e.metaKey || e.altKey || ['INPUT', 'SELECT', 'TEXTAREA'].includes(tag)) {
-      if (e.key === 'Escape' && tag === 'INPUT') e.target.blur();
+      if ((e.key === 'Escape' || e.key === 'Enter') && tag === 'INPUT') e.target.blur();
       return;
     }
     const s = currentSong();
@@ -408,7 +408,10 @@
     else return;
     e.preventDefault();
   });
-  for (const k of Object.keys(FACETS).concat(['sort'])) $('f-' + k).addEventListener('change', () => applyFilters(false));
+  // after a choice the keys go back to the list (a focused select would take j / k)
+  for (const k of Object.keys(FACETS).concat(['sort'])) {
+    $('f-' + k).addEventListener('change', (e) => { applyFilters(false); e.target.blur(); });
+  }
   let typing = 0;
   $('q').addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(() => applyFilters(false), 120); });
   $('prev').addEventListener('click', () => { if (page > 0) { page--; cursor = 0; render(); } });
