@@ -287,7 +287,7 @@ def test_server_refuses_other_hosts_origins_and_bodies(server: ReviewServer) -> 
     assert _request(srv, "POST", "/overrides", good, {"Origin": None})[0] == 403
     assert _request(srv, "POST", "/overrides", good, {"Sec-Fetch-Site": "cross-site"})[0] == 403
     assert _request(srv, "POST", "/overrides", good, {"Content-Type": "text/plain"})[0] == 415
-    assert _request(srv, "POST", "/overrides", b"x" * (MAX_BODY + 1))[0] == 413
+    assert _oversized(srv) == 413
     assert _request(srv, "POST", "/overrides", good, {"Host": "evil.example"})[0] == 421
     assert not T.OVERRIDES.at(srv.workdir.root).exists()
     # a stage holding the work directory's lock: nothing is written, the page says why
@@ -296,6 +296,18 @@ def test_server_refuses_other_hosts_origins_and_bodies(server: ReviewServer) -> 
     assert status == 409 and "in use" in json.loads(answer)["error"]
     assert not T.OVERRIDES.at(srv.workdir.root).exists()
     assert _request(srv, "POST", "/overrides", good)[0] == 200
+
+
+def _oversized(srv: ReviewServer) -> int:
+    """A body announced over the limit is refused before it is read (the status only)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+        sock.sendall((f"POST /overrides HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+                      f"Origin: http://127.0.0.1:{srv.port}\r\n"
+                      "Content-Type: application/json\r\n"
+                      f"Content-Length: {MAX_BODY + 1}\r\n\r\n{{").encode())
+        return int(sock.recv(4096).split()[1])
 
 
 def _run(runner, *args: str):
