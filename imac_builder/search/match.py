@@ -62,6 +62,24 @@ _NOISE = (
     "color coded", "color coded lyrics", "hit song", "latest hit song", "full",
     "original video", "video original", "official release", "vinyl video",
     "official vinyl video", "video animation", "animated", "in stores now",
+    # localised "official (music) video" and friends (folded: no accents)
+    "offizielles musikvideo", "offizielles video", "musikvideo", "video officielle",
+    "clip officiel", "video clip officiel", "clip video officiel", "videoclipe",
+    "videoclipe oficial", "video clipe", "video clipe oficial", "clipe original",
+    "videoclip ufficiale", "video ufficiale", "videoclip officiel", "video oficial hd",
+    "officiele video", "officiele videoclip", "resmi video", "resmi klip", "klip",
+    "video klip", "video klip resmi", "video lirik", "lirik video", "lirik",
+    "oficjalny teledysk", "teledysk", "musikk video", "video musical oficial",
+    "official mv", "뮤직비디오", "공식", "公式", "官方", "官方完整版", "完整版", "高畫質",
+    "官方版", "高清", "ミュージックビデオ", "歌詞",
+    # what an upload says of itself, not of the recording
+    "song", "songs", "video release", "release", "official video release", "soundtrack",
+    "original soundtrack", "ost", "uncensored", "censored", "edited", "widescreen",
+    "directors cut", "director s cut", "closed captioned", "cc", "chyron", "clip",
+    "original", "con letra", "letra oficial", "subtitulos", "english lyrics",
+    "exclusive", "premiere", "world premiere", "out now", "new", "latest", "fps", "60 fps",
+    "hd 720", "hd 1080", "720", "1080", "480", "360 visualizer", "visualizador",
+    "visualizador oficial", "videolyric", "video lyric", "art track",
 )
 #: Longest phrases first: "full video song" before "full video".
 _NOISE = tuple(sorted(dict.fromkeys(_NOISE), key=len, reverse=True))
@@ -128,7 +146,8 @@ VERSION_MARKERS: tuple[str, ...] = (
     "rock in rio", "tomorrowland", "en vivo", "ao vivo", "en directo", "en concierto",
     "dal vivo", "top of the pops", "totp", "the voice", "x factor", "got talent",
     "ed sullivan", "soul train", "musikladen", "beat club", "vevo dscvr", "vevo lift",
-    "one take", "busking",
+    "one take", "busking", "choreography", "choreo", "dance practice", "dance cover",
+    "dance studio", "fancam",
 )
 #: Words by which a title says it is a video (a music video may have an intro).
 _VIDEO_WORDS = frozenset({"video", "mv", "clip", "clipe", "videoclip", "visualizer",
@@ -141,6 +160,9 @@ _TYPO_NOISE = frozenset({"official", "oficial", "officiel", "video", "lyrics", "
 CLOSE_S = 5.0
 DURATION_CREDIT = 3.0
 BARE_OFF = 0.12
+#: An unexplained part that names no other version ("(Shadow Video)", "(US Version)")
+#: costs this share of ``qualifier_penalty``; one naming a version fails the candidate.
+HARMLESS_SHARE = 1 / 3
 
 
 def _prep(text: str) -> str:
@@ -240,6 +262,8 @@ class Scored:
     qualifiers: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     raw: float = 0.0  # the score before clipping to 0-100, for ordering
+    #: unexplained parts that name no other version: they cost points, never fail
+    harmless: list[str] = field(default_factory=list)
 
     def explain(self) -> str:
         parts = [f"title {self.title:.0f}", f"artist {self.artist:.0f}"]
@@ -251,6 +275,9 @@ class Scored:
             parts.append("penalised " + ", ".join(f"'{p}'" for p in self.penalties))
         if self.qualifiers:
             parts.append("unexplained " + ", ".join(f"'{q}'" for q in self.qualifiers))
+        if self.harmless:
+            parts.append("unexplained but harmless " +
+                         ", ".join(f"'{q}'" for q in self.harmless))
         parts.append(f"rank {self.candidate.rank}")
         return "; ".join(parts)
 
@@ -484,13 +511,59 @@ def _names_in(part: str, names: tuple[str, ...]) -> bool:
     return False
 
 
+#: Words by which an unexplained part of a title names another version of the song
+#: (it fails the candidate); any other unexplained part is harmless noise that only
+#: costs points ("(Shadow Video)", "(US Version)", "(Chapter I)").
+_HARD_QUAL = re.compile(
+    r"\b(?:versions?|version|versao|versione|versie|fassung|mix(?:es)?|remix\w*|rmx|"
+    r"rework|redux|reprise|remake|re ?record\w*|alternat\w*|alt|takes?|medley|edit|dub|"
+    r"vip|bootleg|flip|extended|long|short|orchestral|symphonic|orchestra|philharmonic|"
+    r"stripped|reimagined|rearranged|re ?imagined|acapella|a cappella|cappella|dvd|set|"
+    r"sessions?|sessie|sesion|sessao|show|mtv|piano|guitar|choir|kids|lo ?fi|8 ?bit|"
+    r"chiptune|tik ?tok|slowed|reverb|sped|speed|pitched|daycore|hardstyle|boosted|"
+    r"rehearsal|demo|outtake|teaser|trailer|preview|snippet|sneak|interview|"
+    r"documentary|behind|making|fancam|fan ?cam|mirrored|reversed?|hours?|loop\w*|"
+    r"instrumental|inst|beat|backing|minus|karaoke|cover|tribute|parody|tour|vivo|"
+    r"directo|concert|concierto|konzert|acoustic|acustic[oa]|unplugged|"
+    r"ensaio|gig|size|bonus|duet|duett|dueto|solo|orchestration|arrangement|"
+    r"arr|mashup|megamix|club|radio|special|anniversary|deluxe|performs|performing|"
+    r"vocals?|isolated|stems?|multitrack|only|bass|drums?|sing ?along|singalong|"
+    # concert venues: "[Wembley, 1986]", "Live from the Hollywood Bowl"
+    r"hall|arena|stadium|theat(?:er|re)|amphitheat\w*|bowl|palladium|olympia|forum|"
+    r"coliseum|colosseum|budokan|wembley|red rocks|montreux|roskilde|paradiso|fillmore|"
+    r"apollo|hammersmith|royal albert|madison square|o2|"
+    r"\d+(?: \d+)*|"
+    + "|".join(re.escape(fold(w)) for w in VERSION_MARKERS + DEFAULT_PENALTY_WORDS)
+    + r")\b")
+#: "X Version" / "X Edit" phrases that name the same recording (or its video).
+_SAME_VERSION = re.compile(
+    r"\b(?:us|uk|usa|international|intl|video|music video|album|single|original|official|"
+    r"explicit|clean|dirty|censored|uncensored|hd|hq|4k|full|lp|cd|digital|remastered|"
+    r"stereo|mono|radio|studio|studio sound|hd|video clip)\s+(?:version|edit)\b|"
+    r"\bversi[oó]n\s+original\b")
+_SAME_WORDS = re.compile(r"\b(?:version|edit|radio)\b")
+
+
+def _hard(part: str, extra: list[str]) -> bool:
+    """Whether an unexplained part of a title (``part`` folded, ``extra`` its
+    unexplained words) names another version: "(Alternate Mix)", "(Ballroom Version)",
+    "2.0"; "(US Version)" and "(Shadow Video)" do not."""
+    e = " ".join(extra)
+    if _YEAR_RE.search(part):  # a dated event: "Torino 1959", "[Wembley, 1986]"
+        return True
+    if _SAME_VERSION.search(part):
+        e = _SAME_WORDS.sub(" ", e)
+    return bool(_HARD_QUAL.search(e))
+
+
 @lru_cache(maxsize=8192)
 def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
                 names: tuple[str, ...] = (), channel: str = "",
-                album: tuple[str, ...] = ()) -> tuple[str, ...]:
+                album: tuple[str, ...] = ()) -> tuple[tuple[str, bool], ...]:
     """The parts of a video title (bracketed, or set off by " - ", "|", ":") holding
     words that neither the song's artist and title (``own``, folded words) nor known
-    noise explain; each part once, as its unexplained words.
+    noise explain; each part once, as its unexplained words and whether they name
+    another version (:func:`_hard`).
 
     A part naming one of the song's artists (``names``) is an artist list: its other
     names are co-artists ("Tory Lanez, Rich The Kid"). Parts after a "|" that name the
@@ -539,7 +612,7 @@ def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
             continue
         extra = [w for w in f.split() if not _explained(w, own_set, scripts)]
         if extra:
-            out.append(" ".join(extra))
+            out.append((" ".join(extra), _hard(fold(raw), extra)))
     return tuple(out)
 
 
@@ -690,9 +763,11 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     pens = _penalties(vtitle, chan_text, own, tuple(cfg.penalty_words))
     squashed = tuple(x for n in names for x in (n.replace(" ", ""),
                                                  _THE.sub("", n).replace(" ", "")))
-    quals = list(_qualifiers(vtitle, own + tuple(fold(" ".join(credited)).split()) + squashed,
-                             f"{' '.join(names)} {fold(t)}", credited + featured,
-                             fold(chan_text), _album_words(album, t)))
+    parts = _qualifiers(vtitle, own + tuple(fold(" ".join(credited)).split()) + squashed,
+                        f"{' '.join(names)} {fold(t)}", credited + featured,
+                        fold(chan_text), _album_words(album, t))
+    quals = [q for q, hard in parts if hard]
+    harmless = [q for q, hard in parts if not hard]
     strict = official in ("Topic", "YouTube Music song")
     dur_pen, dur_note, dur_fail = _duration(
         duration, cand.duration, cfg, FAR_OFF_TOPIC if strict else FAR_OFF,
@@ -703,6 +778,7 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     # a close duration (a negative penalty) orders candidates but never lifts one over
     # a threshold: alone it says nothing of which recording this is
     score -= (cfg.version_penalty * len(pens) + cfg.qualifier_penalty * len(quals)
+              + cfg.qualifier_penalty * HARMLESS_SHARE * len(harmless)
               + max(0.0, dur_pen) + 0.2 * cand.rank)
     raw = score - min(0.0, dur_pen)
     score = max(0.0, min(100.0, score))
@@ -725,7 +801,7 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
         why = structured if structured.startswith("album") else f"the {structured}"
         dur_note = f"artist from {why}" + (f"; {dur_note}" if dur_note else "")
     return Scored(cand, round(score, 1), title_sim, artist_sim, official, pens,
-                  dur_note, quals, failed, raw)
+                  dur_note, quals, failed, raw, harmless)
 
 
 def choose(artist: str, title: str, duration: float | None,
