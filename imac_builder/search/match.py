@@ -134,7 +134,10 @@ _LABEL_RE = re.compile(
     r"monstercat|ultra music|armada\w*|atlantic|interscope|columbia|capitol|def jam|"
     r"island|republic|rca|epic|emi\w*|parlophone|elektra|geffen|motown|big machine|"
     r"sub pop|domino|ninja tune|mercury|polydor|virgin|bmg|believe|dharma|88rising|"
-    r"the orchard|musicgroup|decca|motown|stax|chess|sun records)\b", re.IGNORECASE)
+    r"the orchard|musicgroup|decca|motown|stax|chess|sun records|think music\w*|"
+    r"sony music south|eros now|shemaroo|venus|ishtar music|divo|muzik ?247|junglee music|"
+    r"times music|tips music|sun tv|sun pictures|white hill\w*|geet mp3|"
+    r"desi music factory|speed records|saregama\w*)\b", re.IGNORECASE)
 #: Words that name another performance, whether in the title or the channel: a TV
 #: show, a radio or web session, a festival (beyond ``penalty_words``, not configurable).
 VERSION_MARKERS: tuple[str, ...] = (
@@ -405,7 +408,14 @@ def _title_score(song_title: str, video_title: str, artist: str) -> tuple[float,
             rests.append((_trim(rest), vcost))  # "X by Artist", "Artist performs X"
             rests.append((v, vcost + 2.0))  # a self-titled song: "Bad Company" on Topic
     # one part of the title on its own: "Title - Artist", "Artist: 'Title'", "A, B - Title"
-    rests += [(seg, 3.0) for seg in _segments(video_title, keep)]
+    segs = _segments(video_title, keep)
+    rests += [(seg, 3.0) for seg in segs]
+    # a part with the title in two scripts: "告白氣球 Love Confession", "逆光 Backlight"
+    scripts = {_script(w) for w in nt.split()} - {""}
+    for seg in segs:
+        mine = " ".join(w for w in seg.split() if _script(w) in scripts or not _script(w))
+        if mine and mine != seg:
+            rests.append((mine, 3.0))
     for rest, vcost in rests:
         for s, cost in ((nt, 0.0), (nt_short, 3.0)):
             if not s or not rest:
@@ -542,6 +552,7 @@ _SAME_VERSION = re.compile(
     r"stereo|mono|radio|studio|studio sound|hd|video clip)\s+(?:version|edit)\b|"
     r"\bversi[oó]n\s+original\b")
 _SAME_WORDS = re.compile(r"\b(?:version|edit|radio)\b")
+_VERSION_WORD = re.compile(r"\b(?:version|versions|versao|versione|mix|remix|edit)\b")
 
 
 def _hard(part: str, extra: list[str]) -> bool:
@@ -553,6 +564,8 @@ def _hard(part: str, extra: list[str]) -> bool:
         return True
     if _SAME_VERSION.search(part):
         e = _SAME_WORDS.sub(" ", e)
+    elif _VERSION_WORD.search(part):  # "(Lullaby Version)" for a "(Complete Version)"
+        return True
     return bool(_HARD_QUAL.search(e))
 
 
@@ -702,6 +715,38 @@ def _album_words(album: str | None, title: str) -> tuple[str, ...]:
                                       "deluxe", "edition", "version", "from")))
 
 
+#: A version suffix after a dash in a song's title ("VáPurMim - Ao Vivo", "Sunroof -
+#: Loud Luxury Remix"): compared as a bracketed part, and required of the video.
+_DASH_VERSION = re.compile(
+    r"\s+[-–]\s+([^-–()\[\]]*\b(?:live|vivo|en vivo|ao vivo|remix|mix|version|versi[oó]n|"
+    r"versao|acoustic|ac[uú]stico|unplugged|slowed|sped up|reverb|instrumental|rework|"
+    r"re-work|session|sessions)\b[^-–()\[\]]*)$", re.IGNORECASE)
+#: Kinds of version a song's own title may name; the video must name the same kind
+#: ("Song (Live)" is not answered by the studio video). Each: the words that say it.
+_REQUIRED = (
+    ("live", frozenset({"live", "vivo", "directo", "concert", "concierto", "session",
+                        "sessions", "unplugged"})),
+    ("remix", frozenset({"remix", "mix", "rmx", "rework", "edit", "bootleg", "flip", "vip",
+                         "dub", "remixes", "version"})),
+    ("acoustic", frozenset({"acoustic", "acustico", "acustica", "unplugged", "stripped"})),
+    ("slowed", frozenset({"slowed", "sped", "speed", "reverb", "nightcore"})),
+    ("instrumental", frozenset({"instrumental", "inst", "karaoke"})),
+)
+_REQUIRED_WORDS = {
+    "live": "live", "vivo": "live", "directo": "live", "remix": "remix",
+    "rework": "remix", "acoustic": "acoustic", "acustico": "acoustic",
+    "unplugged": "acoustic", "slowed": "slowed", "sped": "slowed", "reverb": "slowed",
+    "instrumental": "instrumental",
+}
+
+
+def _required(title: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The kinds of version a cleaned song title's bracketed parts name."""
+    kinds = {_REQUIRED_WORDS[w] for m in _BRACKET_RE.finditer(title)
+             for w in fold(m.group(1)).split() if w in _REQUIRED_WORDS}
+    return tuple(k for k in _REQUIRED if k[0] in kinds)
+
+
 @lru_cache(maxsize=4096)
 def _song(artist: str, title: str) -> tuple[tuple[str, ...], str, tuple[str, ...],
                                              tuple[str, ...], tuple[str, ...]]:
@@ -715,7 +760,8 @@ def _song(artist: str, title: str) -> tuple[tuple[str, ...], str, tuple[str, ...
                               if x and len(fold(x)) >= 2]
     featured = [fold(x) for m in _SONG_FEAT.finditer(title) for g in m.groups() if g
                 for x in _NAME_JOINERS.split(g) if x and len(fold(x)) >= 2]
-    return (names, clean_title(title), tuple(fold(f"{artist} {title}").split()),
+    return (names, _DASH_VERSION.sub(r" (\1)", clean_title(title)),
+            tuple(fold(f"{artist} {title}").split()),
             tuple(dict.fromkeys(c for c in credited if c)),
             tuple(dict.fromkeys(f for f in featured if f)))
 
@@ -751,6 +797,14 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
             structured = "artists field"
         if cand.result_type == "song" and sa >= 90:
             official = "YouTube Music song"  # the release audio itself
+    if artist_sim < cfg.min_artist and title_sim >= 90 and any(
+            len(n) >= 4 and f" {n} " in f" {fold(p)} " for n in credited
+            for p in _BRACKET_RE.findall(t)) and any(
+            len(n) >= 4 and f" {n} " in f" {fold(vtitle)} " for n in credited):
+        # the song is the credited artist's remix or version of another's song, named in
+        # its title and the video's: "About Damn Time (Purple Disco Machine Remix)"
+        artist_sim = 90.0
+        structured = "artist named in the song's own remix credit"
     if artist_sim < cfg.min_artist and title_sim >= 90:
         # a film or album song on its label's (or a VEVO) channel, credited to its film
         # and cast rather than to the singer: "Paiya - Thuli Thuli Video | Karthi" on
@@ -767,6 +821,8 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
                         f"{' '.join(names)} {fold(t)}", credited + featured,
                         fold(chan_text), _album_words(album, t))
     quals = [q for q, hard in parts if hard]
+    vwords = set(fold(vtitle).split())
+    missing = [k for k, ws in _required(t) if not vwords & ws]
     harmless = [q for q, hard in parts if not hard]
     strict = official in ("Topic", "YouTube Music song")
     dur_pen, dur_note, dur_fail = _duration(
@@ -795,6 +851,9 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
         failed.append("another version (" + ", ".join(pens) + ")")
     if quals and cfg.qualifier_penalty > 0:
         failed.append("unexplained qualifier")
+    if missing:
+        failed.append("the song's title names a version (" + ", ".join(missing)
+                      + "); the video's does not")
     if score < cfg.min_score:
         failed.append(f"score {score:.1f} < {cfg.min_score:g}")
     if structured:
