@@ -150,7 +150,8 @@ VERSION_MARKERS: tuple[str, ...] = (
     "dal vivo", "top of the pops", "totp", "the voice", "x factor", "got talent",
     "ed sullivan", "soul train", "musikladen", "beat club", "vevo dscvr", "vevo lift",
     "one take", "busking", "choreography", "choreo", "dance practice", "dance cover",
-    "dance studio", "fancam",
+    "dance studio", "fancam", "made famous by", "originally performed by",
+    "originally by", "as performed by", "style of", "tribute to",
 )
 #: Words by which a title says it is a video (a music video may have an intro).
 _VIDEO_WORDS = frozenset({"video", "mv", "clip", "clipe", "videoclip", "visualizer",
@@ -740,6 +741,38 @@ _REQUIRED_WORDS = {
 }
 
 
+_ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
+
+
+_NUM_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+              "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+#: Catalogue numbers of classical works ("Op. 28", "BWV 1007", "K. 622"): not a sequel's.
+_CATALOGUE = frozenset({"op", "opus", "bwv", "k", "kv", "l", "hob", "rv", "d", "no", "n",
+                        "hwv", "sz", "wq", "woo", "s", "r", "p", "nr"})
+
+
+def _main_title(title: str) -> str:
+    """A cleaned song title's main part, folded: no brackets, nothing after " - "."""
+    return fold(re.split(r"\s[-–]\s", _BRACKET_RE.sub(" ", title))[0])
+
+
+def _numbers(folded: str, words: bool = False) -> set[str]:
+    """The numbers a folded title carries (roman numerals II-IX as digits; with
+    ``words``, "two" as 2 too), leaving out years, a leading track number and the
+    catalogue numbers of classical works: "METAMORPHOSIS 2", "Pt. II"."""
+    out, ws = set(), folded.split()
+    for i, w in enumerate(ws):
+        if not words and (i == 0 or ws[i - 1] in _CATALOGUE or _YEAR_RE.fullmatch(w)):
+            continue
+        if w.isdigit() and len(w) <= 6:
+            out.add(str(int(w)))
+        elif w in _ROMAN:
+            out.add(_ROMAN[w])
+        elif words and w in _NUM_WORDS:
+            out.add(_NUM_WORDS[w])
+    return out
+
+
 def _required(title: str) -> tuple[tuple[str, frozenset[str]], ...]:
     """The kinds of version a cleaned song title's bracketed parts name."""
     kinds = {_REQUIRED_WORDS[w] for m in _BRACKET_RE.finditer(title)
@@ -823,6 +856,8 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     quals = [q for q, hard in parts if hard]
     vwords = set(fold(vtitle).split())
     missing = [k for k, ws in _required(t) if not vwords & ws]
+    # "Part 2" is another song than "Part 1"; "Linked" is not "Link"
+    nums = _numbers(_main_title(t)) - _numbers(fold(vtitle), words=True)
     harmless = [q for q, hard in parts if not hard]
     strict = official in ("Topic", "YouTube Music song")
     dur_pen, dur_note, dur_fail = _duration(
@@ -851,6 +886,8 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
         failed.append("another version (" + ", ".join(pens) + ")")
     if quals and cfg.qualifier_penalty > 0:
         failed.append("unexplained qualifier")
+    if nums:
+        failed.append("the song's number " + ", ".join(sorted(nums)) + " is not in the video")
     if missing:
         failed.append("the song's title names a version (" + ", ".join(missing)
                       + "); the video's does not")

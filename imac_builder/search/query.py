@@ -95,7 +95,7 @@ def fold(text: str) -> str:
     if not t.isascii():
         t = unicodedata.normalize("NFKD", t)
         t = "".join(c for c in t if not unicodedata.combining(c))
-    t = t.lower()
+    t = t.lower().replace("ı", "i")  # Turkish dotless i: "Ayrılmam" as "Ayrilmam"
     t = t.replace("&", " and ").replace("'", "").replace("’", "").replace("`", "")
     t = re.sub(r"[^\w]+|_", " ", t)
     return _SPACES.sub(" ", t).strip()
