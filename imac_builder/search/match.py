@@ -83,7 +83,32 @@ _NOISE = (
 )
 #: Longest phrases first: "full video song" before "full video".
 _NOISE = tuple(sorted(dict.fromkeys(_NOISE), key=len, reverse=True))
-_NOISE_RE = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in _NOISE) + r")\b")
+
+
+def _trie(phrases: Sequence[str]) -> str:
+    """One regex alternation for many phrases, as a character trie: the same matches as
+    ``a|b|...`` with the longest phrases first, found several times faster."""
+    root: dict = {}
+    for p in phrases:
+        node = root
+        for ch in p:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        end = "" in node
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if end:
+            return "(?:" + body + ")?"
+        return body
+
+    return emit(root)
+
+
+_NOISE_RE = re.compile(r"\b(?:" + _trie(_NOISE) + r")\b")
 _REMASTER_RE = re.compile(
     r"[-–]?\s*\b(?:(?:19|20)\d\d\s+(?:digital\s+)?re-?master(?:ed)?|"
     r"re-?master(?:ed)?\s+(?:in\s+)?(?:19|20)\d\d)\b", re.IGNORECASE)
@@ -302,7 +327,7 @@ def _noise_re(keep: str) -> re.Pattern:
     phrases = [n for n in _NOISE if f" {n} " not in own]
     if len(phrases) == len(_NOISE):
         return _NOISE_RE
-    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in phrases) + r")\b")
+    return re.compile(r"\b(?:" + _trie(phrases) + r")\b")
 
 
 def _strip_noise(title: str, keep: str) -> tuple[str, str]:
@@ -311,7 +336,11 @@ def _strip_noise(title: str, keep: str) -> tuple[str, str]:
 
     ``keep`` is the folded artist and title of the song: noise words they use stay.
     """
-    noise = _noise_re(keep)
+    return _strip_noise_with(title, _noise_re(keep))
+
+
+@lru_cache(maxsize=8192)
+def _strip_noise_with(title: str, noise: re.Pattern) -> tuple[str, str]:
 
     def bracket(m: re.Match) -> str:
         inner = fold(m.group(1))
@@ -381,7 +410,11 @@ def _trim(text: str) -> str:
 def _segments(video_title: str, keep: str) -> list[str]:
     """The folded, noise-free parts of a video title set off by dashes, pipes, colons,
     quotes or brackets: "Title - Artist", "Artist: 'Title'", "【Artist】Title"."""
-    noise = _noise_re(keep)
+    return _segments_with(video_title, _noise_re(keep))
+
+
+@lru_cache(maxsize=8192)
+def _segments_with(video_title: str, noise: re.Pattern) -> tuple[str, ...]:
     out = []
     # split first: a "feat." part runs to the next separator, and a quoted title may
     # follow it ('Brent Faiyaz Feat Tyler, The Creator "Gravity"')
@@ -389,7 +422,7 @@ def _segments(video_title: str, keep: str) -> list[str]:
         f = fold(_YEAR_RE.sub(" ", noise.sub(" ", fold(_FEAT_RE.sub(" ", seg or "")))))
         if f:
             out.append(f)
-    return out
+    return tuple(out)
 
 
 def _title_score(song_title: str, video_title: str, artist: str) -> tuple[float, float]:
@@ -609,7 +642,7 @@ def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
     # before the first dash is the lead artist's slot once the song's artist is named
     # in another part (a featured one)
     lead = ""
-    if len(folded) > 1 and re.match(r"[^\-–—|:]+\s[-–—]\s", t):
+    if len(folded) > 1 and _LEAD_SLOT.match(t):
         first = folded[0][1]
         if (first and len(first.split()) <= 5 and not _names_in(first, names)
                 and any(_names_in(fold(raw), names) for raw, *_ in folded[1:])):
@@ -692,6 +725,11 @@ _SONG_FEAT = re.compile(
     r"|\s(?:feat\.|ft\.|featuring)\s+(.+)$", re.IGNORECASE)
 
 
+_LEAD_SLOT = re.compile(r"[^\-–—|:]+\s[-–—]\s")
+_NON_LETTERS = re.compile(r"[^a-z]")
+_FILM_RE = re.compile(r"\bfrom\s+[\"'“]?([^\"'”\)\]]+)", re.IGNORECASE)
+_FROM_TAIL = re.compile(r"\bfrom\s+.*$", re.IGNORECASE)
+_DASH_SPLIT = re.compile(r"\s[-–]\s")
 _LABEL_SQUASHED = re.compile(
     r"sonymusic|tseries|zeemusic|universalmusic|warnermusic|tipsofficial|saregama|"
     r"adityamusic|lahari|speedrecords|yrf|vevo$")
@@ -700,16 +738,16 @@ _LABEL_SQUASHED = re.compile(
 def _is_label(channel: str) -> bool:
     """A record label's channel (or a VEVO one): "T-Series", "SonyMusicSouthVEVO"."""
     return bool(_LABEL_RE.search(channel)
-                or _LABEL_SQUASHED.search(re.sub(r"[^a-z]", "", channel.lower())))
+                or _LABEL_SQUASHED.search(_NON_LETTERS.sub("", channel.lower())))
 
 
 def _album_words(album: str | None, title: str) -> tuple[str, ...]:
     """The album's (or film's) own words: not the song title's, not noise, 4+ letters."""
-    films = re.findall(r"\bfrom\s+[\"'“]?([^\"'”\)\]]+)", title, re.IGNORECASE)
+    films = _FILM_RE.findall(title)
     text = " ".join([album or ""] + films)
     if not text.strip():
         return ()
-    bare = re.sub(r"\bfrom\s+.*$", " ", _BRACKET_RE.sub(" ", title), flags=re.IGNORECASE)
+    bare = _FROM_TAIL.sub(" ", _BRACKET_RE.sub(" ", title))
     words = set(fold(clean_title(text)).split()) - set(fold(bare).split()) - _JOINERS
     return tuple(sorted(w for w in words if len(w) >= 4 and not _NOISE_RE.fullmatch(w)
                         and w not in ("original", "motion", "picture", "soundtrack",
@@ -753,7 +791,7 @@ _CATALOGUE = frozenset({"op", "opus", "bwv", "k", "kv", "l", "hob", "rv", "d", "
 
 def _main_title(title: str) -> str:
     """A cleaned song title's main part, folded: no brackets, nothing after " - "."""
-    return fold(re.split(r"\s[-–]\s", _BRACKET_RE.sub(" ", title))[0])
+    return fold(_DASH_SPLIT.split(_BRACKET_RE.sub(" ", title))[0])
 
 
 def _numbers(folded: str, words: bool = False) -> set[str]:

@@ -34,6 +34,7 @@ _ARTIST_FEAT = re.compile(r"\s+(?:featuring|feat\.?|ft\.?)\s+.*$", re.IGNORECASE
 _THOUSANDS = re.compile(r"(?<=\d)_(?=\d{3}\b)")
 _COMMA = re.compile(r"_\s*")
 _SPACES = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^\w]+|_")
 
 
 def _fix_underscores(text: str) -> str:
@@ -97,7 +98,7 @@ def fold(text: str) -> str:
         t = "".join(c for c in t if not unicodedata.combining(c))
     t = t.lower().replace("ı", "i")  # Turkish dotless i: "Ayrılmam" as "Ayrilmam"
     t = t.replace("&", " and ").replace("'", "").replace("’", "").replace("`", "")
-    t = re.sub(r"[^\w]+|_", " ", t)
+    t = _NON_WORD.sub(" ", t)
     return _SPACES.sub(" ", t).strip()
 
 
