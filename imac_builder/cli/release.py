@@ -47,14 +47,19 @@ def _pipeline() -> dict | None:
               help="Folder of releases (default: ./manifests).")
 @click.option("--url", help="Where the dataset is published (Croissant url).")
 @click.option("--license", "license_url", help="License URL of the manifest (default CC BY 4.0).")
+@click.option("--csv-safe", is_flag=True,
+              help="Also write spreadsheet/, a copy of the tables whose cells that start "
+                   "like a formula (=, +, -, @) are quoted for spreadsheets (the data are "
+                   "never altered).")
 @click.pass_obj
 def release(app: App, name: str, version: str | None, out: Path | None, url: str,
-            license_url: str) -> None:
+            license_url: str, csv_safe: bool) -> None:
     """Write a versioned manifest (and croissant.json) of the work directory."""
     from ..release.stage import run_release
 
     app.run("release", run_release, workdir=app.workdir, name=name, version=version, out=out,
-            pipeline=_pipeline(), url=url, license_url=license_url, progress=app.progress)
+            pipeline=_pipeline(), url=url, license_url=license_url, progress=app.progress,
+            csv_safe=csv_safe)
 
 
 @click.command()
