@@ -201,9 +201,10 @@ def read_json(path: Path | str, what: str, limit: int = JSON_LIMIT, *,
     return parse_json(read_text(path, what, limit, nofollow=nofollow), path, what)
 
 
-def json_object(path: Path | str, what: str, limit: int = JSON_LIMIT) -> dict:
+def json_object(path: Path | str, what: str, limit: int = JSON_LIMIT, *,
+                nofollow: bool = False) -> dict:
     """:func:`read_json` that must give an object (a table of keys)."""
-    doc = read_json(path, what, limit)
+    doc = read_json(path, what, limit, nofollow=nofollow)
     if not isinstance(doc, dict):
         raise UserError(f"{path} holds a JSON {type(doc).__name__}, not an object: it is "
                         f"not {what}")

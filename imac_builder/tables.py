@@ -210,6 +210,8 @@ def check_unique(path: Path, key: Sequence[str], rows: Iterable[dict[str, str]])
     seen: dict[tuple[str, ...], int] = {}
     for i, row in enumerate(rows, 2):
         k = tuple(row.get(c, "").strip() for c in key)  # "TR1" and "TR1 " are one key
+        if not any(k):
+            continue  # a blank row is no record
         if k in seen:
             shown = "/".join(k)[:80]
             raise UserError(f"{path}: {'/'.join(key)} {shown!r} appears twice (rows {seen[k]} "

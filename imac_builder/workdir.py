@@ -73,7 +73,7 @@ def read_state(root: Path | str) -> dict:
     path = Path(root) / STATE_FILE
     if not os.path.lexists(path):
         return {}
-    doc = json_object(path, "a work directory's memory (delete it to forget)")
+    doc = json_object(path, "a work directory's memory (delete it to forget)", nofollow=True)
     for key in ("configs",):
         if not isinstance(doc.get(key, {}), dict) or not all(
                 isinstance(v, dict) for v in doc.get(key, {}).values()):

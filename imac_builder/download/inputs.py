@@ -96,6 +96,8 @@ def check_options(cookies: Path | None, proxy: str | None, jobs: int, sleep: flo
                             f"scheme one of {', '.join(PROXY_SCHEMES)})")
     if jobs < 1:
         raise UserError("--jobs must be at least 1")
+    if not (math.isfinite(sleep) and math.isfinite(socket_timeout)):  # NaN passes < and <=
+        raise UserError("--sleep and --socket-timeout must be finite numbers")
     if sleep < 0 or socket_timeout <= 0:
         raise UserError("--sleep must be >= 0 and --socket-timeout > 0")
     if limit is not None and limit < 0:

@@ -144,7 +144,7 @@ class Manifest:
         for name in sorted(files):
             table = TABLES[name[:-4]]
             f = folder / name
-            if not f.is_file():
+            if not os.path.lexists(f):
                 raise UserError(f"{folder}: {name} is listed but missing")
             want = files[name].get("sha256") if isinstance(files[name], dict) else None
             _check_size(f, files[name], name)

@@ -61,7 +61,7 @@ class QuotaLedger:
         guard.check_not_link(path)
         if os.path.lexists(path):
             what = "a quota ledger (move it away to start a new one)"
-            doc = guard.json_object(path, what)
+            doc = guard.json_object(path, what, nofollow=True)
             try:
                 days = {str(k): dict(v) for k, v in doc.get("days", {}).items()}
             except (ValueError, AttributeError, TypeError):
