@@ -279,6 +279,7 @@ def _tamper(rel: Path, dest: Path, table: str, old: str, new: str) -> Path:
     _edit(dest / table, old, new)
     meta = json.loads((dest / "manifest.json").read_text())
     meta["files"][table]["sha256"] = sha(dest / table)
+    meta["files"][table]["bytes"] = (dest / table).stat().st_size
     (dest / "manifest.json").write_text(json.dumps(meta))
     return dest
 

@@ -368,7 +368,8 @@ def test_a_non_utf8_ledger_makes_status_refuse_like_download(box, runner):
 
 
 # ------------------------------------------------------------------ 4. symlinked bookkeeping
-@pytest.mark.parametrize("what", [".lock", "logs/imac-build.log", "search/candidates.jsonl",
+@pytest.mark.parametrize("what", [".lock", "logs/imac-build.log", "logs",
+                                  "search/candidates.jsonl",
                                   "download/.journal.jsonl", "search/quota.json",
                                   "workdir.json"])
 def test_bookkeeping_linked_out_of_the_workdir_is_refused(box, runner, what):
@@ -383,7 +384,7 @@ def test_bookkeeping_linked_out_of_the_workdir_is_refused(box, runner, what):
     link = w / what
     link.parent.mkdir(parents=True, exist_ok=True)
     link.unlink(missing_ok=True)
-    link.symlink_to(victim)
+    link.symlink_to(outside if what == "logs" else victim)
     args = {"download/.journal.jsonl": ["download"],
             "search/quota.json": ["search", "--backend", "api"]}.get(what,
                                                                     ["search", "--rerank"])

@@ -20,6 +20,7 @@ from .. import __version__, stages
 from ..config import CONFIGS, StageConfig, field_default, stage_config
 from ..errors import UserError
 from ..guard import open_nofollow, printable
+from ..paths import inside
 from ..stopping import exit_code, stop_workers
 from ..workdir import Workdir, read_state, record_config, update_state
 
@@ -65,6 +66,9 @@ class App:
     def setup_logging(self) -> Path:
         """Log to ``W/logs/imac-build.log`` (and to stderr with -v)."""
         path = self.workdir.logs / "imac-build.log"
+        if not inside(self.workdir.root, path.parent):
+            raise UserError(f"{path.parent} is a symbolic link out of the work directory: "
+                            "the log is never written elsewhere; remove the link")
         root = logging.getLogger("imac_builder")
         root.setLevel(logging.DEBUG)
         for h in [h for h in root.handlers if getattr(h, "_imac", False)]:
@@ -258,7 +262,8 @@ def internal_error(app: object, e: BaseException) -> str:
     """Log a bug's traceback where the line says it is, and return that line."""
     where = ""
     text = traceback.format_exc()
-    if isinstance(app, App) and app.workdir.root.is_dir():
+    if isinstance(app, App) and app.workdir.root.is_dir() and inside(
+            app.workdir.root, app.workdir.root / "logs"):
         try:
             path = app.workdir.logs / "imac-build.log"
             fd = open_nofollow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
