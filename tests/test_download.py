@@ -289,7 +289,7 @@ def test_sigkill_midway_then_rerun_matches_an_uninterrupted_run(tmp_path, loopba
         song = media[names[i % 4]]
         # a short stall per request makes the run last long enough to be killed midway
         srv.routes[f"/s{i}"] = Route.file(song.path, song.content_type, stall=0.3)
-        rows.append((track_id(i), f"v{i}", srv.url(f"/s{i}")))
+        rows.append((track_id(i), f"v{i:010d}", srv.url(f"/s{i}")))
     ref, killed = tmp_path / "ref", tmp_path / "killed"
     write_inputs(ref, rows)
     write_inputs(killed, rows)

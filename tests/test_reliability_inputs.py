@@ -103,7 +103,7 @@ def test_bad_audio_through_download_then_features(tmp_path, loopback, bad_audio,
             y, rate, subtype, fmt = data
             sf.write(p, y, rate, subtype=subtype, format=fmt)
         bad[sid] = name
-        extra_rows.append([sid, "TRHANDMADE00000000", "vid", k, 60 * k, 60,
+        extra_rows.append([sid, "TRHANDMADE00000000", "vid00000000", k, 60 * k, 60,
                            f"audio/TRHANDMADE00000000/{name}", "", "neutral"])
     with open(tmp_path / "download/segments.csv", "a", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(extra_rows)
