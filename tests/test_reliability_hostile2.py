@@ -215,6 +215,16 @@ def test_a_release_with_a_hostile_id_or_an_edited_croissant_fails_verify(box, ru
     held("video ids")
 
 
+def test_the_journal_reader_counts_nan_and_overflow_as_bad_lines(tmp_path):
+    from imac_builder.journal import Journal
+
+    p = tmp_path / "j.jsonl"
+    p.write_text('{"a": 1}\n{"a": NaN}\n{"a": -Infinity}\n{"a": 1e999}\n{"a": 2.5}\n')
+    j = Journal(p)
+    assert [r["a"] for r in j.replay()] == [1, 2.5] and j.bad_lines == 3
+    held("finite numbers")
+
+
 def test_the_video_id_rule_is_eleven_characters_full_match():
     from imac_builder import guard
     from imac_builder.errors import UserError
@@ -501,12 +511,18 @@ def test_control_characters_are_escaped_in_every_message(box, runner):
 
 def test_a_work_directory_name_that_is_not_utf8_is_one_line(tmp_path):
     w = os.fsencode(tmp_path) + b"/w\xff"
-    res = subprocess.run([sys.executable, "-m", "imac_builder", "--workdir", w,
-                          "search", "--rerank"], env=env(), cwd=REPO, capture_output=True,
-                         timeout=60)
-    err = res.stderr.decode("utf-8", "replace").strip()
-    assert res.returncode == 1 and "Logging error" not in err and "Traceback" not in err
-    assert len(err.splitlines()) == 1, err
+    workdir(Path(os.fsdecode(w)))
+    for args, code in (([], 0), (["--workdir", w + b"/absent"], 1)):
+        res = subprocess.run([sys.executable, "-m", "imac_builder", "--workdir", w, *args,
+                              "search", "--rerank"], env=env(), cwd=REPO,
+                             capture_output=True, timeout=60)
+        err = res.stderr.decode("utf-8", "replace").strip()
+        assert res.returncode == code, err
+        assert "Logging error" not in err and "Traceback" not in err
+        assert len(err.splitlines()) == code, err  # the summary on stdout; one error line
+    log = Path(os.fsdecode(w)) / "logs" / "imac-build.log"
+    assert "\\udcff" in log.read_text()  # the name escaped in the log, not lost
+    held("others")
     held("others")
 
 

@@ -125,9 +125,9 @@ def read_matches(root: Path) -> dict[str, dict]:
 
 def read_overrides(root: Path) -> dict[str, tuple[str, str]]:
     """``search/overrides.csv``: track id -> (video id or ``skip``, note). Written by a
-    person; a bad row is one line naming it."""
+    person; a bad row is one line naming it, and a track twice (``TR1`` and ``TR1 ``
+    included) is refused with both lines by the table reader."""
     out: dict[str, tuple[str, str]] = {}
-    line: dict[str, int] = {}
     path = tables.OVERRIDES.at(root)
     rows = tables.read_table(root, tables.OVERRIDES, required=("track_id", "video_id"),
                              missing_ok=True)
@@ -137,10 +137,6 @@ def read_overrides(root: Path) -> dict[str, tuple[str, str]]:
             continue
         if not is_track_id(tid):
             raise UserError(f"{path} line {n}: {tid!r} is not an MSD track id")
-        if tid in line:  # the same track with spaces around it: which row wins?
-            raise UserError(f"{path}: track {tid} has two rows (lines {line[tid]} and {n}); "
-                            "keep one decision per track")
-        line[tid] = n
         if vid.lower() == SKIP:
             vid = SKIP
         elif not is_video_id(vid):
