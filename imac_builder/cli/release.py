@@ -120,6 +120,7 @@ def rebuild(app: App, manifest: Path, allow_missing: bool, image_root: Path | No
 @click.pass_obj
 def diff(app: App, a: Path, b: Path) -> None:
     """What changed from release A to release B (added, removed, relabelled, moved)."""
+    from ..guard import printable
     from ..release.diff import run_diff
 
     result = run_diff(a, b)  # reads two folders only: no work directory, no lock
@@ -127,4 +128,4 @@ def diff(app: App, a: Path, b: Path) -> None:
         click.echo(json.dumps({"command": "diff", **result.to_dict()}, sort_keys=True))
     elif not app.quiet:
         for line in result.lines():
-            click.echo(line)
+            click.echo(printable(line))
