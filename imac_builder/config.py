@@ -117,7 +117,8 @@ class TagsConfig(StageConfig):
 @dataclass(frozen=True)
 class SearchConfig(StageConfig):
     HELP: ClassVar[dict[str, str]] = {
-        "backend": "api: YouTube Data API v3 (needs a key); ytdlp: yt-dlp search, no key",
+        "backend": "api: YouTube Data API v3 (needs a key); ytdlp: yt-dlp search, no key; "
+                   "ytmusic: YouTube Music (ytmusicapi), no key",
         "daily_quota": "API units this pipeline may spend per Pacific-time day",
         "results": "candidates fetched per song (a search.list page holds 50)",
         "min_score": "lowest total score of a match",
@@ -145,7 +146,9 @@ class SearchConfig(StageConfig):
     penalty_words: tuple[str, ...] = _MATCH.penalty_words
 
     def validate(self) -> None:
-        _choice("backend", self.backend, ("api", "ytdlp"))
+        from .search.registry import BACKENDS
+
+        _choice("backend", self.backend, tuple(BACKENDS))
         _range("daily_quota", self.daily_quota, 0)
         _range("results", self.results, 1, 500)
         for name in ("min_score", "min_title", "min_artist"):

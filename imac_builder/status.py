@@ -59,11 +59,12 @@ class StatusSummary:
         out = []
         if "songs_to_search" in p:
             line = f"  search: {p['songs_to_search']} songs left to search"
+            backend = p.get("search_backend", "api")
             if p.get("search_days") is not None:
                 line += (f", about {p['search_days']} days at {p['daily_quota']:,} units a "
-                         f"day ({p['units_per_song']} units a song)")
+                         f"day ({p['units_per_song']} units a song, {backend} backend)")
             elif p["songs_to_search"]:
-                line += " (ytdlp backend: no quota)"
+                line += f" ({backend} backend: no quota)"
             out.append(line)
         if "videos_to_download" in p:
             line = f"  download: {p['videos_to_download']} videos left"
@@ -225,8 +226,10 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
         new = {s["track_id"] for s in songs} - {m.get("track_id") for m in matches}
         todo = sum(k in ("not searched", "search failed") for k in kinds)
         state = "stale" if new else "partial" if todo else "done"
+        backend = _recorded(memory, pipeline or {}, "search", "backend", "api")
         st.append(StageState("search", state, _count(kinds) +
-                             (f"; {len(new)} new songs" if new else "")))
+                             (f"; {len(new)} new songs" if new else "") +
+                             f"; backend {backend}"))
 
     ledger = _rows(r, T.LEDGER)
     if not T.LEDGER.at(r).exists():
@@ -338,6 +341,7 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
                 left += 1
         plan["songs_to_search"] = left
         backend = _recorded(state, pipeline, "search", "backend", "api")
+        plan["search_backend"] = str(backend)
         if backend == "api":
             results = guard.finite(_recorded(state, pipeline, "search", "results", 10) or 10,
                                    f"{root / 'workdir.json'}: search results", lo=1,

@@ -30,11 +30,14 @@ from .backend import Backoff, QuotaStop, Searcher, SearchError
 from .match import Candidate, Decision, MatchConfig, choose
 from .query import build_query
 from .quota import DEFAULT_DAILY_QUOTA, QuotaLedger, utcnow
+from .registry import BACKENDS as _REGISTRY
+from .registry import BackendContext, backend_info
 
 log = logging.getLogger(__name__)
 
 MATCH_COLUMNS = tables.MATCHES.columns
-BACKENDS = ("api", "ytdlp")
+#: The registered backends' names (:mod:`.registry`; adding one is one line there).
+BACKENDS = tuple(_REGISTRY)
 #: What ``--retry-failed`` accepts: every reason word, ``no_match`` (every searched song
 #: without a match) and ``all`` (those and the failed searches).
 RETRY_CHOICES = ("all", "no_match", *(w for w in SEARCH_REASONS
@@ -305,13 +308,13 @@ def run_search(
     ``"all"`` for every one, or a reason word (``search_failed``, ``no_match``, ...).
     ``rematch`` chooses again, from the stored candidates, for every song whose video
     failed to download for good (no network, no quota). ``searcher`` replaces the
-    backend (tests), ``http`` is handed to the API client (an ``HttpMockSequence`` in
+    backend (tests), ``http`` is handed to the backend: the API client takes an
+    ``HttpMockSequence``, the ytmusic backend a ``requests.Session`` (both in
     tests), ``clock`` gives the time for the quota day.
     ``access`` holds the yt-dlp options of the ``ytdlp`` backend (JS runtime, browser
     cookies, extractor arguments).
     """
-    if backend not in BACKENDS:
-        raise UserError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    backend_info(backend)  # one line naming the registered backends
     if limit is not None and limit < 0:
         raise UserError("--limit must be 0 or more")
     if not 1 <= results <= 500:
@@ -386,7 +389,8 @@ def run_search(
         if own_searcher and searcher is not None:
             searcher.close()  # type: ignore[attr-defined]
         summary.units_spent = max(0, ledger.spent_today - spent_before)
-        uses_quota = searcher.uses_quota if searcher is not None else backend == "api"
+        uses_quota = (searcher.uses_quota if searcher is not None
+                      else _REGISTRY.get(backend, _REGISTRY["api"]).uses_quota)
         summary.quota_left = ledger.left if uses_quota else None
         ledger.save()
         _write_matches(wd.root, songs, records, failures, cfg, summary, overrides, excluded)
@@ -418,24 +422,10 @@ def _wants_retry(song: SongInfo, records: dict[str, dict], failures: dict[str, s
 def _make_searcher(backend: str, ledger: QuotaLedger, results: int,
                    api_key_file: Path | None, http: object,
                    backoff: Backoff | None, access: YtdlpAccess | None = None) -> Searcher:
-    if backend == "api":
-        from .youtube_api import ApiBackend, read_api_key
-
-        try:
-            import googleapiclient  # noqa: F401
-        except ImportError:
-            raise UserError("the api backend needs google-api-python-client: "
-                            "pip install 'imac_builder[search]'") from None
-        return ApiBackend(read_api_key(api_key_file), ledger, results, http=http,
-                          backoff=backoff)
-    from .ytdlp_search import YtdlpBackend
-
-    try:
-        import yt_dlp  # noqa: F401
-    except ImportError:
-        raise UserError("the ytdlp backend needs yt-dlp: pip install "
-                        "'imac_builder[search]'") from None
-    return YtdlpBackend(results, backoff=backoff, access=access)
+    """The registered backend ``backend`` (:mod:`.registry`)."""
+    return backend_info(backend).make(BackendContext(
+        ledger=ledger, results=results, api_key_file=api_key_file, http=http,
+        backoff=backoff, access=access))
 
 
 def _search_songs(todo: list[SongInfo], searcher: Searcher, clog: CandidateLog,
