@@ -359,7 +359,7 @@ def test_a_disk_filled_by_another_process_mid_download_stops_and_resumes(tmp_pat
         cmd = cli(wd, "download", "--socket-timeout", "5")
         proc = subprocess.Popen(cmd, env=env(), cwd=REPO, stderr=subprocess.PIPE, text=True)
         with deadline(60):
-            while sum(1 for p in loopback.hits if p.startswith("/full/")) < 2:
+            while sum(1 for p in list(loopback.hits) if p.startswith("/full/")) < 2:
                 assert proc.poll() is None, proc.stderr.read()
         ballast = mnt / "ballast"
         fd = os.open(ballast, os.O_WRONLY | os.O_CREAT, 0o644)
