@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 #: Exit status of a search stopped by the daily quota with songs left (EX_TEMPFAIL):
 #: run the same command after the reset.
 QUOTA_STOP_EXIT = 75
+#: Exit status of a search stopped by failed searches in a row (EX_UNAVAILABLE: the
+#: network or the backend is down): the same command picks those songs up again.
+FAILURES_STOP_EXIT = 69
 
 
 @configured("search")
@@ -83,6 +86,8 @@ def search(app: App, backend: str, limit: int | None, rerank: bool, rematch: boo
             access=YtdlpAccess(js_runtime, cookies_from_browser, tuple(extractor_args)))
     from ..search.stage import MAX_FAILURES_IN_A_ROW
 
+    if summary.stopped and summary.failed_in_a_row >= MAX_FAILURES_IN_A_ROW:
+        click.get_current_context().exit(FAILURES_STOP_EXIT)  # cron can tell it apart
     by_quota = summary.stopped and summary.failed_in_a_row < MAX_FAILURES_IN_A_ROW
     if by_quota and summary.remaining:
         # stopped by the quota with songs left: not an error, but a cron job can tell

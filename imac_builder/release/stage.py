@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import atomic
 from ..errors import UserError
-from ..workdir import Workdir
+from ..workdir import Workdir, update_state
 from .checks import Scrubber, leaks
 from .croissant import croissant
 from .diff import diff_manifests
@@ -27,7 +27,14 @@ from .manifest import (
     Manifest,
     build_tables,
 )
-from .provenance import config_hash, pipeline_config, sha256_file, store_info, versions
+from .provenance import (
+    SPLIT_KEYS,
+    config_hash,
+    pipeline_config,
+    sha256_file,
+    store_info,
+    versions,
+)
 from .semver import choose_version, fmt, parse_version, released
 
 log = logging.getLogger(__name__)
@@ -111,7 +118,7 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
         "config_hash": config_hash(config), "redacted_config_keys": redacted,
         "feature_stores": {m: {k: v for k, v in s.items() if k != "config"}
                            for m, s in stores.items()},
-        "split": {k: split[k] for k in ("seed", "ratios", "music", "images") if k in split},
+        "split": {k: split[k] for k in SPLIT_KEYS if k in split},
         "counts": {n: len(rows) for n, rows in tables.items()},
         "segment_path": "audio/<track_id>/<segment_id>.flac",
     }
@@ -157,6 +164,8 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    # status finds the release wherever --out put it
+    update_state(wd.root, releases={f"{name}-{chosen}": str(Path(target).resolve())})
     summary.version, summary.change, summary.why = chosen, level, why
     summary.folder = str(target)
     summary.counts = dict(meta["counts"])

@@ -373,12 +373,20 @@ def run_search(
     summary.remaining = sum(1 for s in songs if s.searchable and s.track_id not in records
                             and s.track_id not in failures and s.track_id not in overrides)
     if summary.stopped and summary.failed_in_a_row >= MAX_FAILURES_IN_A_ROW:
-        summary.stopped += f"; {summary.remaining} songs remain; run the same command again"
+        summary.stopped += (f"; {summary.remaining} songs remain, those {MAX_FAILURES_IN_A_ROW}"
+                            f" first; when it works again: {retry_command(wd.root)}")
     elif summary.stopped:
         summary.stopped += (f"; {summary.remaining} songs remain; the quota resets at "
                             f"{ledger.reset_text()}; run the same command again then")
     log.info("search: %s", "; ".join(summary.lines()))
     return summary
+
+
+def retry_command(root: Path) -> str:
+    """The command that picks up a search stopped by failures in a row."""
+    import shlex
+
+    return f"imac-build --workdir {shlex.quote(str(root))} search"
 
 
 def _wants_retry(song: SongInfo, records: dict[str, dict], failures: dict[str, str],
@@ -436,6 +444,10 @@ def _search_songs(todo: list[SongInfo], searcher: Searcher, clog: CandidateLog,
                 if searcher.uses_quota and ledger.exhausted_today:
                     summary.stopped = "stopped: the YouTube API said quotaExceeded today"
                     break
+                if searcher.uses_quota and ledger.daily_quota < searcher.units_per_search():
+                    raise UserError(f"--daily-quota {ledger.daily_quota} is below the "
+                                    f"{searcher.units_per_search()} units one song's search "
+                                    "costs: it can never cover one song; raise --daily-quota")
                 if searcher.uses_quota and not ledger.can_spend(searcher.units_per_search()):
                     summary.stopped = (f"stopped before exceeding the daily budget of "
                                        f"{ledger.daily_quota} units ({ledger.spent_today} "
@@ -453,6 +465,11 @@ def _search_songs(todo: list[SongInfo], searcher: Searcher, clog: CandidateLog,
                         summary.stopped = (f"stopped after {MAX_FAILURES_IN_A_ROW} failed "
                                            f"searches in a row (last: {e}); check the "
                                            "network or the backend")
+                        # the backend failed, not these songs: they count as not
+                        # searched, so the plain rerun searches them first
+                        at = todo.index(song)
+                        for other in todo[max(0, at - MAX_FAILURES_IN_A_ROW + 1):at + 1]:
+                            failures.pop(other.track_id, None)
                         break
                     continue
                 except QuotaStop as stop:
