@@ -218,9 +218,12 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
     matches = _rows(r, T.MATCHES)
     rebuilt = memory.get("rebuilt_from") if isinstance(memory.get("rebuilt_from"), dict) \
         else None
-    scope = _scope(memory)
-    if scope is not None:  # a subset (or the demo's songs): the rest is out of scope
+    from .subset import describe, recorded
+
+    scope = recorded(r)  # a subset (imac_builder.subset) or the demo's songs
+    if scope is not None:  # the rest is out of scope
         songs = [x for x in songs if x.get("track_id") in scope]
+        remembered["subset"] = describe(r)
     if rebuilt is not None and T.MATCHES.at(r).exists():
         # the songs and their videos came from a release: nothing is left to search
         st.append(StageState("search", "done", f"rebuilt from {rebuilt.get('release')} "
@@ -325,13 +328,6 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
     return summary
 
 
-def _scope(memory: dict) -> set[str] | None:
-    """The track ids the work directory is limited to (``workdir.json``'s subset), or
-    None for every labelled song."""
-    subset = memory.get("subset")
-    if isinstance(subset, dict) and isinstance(subset.get("track_ids"), list):
-        return {str(t) for t in subset["track_ids"]}
-    return None
 
 
 def _releases(root: Path, memory: dict) -> list[str]:

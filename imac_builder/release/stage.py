@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import atomic
 from ..errors import UserError
+from ..subset import for_release as subset_record
 from ..workdir import Workdir, update_state
 from .checks import Scrubber, leaks
 from .croissant import croissant
@@ -122,6 +123,9 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
         "counts": {n: len(rows) for n, rows in tables.items()},
         "segment_path": "audio/<track_id>/<segment_id>.flac",
     }
+    chosen = subset_record(wd.root)  # the songs search and download kept to, if chosen
+    if chosen is not None:
+        meta["subset"] = chosen
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", suffix=".tmp", dir=out))
     try:

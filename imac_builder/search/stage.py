@@ -15,7 +15,7 @@ with no network and no quota.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +23,9 @@ from pathlib import Path
 from .. import atomic, tables
 from ..errors import UserError
 from ..journal import Journal
+from ..subset import SubsetSpec
+from ..subset import describe as subset_describe
+from ..subset import in_effect as subset_in_effect
 from ..vocab import DOWNLOAD_STATUSES, SEARCH_REASONS, is_track_id, is_video_id, watch_url
 from ..workdir import Workdir
 from ..ytdlp_access import YtdlpAccess
@@ -177,6 +180,7 @@ class SearchSummary:
     excluded_videos: int = 0
     stopped: str = ""
     failed_in_a_row: int = 0
+    subset: str = ""
     bad_rows: int = 0
     bad_lines: int = 0
     match_config: dict = field(default_factory=dict)
@@ -205,6 +209,8 @@ class SearchSummary:
         if self.bad_rows or self.bad_lines:
             out.append(f"ignored {self.bad_rows} songs.csv rows with a bad track id and "
                        f"{self.bad_lines} unreadable candidates.jsonl lines")
+        if self.subset:
+            out.append(self.subset)
         if self.stopped:
             out.append(self.stopped)
         out += [f"wrote {p}" for p in self.outputs]
@@ -279,6 +285,8 @@ def run_search(
     clock: Callable[[], datetime] = utcnow,
     backoff: Backoff | None = None,
     access: YtdlpAccess | None = None,
+    subset: SubsetSpec | Collection[str] | None = None,
+    no_subset: bool = False,
 ) -> SearchSummary:
     """Search every labelled song not searched yet, then rewrite ``matches.csv``.
 
@@ -289,7 +297,9 @@ def run_search(
     backend (tests), ``http`` is handed to the API client (an ``HttpMockSequence`` in
     tests), ``clock`` gives the time for the quota day.
     ``access`` holds the yt-dlp options of the ``ytdlp`` backend (JS runtime, browser
-    cookies, extractor arguments).
+    cookies, extractor arguments). ``subset`` limits the searches to some songs
+    (:mod:`imac_builder.subset`: options, recorded in ``workdir.json``, or track ids);
+    without it the recorded subset applies (``no_subset`` forgets it).
     """
     if backend not in BACKENDS:
         raise UserError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
@@ -349,6 +359,10 @@ def run_search(
     else:
         todo = [s for s in songs if s.searchable and s.track_id not in records
                 and s.track_id not in failures and s.track_id not in overrides]
+    chosen = subset_in_effect(wd.root, subset, no_subset)
+    if chosen is not None:
+        todo = [s for s in todo if s.track_id in chosen]
+        summary.subset = f"{len(chosen)} songs in the subset ({subset_describe(wd.root)})"
     if limit is not None:
         todo = todo[:limit]
 
