@@ -11,7 +11,7 @@ import click
 from ..vocab import LABELS
 
 
-def subset_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+def subset_options(fn: Callable[..., Any] | None = None, *, forget: bool = True) -> Any:
     """``--tracks``, ``--per-class``, ``--classes``, ``--seed``, ``--offset``,
     ``--no-subset``; the command takes them as ``**subset`` and calls
     :func:`subset_spec`."""
@@ -35,9 +35,15 @@ def subset_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--no-subset", "no_subset", is_flag=True,
                      help="Forget the subset the work directory recorded: every song."),
     ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+    if not forget:
+        options.pop()
+
+    def apply(f: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return apply if fn is None else apply(fn)
 
 
 def subset_spec(params: dict[str, Any]) -> Any:
@@ -50,7 +56,7 @@ def subset_spec(params: dict[str, Any]) -> Any:
                       classes=tuple(params.pop("classes") or ()),
                       seed=params.pop("seed") or 0,
                       offset=params.pop("offset") or 0)
-    no_subset = params.pop("no_subset")
+    no_subset = params.pop("no_subset", False)
     if no_subset and spec.given:
         raise UserError("--no-subset and the subset options exclude each other")
     return spec, no_subset
