@@ -47,14 +47,19 @@ def _pipeline() -> dict | None:
               help="Folder of releases (default: ./manifests).")
 @click.option("--url", help="Where the dataset is published (Croissant url).")
 @click.option("--license", "license_url", help="License URL of the manifest (default CC BY 4.0).")
+@click.option("--format", "format_", type=click.Choice(["manifest", "hf"]),
+              default="manifest", show_default=True,
+              help="hf: also a Hugging Face datasets folder (Parquet tables and features, "
+                   "a dataset card) in the release's hf/.")
 @click.pass_obj
 def release(app: App, name: str, version: str | None, out: Path | None, url: str,
-            license_url: str) -> None:
+            license_url: str, format_: str) -> None:
     """Write a versioned manifest (and croissant.json) of the work directory."""
     from ..release.stage import run_release
 
     app.run("release", run_release, workdir=app.workdir, name=name, version=version, out=out,
-            pipeline=_pipeline(), url=url, license_url=license_url, progress=app.progress)
+            pipeline=_pipeline(), url=url, license_url=license_url, format=format_,
+            progress=app.progress)
 
 
 @click.command()

@@ -59,6 +59,7 @@ class ReleaseSummary:
     missing: int = 0
     config_hash: str = ""
     redacted: list[str] = field(default_factory=list)
+    hf: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,7 +76,14 @@ class ReleaseSummary:
         if self.redacted:
             out.append(f"left out of the published configuration: {', '.join(self.redacted)}")
         out.append(f"wrote {self.folder}")
+        if self.hf:
+            out.append(f"wrote {self.hf} (Hugging Face datasets: load_dataset(\"{self.hf}\", "
+                       "\"segments\"), or load_dataset(\"parquet\", data_files=...))")
         return out
+
+
+#: What ``release --format`` writes: the manifest alone, or with a Hugging Face folder.
+FORMATS = ("manifest", "hf")
 
 
 def default_out() -> Path:
@@ -85,13 +93,16 @@ def default_out() -> Path:
 
 def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None = None,
                 out: Path | None = None, pipeline: dict[str, Any] | None = None,
-                url: str = "", license_url: str = "", progress: bool = True
-                ) -> ReleaseSummary:
+                url: str = "", license_url: str = "", format: str = "manifest",
+                progress: bool = True) -> ReleaseSummary:
     """Write ``<out>/<name>-<version>/``; refuse understated or already released versions.
 
     ``pipeline`` is the pipeline configuration (the ``--config`` TOML tables) recorded
-    with the release after secrets and local paths are removed.
+    with the release after secrets and local paths are removed. ``format`` ``hf`` also
+    writes the release as a Hugging Face ``datasets`` folder, ``hf/`` (:mod:`.hf`).
     """
+    if format not in FORMATS:
+        raise UserError(f"--format {format!r}: choose {', '.join(FORMATS)}")
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     if not NAME.fullmatch(name or ""):
         raise UserError(f"--name {name!r}: use letters, digits, '-' and '_' only")
@@ -150,6 +161,11 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
                             "overwritten; choose a newer --version")
         meta.update(version=chosen, previous=summary.previous or None, change=level,
                     files=files)
+        if format == "hf":  # beside the manifest, not listed in files: verify ignores it
+            from .hf import FOLDER, write_hf
+
+            meta["hf"] = {"folder": FOLDER, **write_hf(
+                tmp, wd.root, tables, name, chosen, license_url, DESCRIPTION)}
         atomic.write_text(tmp / MANIFEST_JSON,
                           json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
         checksums = {f: v["sha256"] for f, v in files.items()}
@@ -157,8 +173,8 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
         doc = croissant(name, chosen, created, DESCRIPTION, checksums, url, license_url)
         atomic.write_text(tmp / CROISSANT_JSON, json.dumps(doc, indent=2) + "\n")
         _refuse_leaks(tmp, scrub)
-        for p in tmp.iterdir():
-            p.chmod(0o644)  # a release is for sharing (temporary files are private)
+        for p in tmp.rglob("*"):
+            p.chmod(0o755 if p.is_dir() else 0o644)  # for sharing (temporaries are private)
         tmp.chmod(0o755)
         try:  # checked by the kernel at the rename: another release may have won since
             atomic.rename_noreplace(tmp, target)
@@ -172,6 +188,7 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
     update_state(wd.root, releases={f"{name}-{chosen}": str(Path(target).resolve())})
     summary.version, summary.change, summary.why = chosen, level, why
     summary.folder = str(target)
+    summary.hf = str(target / "hf") if format == "hf" else ""
     summary.counts = dict(meta["counts"])
     summary.missing = len(tables["status"])
     summary.config_hash = meta["config_hash"]
@@ -182,7 +199,9 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
 
 def _refuse_leaks(folder: Path, scrub: Scrubber) -> None:
     """Last check before publishing: no key, no local path, no user name in any file."""
-    for p in sorted(folder.iterdir()):
+    for p in sorted(folder.rglob("*")):
+        if p.is_dir() or p.suffix == ".parquet":  # Parquet: the checked tables, as numbers
+            continue
         # CSV tables hold public metadata (titles, tags): the user name only in paths there
         found = leaks(p.read_text(encoding="utf-8"), scrub, user_as_word=p.suffix != ".csv")
         if found:
