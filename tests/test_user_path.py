@@ -404,3 +404,28 @@ def test_doctor_disk_counts_unsearched_songs(tmp_path):
     assert "8 songs" in c.detail and "not searched" in c.detail
     m = re.search(r"need about ([\d.]+) GB", c.detail)
     assert m and float(m.group(1)) > 0.2
+
+
+# ------------------------------------------------------- the demo's music on every core
+
+def test_shards_are_sized_to_the_work():
+    from imac_builder.features.stage import SHARD_SIZE, fitted_shard_size
+
+    assert fitted_shard_size(32, 30, 2, "local") == 15  # the demo: two shards, two cores
+    assert fitted_shard_size(32, 9, 4, "local") == 3
+    assert fitted_shard_size(32, 4000, 2, "local") == SHARD_SIZE["music"]  # real runs
+    assert fitted_shard_size(32, 30, 1, "local") == 32
+    assert fitted_shard_size(32, 30, 2, "dask") == 32
+
+
+def test_the_demo_computes_music_on_every_core(demo_small):
+    import math
+
+    from imac_builder.cores import available_cores
+
+    text = (demo_small / "demo-output.txt").read_text(encoding="utf-8")
+    m = re.search(r"\[features\] music: (\d+) items in (\d+) shards", text)
+    assert m, text
+    items, shards = map(int, m.groups())
+    jobs = available_cores()
+    assert shards == math.ceil(items / math.ceil(items / jobs)) == min(items, jobs)
