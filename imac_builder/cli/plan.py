@@ -15,12 +15,12 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--lastfm", "lastfm", multiple=True, type=click.Path(exists=True, path_type=Path),
+@click.option("--lastfm", "lastfm", multiple=True, type=click.Path(path_type=Path),
               help="The MSD Last.fm tags tags would read (repeatable); default: the work "
                    "directory's tags/songs.csv.")
-@click.option("--metadata", type=click.Path(exists=True, path_type=Path),
+@click.option("--metadata", type=click.Path(path_type=Path),
               help="track_metadata.db or unique_tracks.txt, as for tags.")
-@click.option("--exclusions", type=click.Path(exists=True, path_type=Path),
+@click.option("--exclusions", type=click.Path(path_type=Path),
               help="Exclusion list replacing the shipped default, as for tags.")
 @click.option("--rate", type=click.FloatRange(0),
               help="Videos an hour the download will run at (default: download's, 240).")
