@@ -31,9 +31,13 @@ EPOCHS = 50
 
 def backend_names() -> tuple[str, ...]:
     """The search backends, as the search stage declares them."""
+    from .config import SearchConfig
     from .search import stage
 
-    names = getattr(stage, "BACKENDS", ("api", "ytdlp"))
+    choices = getattr(SearchConfig, "CHOICES", None)  # where the configuration lists them
+    names = ((choices.get("backend") if isinstance(choices, dict) else None)
+             or getattr(SearchConfig, "BACKENDS", None)
+             or getattr(stage, "BACKENDS", ("api", "ytdlp")))
     return tuple(names() if callable(names) else names)
 
 
