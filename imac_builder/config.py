@@ -239,7 +239,8 @@ class FeaturesConfig(StageConfig):
                   "cuda)",
         "weights": "Inception-v3 weights: fid-helper, fid-helper:PATH, torchvision or "
                    "torchvision:PATH",
-        "shard_size": "items per shard (default: 32 segments, 256 with torch, 256 images)",
+        "shard_size": "items per shard (default: 32 segments, fewer when a small run "
+                      "would leave local workers idle; 256 with torch, 256 images)",
         "batch_size": "images per inference batch",
     }
     modality: str = "all"
