@@ -826,9 +826,9 @@ _EFFECT_RE = re.compile(r"\b(?:\d+ ?hz|\d+ ?(?:hours?|hrs?)|reverb\w*|bass ?boos
 
 def _effects(video_title: str, own: str) -> list[str]:
     """Effect markers in a folded video title the song's own folded words lack."""
-    words = own.split()
+    squashed = own.replace(" ", "")
     return [m.group(0) for m in _EFFECT_RE.finditer(video_title)
-            if not any(w.startswith(m.group(0).replace(" ", "")[:6]) for w in words)]
+            if m.group(0).replace(" ", "")[:6] not in squashed]
 
 
 #: Title words that may be missing or spelt otherwise without changing the song.
@@ -875,7 +875,10 @@ def _missing_words(main: str, video: str) -> tuple[str, ...]:
         return ()
     vw = [_SPELLINGS.get(v, v) for v in video.split()]
     mw = [_SPELLINGS.get(w, w) for w in main.split()]
-    if " ".join(mw).replace(" ", "") in "".join(vw):
+    # the title as whole words, perhaps joined or split otherwise ("Summer Time")
+    sq = "".join(mw)
+    if any("".join(vw[i:j]) == sq for i in range(len(vw))
+           for j in range(i + 1, min(len(vw), i + len(mw) + 2) + 1)):
         return ()
     scripts = {_script(v) for v in vw}
     content = [w for w in mw if w not in _MINOR and len(w) >= 3 and w not in _WORK_WORDS
