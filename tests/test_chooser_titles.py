@@ -259,3 +259,13 @@ def test_title_words_match_as_words(song_title: str, video: str, ok: bool) -> No
 def test_bracket_after_a_name_is_not_a_title() -> None:
     assert _ok("Sela Moor", "Winter Harbour", "Sela Moor (셀라) 'Winter Harbour' Official MV",
                "Sela Moor")
+
+
+@pytest.mark.parametrize("video,channel", [
+    ("Sela Moor - Glass Tide (1979) • TopPop", "TopPop"),
+    ("2022 Harbour Country Awards - Sela Moor - Glass Tide", "HCA Official"),
+    ("Sela Moor - Glass Tide (from Old Grey Whistle Test)", "SelaMoorVEVO"),
+    ("Sela Moor - Glass Tide", "Music Bank KBS"),
+])
+def test_tv_shows_and_awards_are_other_performances(video: str, channel: str) -> None:
+    assert not _ok("Sela Moor", "Glass Tide", video, channel)

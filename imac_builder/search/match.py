@@ -177,6 +177,12 @@ VERSION_MARKERS: tuple[str, ...] = (
     "one take", "busking", "choreography", "choreo", "dance practice", "dance cover",
     "dance studio", "fancam", "made famous by", "originally performed by",
     "originally by", "as performed by", "style of", "tribute to",
+    # TV shows and broadcasters' music programmes, awards ceremonies
+    "music bank", "inkigayo", "m countdown", "show champion", "music core", "toppop",
+    "hitparade", "fernsehgarten", "wetten dass", "sanremo", "eurovision", "letterman",
+    "jay leno", "arsenio", "american idol", "la voz", "later with", "whistle test",
+    "rockpalast", "austin city limits", "awards", "grammys", "grammy", "vmas", "zdf",
+    "mnet", "mtv", "vh1",
 )
 #: Words by which a title says it is a video (a music video may have an intro).
 _VIDEO_WORDS = frozenset({"video", "mv", "clip", "clipe", "videoclip", "visualizer",
