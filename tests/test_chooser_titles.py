@@ -269,3 +269,10 @@ def test_bracket_after_a_name_is_not_a_title() -> None:
 ])
 def test_tv_shows_and_awards_are_other_performances(video: str, channel: str) -> None:
     assert not _ok("Sela Moor", "Glass Tide", video, channel)
+
+
+def test_a_video_results_artists_are_its_uploader_not_credits() -> None:
+    up = _c("Iron Harbor - Cold Lantern [No Copyright Sound]", "Free Tunes",
+            artists=("Free Tunes",), result_type="video")
+    s = score_candidate("Iron Harbor", "Cold Lantern", None, up, CFG)
+    assert not any("credits" in f for f in s.failed), s.failed

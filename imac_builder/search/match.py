@@ -1119,8 +1119,10 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     lead_br = _leading_bracket(vtitle, main, frozenset(own),
                                _noise_re(f"{' '.join(names)} {fold(t)}"))
     other_lead = _lead_is_other(vtitle, credited, featured, main)
+    # a "song" result's artists are the release's credits; a "video" result's are its
+    # uploader (the channel), which says nothing of the recording's credits
     extra = (_extra_artists(cand.artists, credited + featured, " ".join(own))
-             if cand.artists else [])
+             if cand.artists and cand.result_type == "song" else [])
     # "Part 2" is another song than "Part 1"; "Linked" is not "Link"
     nums = _numbers(_main_title(t)) - _numbers(fold(vtitle), words=True)
     harmless = [q for q, hard in parts if not hard]
