@@ -276,3 +276,14 @@ def test_a_video_results_artists_are_its_uploader_not_credits() -> None:
             artists=("Free Tunes",), result_type="video")
     s = score_candidate("Iron Harbor", "Cold Lantern", None, up, CFG)
     assert not any("credits" in f for f in s.failed), s.failed
+
+
+@pytest.mark.parametrize("video", [
+    "Sela Moor - Lanterns Over The Glass Tide 432Hz",
+    "Sela Moor - Lanterns Over The Glass Tide reverbed",
+    "Lanterns Over The Glass Tide 528 Hz - Sela Moor",
+])
+def test_effect_marker_inside_the_title_part(video: str) -> None:
+    s = score_candidate("Sela Moor", "Lanterns Over The Glass Tide", None,
+                        _c(video, "Sela Moor"), CFG)
+    assert any(f.startswith("another version") for f in s.failed), s.failed
