@@ -504,8 +504,11 @@ def _channel(channel: str, artist: str) -> tuple[float, str]:
 
 
 @lru_cache(maxsize=64)
-def _phrases(words: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    return tuple((w, tuple(fold(w).split())) for w in words if fold(w))
+def _phrases(words: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """Each phrase (``words``, then the version markers), its folded words and those
+    words padded with spaces."""
+    return tuple((w, tuple(fold(w).split()), f" {fold(w)} ")
+                 for w in dict.fromkeys(words + VERSION_MARKERS) if fold(w))
 
 
 def _count(hay: Sequence[str], phrase: tuple[str, ...]) -> int:
@@ -525,9 +528,10 @@ def _penalties(video_title: str, channel: str, own: Sequence[str],
     title = fold(_BRACKET_FEAT_RE.sub(" ", video_title)).split()
     chan = fold(channel).split()
     hay = f" {' '.join(title)} | {' '.join(chan)} "
+    present = set(title) | set(chan)
     found = []
-    for w, fw in _phrases(tuple(dict.fromkeys(words + VERSION_MARKERS))):
-        if f" {' '.join(fw)} " not in hay:  # most phrases: absent, decided at once
+    for w, fw, padded in _phrases(words):
+        if fw[0] not in present or padded not in hay:  # most: absent, decided at once
             continue
         n_own = _count(own, fw)
         if _count(title, fw) > n_own or (not n_own and _count(chan, fw)):
@@ -1114,17 +1118,21 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     main = _main_title(t)
     fv = fold(vtitle)
     pens += [e for e in _effects(fv, " ".join(own)) if e not in pens]
-    # title words match as words: "Link" is not "Linked", "(Other) Song" not "Song"
-    lost = _missing_words(main, fv) if ":" not in t else ()
-    lead_br = _leading_bracket(vtitle, main, frozenset(own),
-                               _noise_re(f"{' '.join(names)} {fold(t)}"))
-    other_lead = _lead_is_other(vtitle, credited, featured, main)
-    # a "song" result's artists are the release's credits; a "video" result's are its
-    # uploader (the channel), which says nothing of the recording's credits
-    extra = (_extra_artists(cand.artists, credited + featured, " ".join(own))
-             if cand.artists and cand.result_type == "song" else [])
+    lost: tuple[str, ...] = ()
+    lead_br, other_lead, extra = "", False, []
+    if title_sim >= cfg.min_title and artist_sim >= cfg.min_artist:
+        # (only for a candidate that could pass: the others fail anyway)
+        # title words match as words: "Link" is not "Linked", "(Other) Song" not "Song"
+        lost = _missing_words(main, fv) if ":" not in t else ()
+        lead_br = _leading_bracket(vtitle, main, frozenset(own),
+                                   _noise_re(f"{' '.join(names)} {fold(t)}"))
+        other_lead = _lead_is_other(vtitle, credited, featured, main)
+        # a "song" result's artists are the release's credits; a "video" result's are
+        # its uploader (the channel), which says nothing of the recording's credits
+        extra = (_extra_artists(cand.artists, credited + featured, " ".join(own))
+                 if cand.artists and cand.result_type == "song" else [])
     # "Part 2" is another song than "Part 1"; "Linked" is not "Link"
-    nums = _numbers(_main_title(t)) - _numbers(fold(vtitle), words=True)
+    nums = _numbers(main) - _numbers(fv, words=True)
     harmless = [q for q, hard in parts if not hard]
     strict = official in ("Topic", "YouTube Music song")
     dur_pen, dur_note, dur_fail = _duration(
