@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import tomllib
 import types
 import typing
@@ -88,6 +89,8 @@ def _range(name: str, value: float | None, lo: float | None = None,
            hi: float | None = None) -> None:
     if value is None:
         return
+    if isinstance(value, float) and not math.isfinite(value):  # NaN passes every comparison
+        raise ValueError(f"{name} must be a finite number, not {value}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         bounds = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
         raise ValueError(f"{name} must be {bounds}, not {value}")
@@ -193,6 +196,7 @@ class DownloadConfig(StageConfig):
         _range("sleep", self.sleep, 0)
         _range("retries", self.retries, 0)
         _range("rate_limit_wait", self.rate_limit_wait, 0)
+        _range("socket_timeout", self.socket_timeout, 0)
         if self.socket_timeout <= 0:
             raise ValueError("socket_timeout must be above 0")
 

@@ -47,14 +47,19 @@ def _pipeline() -> dict | None:
               help="Folder of releases (default: ./manifests).")
 @click.option("--url", help="Where the dataset is published (Croissant url).")
 @click.option("--license", "license_url", help="License URL of the manifest (default CC BY 4.0).")
+@click.option("--csv-safe", is_flag=True,
+              help="Also write spreadsheet/, a copy of the tables whose cells that start "
+                   "like a formula (=, +, -, @) are quoted for spreadsheets (the data are "
+                   "never altered).")
 @click.pass_obj
 def release(app: App, name: str, version: str | None, out: Path | None, url: str,
-            license_url: str) -> None:
+            license_url: str, csv_safe: bool) -> None:
     """Write a versioned manifest (and croissant.json) of the work directory."""
     from ..release.stage import run_release
 
     app.run("release", run_release, workdir=app.workdir, name=name, version=version, out=out,
-            pipeline=_pipeline(), url=url, license_url=license_url, progress=app.progress)
+            pipeline=_pipeline(), url=url, license_url=license_url, progress=app.progress,
+            csv_safe=csv_safe)
 
 
 @click.command()
@@ -115,6 +120,7 @@ def rebuild(app: App, manifest: Path, allow_missing: bool, image_root: Path | No
 @click.pass_obj
 def diff(app: App, a: Path, b: Path) -> None:
     """What changed from release A to release B (added, removed, relabelled, moved)."""
+    from ..guard import printable
     from ..release.diff import run_diff
 
     result = run_diff(a, b)  # reads two folders only: no work directory, no lock
@@ -122,4 +128,4 @@ def diff(app: App, a: Path, b: Path) -> None:
         click.echo(json.dumps({"command": "diff", **result.to_dict()}, sort_keys=True))
     elif not app.quiet:
         for line in result.lines():
-            click.echo(line)
+            click.echo(printable(line))
