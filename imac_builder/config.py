@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import tomllib
 import types
 import typing
@@ -88,6 +89,8 @@ def _range(name: str, value: float | None, lo: float | None = None,
            hi: float | None = None) -> None:
     if value is None:
         return
+    if isinstance(value, float) and not math.isfinite(value):  # NaN passes every comparison
+        raise ValueError(f"{name} must be a finite number, not {value}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         bounds = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
         raise ValueError(f"{name} must be {bounds}, not {value}")
@@ -114,7 +117,8 @@ class TagsConfig(StageConfig):
 @dataclass(frozen=True)
 class SearchConfig(StageConfig):
     HELP: ClassVar[dict[str, str]] = {
-        "backend": "api: YouTube Data API v3 (needs a key); ytdlp: yt-dlp search, no key",
+        "backend": "api: YouTube Data API v3 (needs a key); ytdlp: yt-dlp search, no key; "
+                   "ytmusic: YouTube Music (ytmusicapi), no key",
         "daily_quota": "API units this pipeline may spend per Pacific-time day",
         "results": "candidates fetched per song (a search.list page holds 50)",
         "min_score": "lowest total score of a match",
@@ -142,7 +146,9 @@ class SearchConfig(StageConfig):
     penalty_words: tuple[str, ...] = _MATCH.penalty_words
 
     def validate(self) -> None:
-        _choice("backend", self.backend, ("api", "ytdlp"))
+        from .search.registry import BACKENDS
+
+        _choice("backend", self.backend, tuple(BACKENDS))
         _range("daily_quota", self.daily_quota, 0)
         _range("results", self.results, 1, 500)
         for name in ("min_score", "min_title", "min_artist"):
@@ -190,6 +196,7 @@ class DownloadConfig(StageConfig):
         _range("sleep", self.sleep, 0)
         _range("retries", self.retries, 0)
         _range("rate_limit_wait", self.rate_limit_wait, 0)
+        _range("socket_timeout", self.socket_timeout, 0)
         if self.socket_timeout <= 0:
             raise ValueError("socket_timeout must be above 0")
 

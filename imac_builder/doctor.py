@@ -184,8 +184,16 @@ def check_cookies(path: Path | None) -> Check:
                                         "checks)")
     from http.cookiejar import LoadError, MozillaCookieJar
 
+    from .errors import UserError
+    from .guard import COOKIES_LIMIT, check_input
+
     jar = MozillaCookieJar(str(path))
     fix = "export youtube.com cookies from a signed-in browser in Netscape format"
+    try:
+        check_input(path, "a cookie file", COOKIES_LIMIT)  # a FIFO, /dev/zero: not read
+    except (UserError, OSError) as e:
+        return Check("cookies", "missing", str(e) if isinstance(e, UserError) else
+                     f"{path}: unreadable ({type(e).__name__})", ["download"], fix)
     try:
         jar.load(ignore_discard=True, ignore_expires=True)
     except (OSError, LoadError, UnicodeDecodeError) as e:
@@ -206,8 +214,14 @@ def check_api_key(api_key_file: Path | None, backend: str = "api") -> Check:
     """The YouTube Data API key: present and shaped like a Google key (never shown);
     search needs it when its ``backend`` is ``api``."""
     if api_key_file is not None:
+        from .errors import UserError
+        from .guard import read_text
+
         try:
-            key = Path(api_key_file).read_text(encoding="utf-8").strip()
+            key = read_text(api_key_file, "an API key file", 4096).strip()
+        except UserError as e:
+            return Check("api_key", "missing", str(e), ["search"],
+                         "a file holding the key alone")
         except (OSError, UnicodeDecodeError) as e:
             return Check("api_key", "missing", f"{api_key_file}: unreadable "
                          f"({type(e).__name__})", ["search"], "a file holding the key alone")
@@ -220,13 +234,46 @@ def check_api_key(api_key_file: Path | None, backend: str = "api") -> Check:
             return Check("api_key", "missing", "no API key, and search's backend is api "
                          "(the default, or the pipeline file's)", ["search"],
                          "export YOUTUBE_API_KEY=... (or --api-key-file), or search "
-                         "--backend ytdlp")
+                         "--backend ytdlp (or ytmusic)")
         return Check("api_key", "skip", f"no API key (search's backend is {backend}: it "
                                         "needs none)")
     shape = "well-formed" if GOOGLE_KEY.fullmatch(key) else \
         f"not shaped like a Google API key (AIza + 35 characters; this one has {len(key)})"
     return Check("api_key", "ok" if GOOGLE_KEY.fullmatch(key) else "warn",
                  f"{where}: {shape}", [], "copy the key again from the Cloud console")
+
+
+def check_search_backends(workdir: Path | None = None) -> Check:
+    """The registered search backends, which are installed, and the one this work
+    directory's search last ran with."""
+    from .search.registry import BACKENDS
+    from .workdir import read_state
+
+    configured = ""
+    if workdir is not None:
+        try:
+            values = (read_state(Path(workdir)).get("configs") or {}).get("search", {})
+            configured = str((values.get("values") or {}).get("backend") or "")
+        except (OSError, ValueError, AttributeError, TypeError):
+            configured = ""
+    parts = []
+    for b in BACKENDS.values():
+        version = _dist_version(b.package) if b.package else None
+        have = b.available()
+        parts.append(f"{b.name} ({b.package} {version or ''}".rstrip() + ")" if have
+                     else f"{b.name} (needs {b.package})")
+    usable = [b.name for b in BACKENDS.values() if b.available()]
+    detail = "backends: " + ", ".join(parts)
+    if configured:
+        detail = f"search runs with the {configured} backend; {detail}"
+    if configured and configured in BACKENDS and not BACKENDS[configured].available():
+        return Check("backends", "missing", detail, ["search"],
+                     f"pip install {BACKENDS[configured].package}")
+    if not usable:
+        return Check("backends", "missing", detail, ["search"],
+                     "pip install -e '.[search]'")
+    return Check("backends", "ok" if len(usable) == len(BACKENDS) else "warn", detail,
+                 [], "pip install -e '.[search]'")
 
 
 def _remaining_download(root: Path) -> tuple[int, int]:
@@ -409,6 +456,7 @@ def run_doctor(workdir: Path | None = None, stages: Sequence[str] = (),
     report.checks.append(check_cookies(cookies))
     report.checks.append(check_api_key(api_key_file, search_backend or
                                        _search_backend(workdir)))
+    report.checks.append(check_search_backends(workdir))
     report.checks.append(check_disk(workdir))
     report.checks.extend(check_torch(device))
     report.checks.append(check_inception())

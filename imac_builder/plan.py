@@ -21,7 +21,7 @@ from . import measured, tables
 from .errors import UserError
 from .vocab import LABELS, SEGMENT_SECONDS
 
-#: Backends that spend the YouTube Data API quota.
+#: Backends that spend the YouTube Data API quota (when the registry does not say).
 QUOTA_BACKENDS = ("api",)
 #: Images of IMAC (paper Table 3: 32,868 + 10,796 + 45,731).
 IMAC_IMAGES = 89_395
@@ -29,16 +29,16 @@ IMAC_IMAGES = 89_395
 EPOCHS = 50
 
 
-def backend_names() -> tuple[str, ...]:
-    """The search backends, as the search stage declares them."""
-    from .config import SearchConfig
-    from .search import stage
+def backends() -> dict[str, bool]:
+    """Every search backend the search stage knows, and whether it spends API quota
+    (the backend registry, :mod:`imac_builder.search.registry`)."""
+    try:
+        from .search.registry import BACKENDS
+    except ImportError:  # pragma: no cover - a search package without the registry
+        from .search.stage import BACKENDS as names
 
-    choices = getattr(SearchConfig, "CHOICES", None)  # where the configuration lists them
-    names = ((choices.get("backend") if isinstance(choices, dict) else None)
-             or getattr(SearchConfig, "BACKENDS", None)
-             or getattr(stage, "BACKENDS", ("api", "ytdlp")))
-    return tuple(names() if callable(names) else names)
+        return {n: n in QUOTA_BACKENDS for n in names}
+    return {name: bool(info.uses_quota) for name, info in BACKENDS.items()}
 
 
 @dataclass
@@ -173,8 +173,8 @@ def run_plan(workdir: Path | None = None, lastfm: list[Path] | None = None,
     p.songs_per_label = {lab: sum(s["label"] == lab for s in songs) for lab in LABELS}
     p.searches = len(songs)
     units = COSTS["search.list"] * math.ceil(results / 50) + COSTS["videos.list"]
-    for name in backend_names():
-        if name in QUOTA_BACKENDS:
+    for name, uses_quota in backends().items():
+        if uses_quota:
             per_day = daily // units
             p.search[name] = {"quota": True, "units_per_song": units, "daily_quota": daily,
                               "songs_per_day": per_day,

@@ -37,6 +37,9 @@ def test_plan_on_the_real_msd_files(runner, tmp_path):
     assert p["search"]["api"] == {"quota": True, "units_per_song": 101, "daily_quota": 10000,
                                   "songs_per_day": 99, "days": -(-labelled // 99)}
     assert p["search"]["ytdlp"] == {"quota": False}
+    from imac_builder.search.registry import BACKENDS
+
+    assert set(p["search"]) == set(BACKENDS)  # every registered backend (ytmusic too)
     # images by hand: 89,395 x 2,048 x 4 B = 0.732 GB; pixels 89,395 x 224 x 224 x 3 B =
     # 13.456 GB; checkpoints 34.3 + 102.9 MB = 0.137 GB
     d = p["disk_gb"]

@@ -24,6 +24,7 @@ from . import (
     images,
     plan,
     release,
+    review,
     search,
     status,
     tags,
@@ -32,7 +33,7 @@ from . import (
 from .app import App, ImacGroup, _set_flag
 
 #: Commands that are not stages of the registry, in the order ``--help`` lists them.
-EXTRA_COMMANDS = ("verify", "rebuild", "diff", "plan", "status", "doctor", "demo")
+EXTRA_COMMANDS = ("verify", "rebuild", "diff", "plan", "status", "review", "doctor", "demo")
 
 
 @click.group(cls=ImacGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,7 +104,7 @@ def check_config(doc: dict[str, dict[str, Any]], group: click.Group, path: Path)
 def _commands() -> dict[str, click.Command]:
     found: dict[str, click.Command] = {}
     for module in (tags, search, download, images, features, train, release, plan, status,
-                   doctor, demo):
+                   review, doctor, demo):
         for value in vars(module).values():
             if isinstance(value, click.Command):
                 found[value.name or ""] = value

@@ -51,15 +51,19 @@ def _pipeline() -> dict | None:
               default="manifest", show_default=True,
               help="hf: also a Hugging Face datasets folder (Parquet tables and features, "
                    "a dataset card) in the release's hf/.")
+@click.option("--csv-safe", is_flag=True,
+              help="Also write spreadsheet/, a copy of the tables whose cells that start "
+                   "like a formula (=, +, -, @) are quoted for spreadsheets (the data are "
+                   "never altered).")
 @click.pass_obj
 def release(app: App, name: str, version: str | None, out: Path | None, url: str,
-            license_url: str, format_: str) -> None:
+            license_url: str, format_: str, csv_safe: bool) -> None:
     """Write a versioned manifest (and croissant.json) of the work directory."""
     from ..release.stage import run_release
 
     app.run("release", run_release, workdir=app.workdir, name=name, version=version, out=out,
             pipeline=_pipeline(), url=url, license_url=license_url, format=format_,
-            progress=app.progress)
+            progress=app.progress, csv_safe=csv_safe)
 
 
 @click.command()
@@ -128,6 +132,7 @@ def rebuild(app: App, manifest: Path, allow_missing: bool, image_root: Path | No
 @click.pass_obj
 def diff(app: App, a: Path, b: Path) -> None:
     """What changed from release A to release B (added, removed, relabelled, moved)."""
+    from ..guard import printable
     from ..release.diff import run_diff
 
     result = run_diff(a, b)  # reads two folders only: no work directory, no lock
@@ -135,4 +140,4 @@ def diff(app: App, a: Path, b: Path) -> None:
         click.echo(json.dumps({"command": "diff", **result.to_dict()}, sort_keys=True))
     elif not app.quiet:
         for line in result.lines():
-            click.echo(line)
+            click.echo(printable(line))

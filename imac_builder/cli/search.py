@@ -23,8 +23,10 @@ FAILURES_STOP_EXIT = 69
 
 @configured("search")
 @click.command()
-@click.option("--backend", type=click.Choice(["api", "ytdlp"]),
-              help="api: YouTube Data API v3 (needs a key); ytdlp: yt-dlp search, no key.")
+@click.option("--backend", metavar="NAME",
+              help="A registered search backend: api (YouTube Data API v3, needs a key), "
+                   "ytdlp (yt-dlp search, no key), ytmusic (YouTube Music through "
+                   "ytmusicapi, no key).")
 @click.option("--limit", type=click.IntRange(min=0), default=None,
               help="Search at most N songs in this run.")
 @click.option("--rerank", is_flag=True,

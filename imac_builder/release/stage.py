@@ -27,6 +27,7 @@ from .manifest import (
     TABLES,
     Manifest,
     build_tables,
+    croissant_digest,
 )
 from .provenance import (
     SPLIT_KEYS,
@@ -40,6 +41,8 @@ from .semver import choose_version, fmt, parse_version, released
 
 log = logging.getLogger(__name__)
 
+#: The folder of a release's spreadsheet-safe copy (``--csv-safe``), not part of the data.
+SPREADSHEET = "spreadsheet"
 DESCRIPTION = ("IMAC-style image-music affective correspondence data as a manifest: MSD "
                "songs labelled from Last.fm emotion tags, the videos their audio comes from "
                "with 60 s segment offsets and checksums of the decoded samples, Image "
@@ -60,6 +63,9 @@ class ReleaseSummary:
     config_hash: str = ""
     redacted: list[str] = field(default_factory=list)
     hf: str = ""
+    #: Cells a spreadsheet would run as formulas ("songs.csv row 3 title '=...'").
+    formulas: list[str] = field(default_factory=list)
+    spreadsheet: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,6 +81,7 @@ class ReleaseSummary:
                f"configuration hash {self.config_hash[:16]}"]
         if self.redacted:
             out.append(f"left out of the published configuration: {', '.join(self.redacted)}")
+        out += formula_lines(self.formulas, self.spreadsheet)
         out.append(f"wrote {self.folder}")
         if self.hf:
             out.append(f"wrote {self.hf} (Hugging Face datasets: load_dataset(\"{self.hf}\", "
@@ -86,6 +93,25 @@ class ReleaseSummary:
 FORMATS = ("manifest", "hf")
 
 
+def formula_lines(formulas: list[str], spreadsheet: str = "") -> list[str]:
+    """Say that cells would be formulas in a spreadsheet (the data keep them)."""
+    if not formulas:
+        return []
+    how = (f"a copy with them quoted for spreadsheets is in {spreadsheet}" if spreadsheet
+           else "the tables keep them as they are; `release --csv-safe` also writes a copy "
+                "with them quoted for spreadsheets")
+    return [f"{len(formulas)} cells start like a spreadsheet formula (=, +, -, @, tab, CR; "
+            f"first: {formulas[0]}): {how}"]
+
+
+def find_formulas(folder: Path) -> list[str]:
+    """Every formula-like cell of a release's tables, as ``file row N column 'value'``."""
+    from ..tables import formula_cells
+
+    return [f"{t.file} row {i} {col} {v[:40]!r}" for t in TABLES.values()
+            if (folder / t.file).is_file() for i, col, v in formula_cells(folder / t.file)]
+
+
 def default_out() -> Path:
     """The project's ``manifests/`` folder: the current directory's."""
     return Path.cwd() / "manifests"
@@ -94,11 +120,13 @@ def default_out() -> Path:
 def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None = None,
                 out: Path | None = None, pipeline: dict[str, Any] | None = None,
                 url: str = "", license_url: str = "", format: str = "manifest",
-                progress: bool = True) -> ReleaseSummary:
+                progress: bool = True, csv_safe: bool = False) -> ReleaseSummary:
     """Write ``<out>/<name>-<version>/``; refuse understated or already released versions.
 
     ``pipeline`` is the pipeline configuration (the ``--config`` TOML tables) recorded
-    with the release after secrets and local paths are removed. ``format`` ``hf`` also
+    with the release after secrets and local paths are removed. Cells a spreadsheet
+    would run as formulas are reported; ``csv_safe`` also writes ``spreadsheet/``, a copy
+    of the tables with them quoted (the data are never altered). ``format`` ``hf`` also
     writes the release as a Hugging Face ``datasets`` folder, ``hf/`` (:mod:`.hf`).
     """
     if format not in FORMATS:
@@ -144,7 +172,8 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
         for t in TABLES.values():
             atomic.write_csv(tmp / t.file, t.columns,
                              ([r[c] for c in t.columns] for r in tables[t.name]))
-            files[t.file] = {"sha256": sha256_file(tmp / t.file), "rows": len(tables[t.name])}
+            files[t.file] = {"sha256": sha256_file(tmp / t.file), "rows": len(tables[t.name]),
+                             "bytes": (tmp / t.file).stat().st_size}
         # read the tables back as a collaborator will (same checks), and compare them
         # with the previous release
         provisional = {**meta, "version": fmt(previous or (0, 0, 0)), "files": files}
@@ -159,8 +188,11 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
         if target.exists():
             raise UserError(f"{target} already exists: a released version is never "
                             "overwritten; choose a newer --version")
+        checksums = {f: v["sha256"] for f, v in files.items()}
+        checksums[MANIFEST_JSON] = ""  # known once the manifest holds croissant's digest
+        doc = croissant(name, chosen, created, DESCRIPTION, checksums, url, license_url)
         meta.update(version=chosen, previous=summary.previous or None, change=level,
-                    files=files)
+                    files=files, croissant_sha256=croissant_digest(doc))
         if format == "hf":  # beside the manifest, not listed in files: verify ignores it
             from .hf import FOLDER, write_hf
 
@@ -168,19 +200,31 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
                 tmp, wd.root, tables, name, chosen, license_url, DESCRIPTION)}
         atomic.write_text(tmp / MANIFEST_JSON,
                           json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-        checksums = {f: v["sha256"] for f, v in files.items()}
-        checksums[MANIFEST_JSON] = sha256_file(tmp / MANIFEST_JSON)
-        doc = croissant(name, chosen, created, DESCRIPTION, checksums, url, license_url)
+        for d in doc["distribution"]:
+            if d["name"] == MANIFEST_JSON:
+                d["sha256"] = sha256_file(tmp / MANIFEST_JSON)
         atomic.write_text(tmp / CROISSANT_JSON, json.dumps(doc, indent=2) + "\n")
+        Manifest.load(tmp)  # the published pair checks out as verify will check it
+        formulas = find_formulas(tmp)
         _refuse_leaks(tmp, scrub)
         for p in tmp.rglob("*"):
             p.chmod(0o755 if p.is_dir() else 0o644)  # for sharing (temporaries are private)
         tmp.chmod(0o755)
+        if csv_safe and formulas:  # a copy for spreadsheets, beside the data (not in it)
+            from ..tables import write_csv_safe
+
+            for t in TABLES.values():
+                write_csv_safe(tmp / t.file, tmp / SPREADSHEET / t.file)
         try:  # checked by the kernel at the rename: another release may have won since
             atomic.rename_noreplace(tmp, target)
         except FileExistsError:
             raise UserError(f"{target} was released by another run meanwhile: a released "
                             "version is never overwritten; choose a newer --version") from None
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if e.filename is None:  # a write that failed (disk full): the folder is --out's
+            raise OSError(e.errno, e.strerror, f"--out {out}") from None
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -193,6 +237,8 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
     summary.missing = len(tables["status"])
     summary.config_hash = meta["config_hash"]
     summary.redacted = redacted
+    summary.formulas = formulas
+    summary.spreadsheet = str(target / SPREADSHEET) if csv_safe and formulas else ""
     log.info("release: %s", "; ".join(summary.lines()))
     return summary
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import atomic, tables
+from .. import atomic, guard, tables
 from ..errors import UserError
 from ..journal import Journal
 from ..subset import SubsetSpec
@@ -33,11 +33,14 @@ from .backend import Backoff, QuotaStop, Searcher, SearchError
 from .match import Candidate, Decision, MatchConfig, choose
 from .query import build_query
 from .quota import DEFAULT_DAILY_QUOTA, QuotaLedger, utcnow
+from .registry import BACKENDS as _REGISTRY
+from .registry import BackendContext, backend_info
 
 log = logging.getLogger(__name__)
 
 MATCH_COLUMNS = tables.MATCHES.columns
-BACKENDS = ("api", "ytdlp")
+#: The registered backends' names (:mod:`.registry`; adding one is one line there).
+BACKENDS = tuple(_REGISTRY)
 #: What ``--retry-failed`` accepts: every reason word, ``no_match`` (every searched song
 #: without a match) and ``all`` (those and the failed searches).
 RETRY_CHOICES = ("all", "no_match", *(w for w in SEARCH_REASONS
@@ -97,13 +100,24 @@ class CandidateLog(Journal):
                 tid = rec["track_id"]
                 if not is_track_id(tid):
                     raise ValueError(tid)
-                rec["candidates"] = [Candidate.from_dict(c).to_dict()
+                rec["candidates"] = [_checked(Candidate.from_dict(c)).to_dict()
                                      for c in rec.get("candidates") or []]
                 rec.setdefault("query", "")
+                if not isinstance(rec["query"], str):
+                    raise TypeError("query")
                 records[tid] = rec
-            except (ValueError, KeyError, TypeError, AttributeError):
+            except (ValueError, KeyError, TypeError, AttributeError, OverflowError,
+                    UserError):
                 bad += 1
         return records, bad + self.bad_lines
+
+
+def _checked(c: Candidate) -> Candidate:
+    """A stored candidate whose id is a video id and whose numbers are finite."""
+    guard.video_id(c.video_id, "a candidate")
+    if c.duration is not None:
+        guard.finite(c.duration, "a candidate's duration", lo=0)
+    return c
 
 
 def read_matches(root: Path) -> dict[str, dict]:
@@ -117,7 +131,8 @@ def read_matches(root: Path) -> dict[str, dict]:
 
 def read_overrides(root: Path) -> dict[str, tuple[str, str]]:
     """``search/overrides.csv``: track id -> (video id or ``skip``, note). Written by a
-    person; a bad row is one line naming it."""
+    person; a bad row is one line naming it, and a track twice (``TR1`` and ``TR1 ``
+    included) is refused with both lines by the table reader."""
     out: dict[str, tuple[str, str]] = {}
     path = tables.OVERRIDES.at(root)
     rows = tables.read_table(root, tables.OVERRIDES, required=("track_id", "video_id"),
@@ -131,7 +146,8 @@ def read_overrides(root: Path) -> dict[str, tuple[str, str]]:
         if vid.lower() == SKIP:
             vid = SKIP
         elif not is_video_id(vid):
-            raise UserError(f"{path} line {n}: {vid!r} is not a video id (or 'skip')")
+            raise UserError(f"{path} line {n}: {vid!r} is not a video id "
+                            f"({guard.VIDEO_ID_RULE}) or 'skip'")
         out[tid] = (vid, " ".join(row.get("note", "").split()))
     return out
 
@@ -183,6 +199,8 @@ class SearchSummary:
     subset: str = ""
     bad_rows: int = 0
     bad_lines: int = 0
+    #: Tracks of search/overrides.csv that are not in tags/songs.csv (never applied).
+    unknown_overrides: list[str] = field(default_factory=list)
     match_config: dict = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
 
@@ -206,6 +224,10 @@ class SearchSummary:
         if self.overrides or self.excluded_videos:
             out.append(f"applied {self.overrides} overrides ({self.skipped} skip); "
                        f"{self.excluded_videos} videos excluded as failed downloads")
+        if self.unknown_overrides:
+            out.append(f"{len(self.unknown_overrides)} rows of search/overrides.csv name "
+                       f"tracks not in tags/songs.csv (first: {self.unknown_overrides[0]}): "
+                       "not applied; check the track ids")
         if self.bad_rows or self.bad_lines:
             out.append(f"ignored {self.bad_rows} songs.csv rows with a bad track id and "
                        f"{self.bad_lines} unreadable candidates.jsonl lines")
@@ -294,15 +316,15 @@ def run_search(
     ``"all"`` for every one, or a reason word (``search_failed``, ``no_match``, ...).
     ``rematch`` chooses again, from the stored candidates, for every song whose video
     failed to download for good (no network, no quota). ``searcher`` replaces the
-    backend (tests), ``http`` is handed to the API client (an ``HttpMockSequence`` in
+    backend (tests), ``http`` is handed to the backend: the API client takes an
+    ``HttpMockSequence``, the ytmusic backend a ``requests.Session`` (both in
     tests), ``clock`` gives the time for the quota day.
     ``access`` holds the yt-dlp options of the ``ytdlp`` backend (JS runtime, browser
     cookies, extractor arguments). ``subset`` limits the searches to some songs
     (:mod:`imac_builder.subset`: options, recorded in ``workdir.json``, or track ids);
     without it the recorded subset applies (``no_subset`` forgets it).
     """
-    if backend not in BACKENDS:
-        raise UserError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    backend_info(backend)  # one line naming the registered backends
     if limit is not None and limit < 0:
         raise UserError("--limit must be 0 or more")
     if not 1 <= results <= 500:
@@ -325,6 +347,8 @@ def run_search(
     summary = SearchSummary(backend=backend, rerank=rerank or rematch, rematch=rematch,
                             bad_rows=bad_rows, bad_lines=bad_lines,
                             match_config=cfg.to_dict())
+    known = {s.track_id for s in songs}
+    summary.unknown_overrides = sorted(t for t in overrides if t not in known)
     failures: dict[str, str] = {
         t: r["reason"] for t, r in previous.items()
         if r.get("status") == "no_match" and (r.get("reason") or "").startswith("search_failed")
@@ -379,7 +403,8 @@ def run_search(
         if own_searcher and searcher is not None:
             searcher.close()  # type: ignore[attr-defined]
         summary.units_spent = max(0, ledger.spent_today - spent_before)
-        uses_quota = searcher.uses_quota if searcher is not None else backend == "api"
+        uses_quota = (searcher.uses_quota if searcher is not None
+                      else _REGISTRY.get(backend, _REGISTRY["api"]).uses_quota)
         summary.quota_left = ledger.left if uses_quota else None
         ledger.save()
         _write_matches(wd.root, songs, records, failures, cfg, summary, overrides, excluded)
@@ -419,24 +444,10 @@ def _wants_retry(song: SongInfo, records: dict[str, dict], failures: dict[str, s
 def _make_searcher(backend: str, ledger: QuotaLedger, results: int,
                    api_key_file: Path | None, http: object,
                    backoff: Backoff | None, access: YtdlpAccess | None = None) -> Searcher:
-    if backend == "api":
-        from .youtube_api import ApiBackend, read_api_key
-
-        try:
-            import googleapiclient  # noqa: F401
-        except ImportError:
-            raise UserError("the api backend needs google-api-python-client: "
-                            "pip install 'imac_builder[search]'") from None
-        return ApiBackend(read_api_key(api_key_file), ledger, results, http=http,
-                          backoff=backoff)
-    from .ytdlp_search import YtdlpBackend
-
-    try:
-        import yt_dlp  # noqa: F401
-    except ImportError:
-        raise UserError("the ytdlp backend needs yt-dlp: pip install "
-                        "'imac_builder[search]'") from None
-    return YtdlpBackend(results, backoff=backoff, access=access)
+    """The registered backend ``backend`` (:mod:`.registry`)."""
+    return backend_info(backend).make(BackendContext(
+        ledger=ledger, results=results, api_key_file=api_key_file, http=http,
+        backoff=backoff, access=access))
 
 
 def _search_songs(todo: list[SongInfo], searcher: Searcher, clog: CandidateLog,

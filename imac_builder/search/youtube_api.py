@@ -24,6 +24,7 @@ from ..vocab import is_youtube_id, watch_url
 from .backend import Backoff, QuotaStop, SearchError
 from .match import Candidate
 from .quota import COSTS, QuotaLedger
+from .registry import BackendContext
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,10 @@ def read_api_key(api_key_file: Path | None = None) -> str:
     """The key from ``api_key_file`` if given, else from ``$YOUTUBE_API_KEY``."""
     if api_key_file is not None:
         try:
-            key = Path(api_key_file).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as e:
+            from ..guard import read_text  # a FIFO or /dev/zero: refused, not read
+
+            key = read_text(api_key_file, "an API key file", 4096).strip()
+        except OSError as e:
             raise UserError(f"cannot read the API key file {api_key_file}: "
                             f"{type(e).__name__}") from None
         if not key:
@@ -242,3 +245,10 @@ def _unescape(text: str) -> str:
     import html
 
     return html.unescape(text or "")
+
+
+def make(ctx: BackendContext) -> ApiBackend:
+    """The registry's factory (:mod:`.registry`): the key from ``ctx.api_key_file`` or
+    ``$YOUTUBE_API_KEY``."""
+    return ApiBackend(read_api_key(ctx.api_key_file), ctx.ledger, ctx.results, http=ctx.http,
+                      backoff=ctx.backoff)
