@@ -64,6 +64,13 @@ def example_dir(demo_small, tmp_path, monkeypatch):
                             [(s["track_id"], s["song_id"], s["artist_name"], s["title"], "",
                               200.0, 0) for s in songs])
     (tmp_path / "cookies.txt").write_text("# Netscape HTTP Cookie File\n", encoding="utf-8")
+    # the release the release page's examples load (made from a copy: the demo is shared)
+    from imac_builder.release import run_release
+
+    run_release(copy_work(demo_small, tmp_path / "built", "runs"), name="imac",
+                version="1.0.0", out=tmp_path / "manifests", format="hf", progress=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("YOUTUBE_API_KEY", raising=False)
     return tmp_path
