@@ -77,11 +77,14 @@ def _widths(name: str, what: str) -> Callable[[Any], Any]:
               help="ACP-Net, or a baseline of paper Table 4: Spectrogram-ACP (needs "
                    "features/spectrograms.h5) or L3-Net (spectrograms.h5 and pixels.h5).")
 @click.option("--run", default=None, help="Name of the run (runs/<NAME>/; default: the model).")
-@click.option("--device", type=DEVICE, default="auto", show_default=True)
-@click.option("--epochs", type=click.IntRange(1))
+@click.option("--device", type=DEVICE, default="auto", show_default=True,
+              help="auto (a GPU when there is one), cpu or cuda.")
+@click.option("--epochs", type=click.IntRange(1),
+              help="Most epochs to train (early stopping may end sooner).")
 @click.option("--patience", type=click.IntRange(1),
               help="Stop after this many epochs without a better validation accuracy.")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1))
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1),
+              help="Seed of the weights' initialisation and of the training pairs.")
 @click.option("--seeds", type=click.IntRange(1, 20), default=1, show_default=True,
               help="Train this many seeds (--seed, --seed+1, ...) as runs NAME-s<seed>: "
                    "evaluate's Table 4 shows their mean and spread.")
@@ -139,7 +142,8 @@ def train(ctx: click.Context, run: str | None, device: str, seeds: int, fresh: b
 
 @configured("evaluate")
 @click.command()
-@click.option("--run", default="acp", show_default=True)
+@click.option("--run", default="acp", show_default=True,
+              help="Name of the trained run to evaluate (runs/<NAME>/).")
 @click.option("--device", type=DEVICE, help="auto (a GPU when there is one), cpu or cuda.")
 @click.option("--retrieval-images", type=click.IntRange(0),
               help="Test images used as retrieval queries (default: all on a GPU, 300 on "
