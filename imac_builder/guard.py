@@ -32,6 +32,15 @@ VIDEO_ID_RULE = "11 characters of A-Z, a-z, 0-9, '_' and '-'"
 JSON_LIMIT = 16 * 1024 * 1024
 #: Deepest nesting such a file may have.
 JSON_DEPTH = 64
+#: Largest pipeline file (TOML) read: a hand-written file is kilobytes.
+CONFIG_LIMIT = 16 * 1024 * 1024
+#: Largest table (CSV) or journal (JSON lines) read: both are read whole, and the
+#: largest real one (a full search's candidates.jsonl) is a few hundred megabytes.
+TABLE_LIMIT = 4 * 1024 * 1024 * 1024
+#: Largest image hashed when a release records no size for it (photos are megabytes).
+IMAGE_LIMIT = 256 * 1024 * 1024
+#: Largest search rank a stored candidate may have (a backend returns at most 500).
+RANK_LIMIT = 1_000_000
 
 
 def shown(value: object, n: int = 40) -> str:
@@ -152,12 +161,25 @@ COOKIES_LIMIT = 16 * 1024 * 1024
 
 def read_bytes(path: Path | str, what: str, limit: int, *, nofollow: bool = False) -> bytes:
     """The bytes of a named input (see :func:`open_input`), never more than ``limit``."""
-    fd = open_input(path, what, limit, nofollow=nofollow)
-    with os.fdopen(fd, "rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:  # grew while read
-        raise UserError(f"{path} is over the {limit:,} bytes {what} may have: it is not one")
-    return data
+    return read_limited(open_input(path, what, limit, nofollow=nofollow), path, what, limit)
+
+
+def open_text(path: Path | str, what: str, limit: int, *, nofollow: bool = False,
+              encoding: str = "utf-8-sig", newline: str | None = "") -> Any:
+    """A named input opened as text for a streaming reader (csv), checked first by
+    :func:`open_input`: a regular file of at most ``limit`` bytes."""
+    return os.fdopen(open_input(path, what, limit, nofollow=nofollow), "r",
+                     encoding=encoding, newline=newline)
+
+
+def has_surrogates(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate (valid JSON ``"\\ud800"``, but no text:
+    it cannot be written as UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def read_text(path: Path | str, what: str, limit: int, *, nofollow: bool = False) -> str:
@@ -167,6 +189,16 @@ def read_text(path: Path | str, what: str, limit: int, *, nofollow: bool = False
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UserError(f"{path} is not UTF-8 text: it is not {what}") from None
+
+
+def read_limited(fd: int, path: Path | str, what: str, limit: int) -> bytes:
+    """Every byte of an opened descriptor, never more than ``limit`` (a file that grows
+    while read is refused in one line)."""
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise UserError(f"{path} is over the {limit:,} bytes {what} may have: it is not one")
+    return data
 
 
 def refuse_constant(name: str) -> float:
