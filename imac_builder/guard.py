@@ -39,6 +39,8 @@ CONFIG_LIMIT = 16 * 1024 * 1024
 TABLE_LIMIT = 4 * 1024 * 1024 * 1024
 #: Largest image hashed when a release records no size for it (photos are megabytes).
 IMAGE_LIMIT = 256 * 1024 * 1024
+#: Largest segment FLAC decoded (60 s of mono 16-bit audio is 2.6 MB uncompressed).
+SEGMENT_LIMIT = 64 * 1024 * 1024
 #: Largest search rank a stored candidate may have (a backend returns at most 500).
 RANK_LIMIT = 1_000_000
 

@@ -20,8 +20,14 @@ from typing import Any
 
 from . import atomic
 from .errors import UserError
-from .guard import (TABLE_LIMIT, open_input, open_nofollow, read_limited, refuse_constant,
-                    strict_float)
+from .guard import (
+    TABLE_LIMIT,
+    open_input,
+    open_nofollow,
+    read_limited,
+    refuse_constant,
+    strict_float,
+)
 
 log = logging.getLogger(__name__)
 
