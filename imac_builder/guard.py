@@ -174,16 +174,6 @@ def open_text(path: Path | str, what: str, limit: int, *, nofollow: bool = False
                      encoding=encoding, newline=newline)
 
 
-def has_surrogates(text: str) -> bool:
-    """Whether ``text`` holds a lone surrogate (valid JSON ``"\\ud800"``, but no text:
-    it cannot be written as UTF-8)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def read_text(path: Path | str, what: str, limit: int, *, nofollow: bool = False) -> str:
     """UTF-8 text (a byte-order mark allowed) of a named input; anything else one line."""
     data = read_bytes(path, what, limit, nofollow=nofollow)
@@ -269,8 +259,41 @@ def check_not_link(path: Path | str) -> None:
                         "the link and run the command again")
 
 
+def folder_inside(root: Path | str, folder: Path | str, what: str) -> Path:
+    """``folder`` (created when absent) once it is known to lie inside ``root`` with
+    every symbolic link resolved (:func:`paths.inside`): a folder of the program's own
+    output (``logs``, ``review``) linked out of the work directory is refused in one
+    line, so nothing is written elsewhere through it."""
+    from .paths import inside
+
+    if not inside(root, folder):
+        raise UserError(f"{folder} is a symbolic link out of the work directory: {what} is "
+                        "never written elsewhere; remove the link")
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder)
+
+
 # ------------------------------------------------------------------ messages
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                      r"\u202a-\u202e\u2066-\u2069]")
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character :func:`printable` would escape (C0 but
+    tab, DEL, C1 such as NEL U+0085, line separators, bidi overrides and marks) or a tab:
+    text a person types into one field (a note) holds none of them."""
+    return "\t" in text or _CONTROL.search(text) is not None
+
+
+def has_surrogates(value: Any) -> bool:
+    """Whether ``value`` (a string, or JSON data) holds a lone surrogate: valid JSON
+    (``"\\ud800"``) but no text, so it cannot be written as UTF-8 anywhere."""
+    try:
+        (value if isinstance(value, str) else
+         json.dumps(value, ensure_ascii=False)).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def printable(text: str) -> str:
