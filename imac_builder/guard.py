@@ -185,12 +185,19 @@ def read_text(path: Path | str, what: str, limit: int, *, nofollow: bool = False
 
 def read_limited(fd: int, path: Path | str, what: str, limit: int) -> bytes:
     """Every byte of an opened descriptor, never more than ``limit`` (a file that grows
-    while read is refused in one line)."""
+    while read is refused in one line). Memory is taken for what the file holds, not
+    for the limit: the size on the descriptor is read first, then 1 MiB blocks if it
+    grew."""
     with os.fdopen(fd, "rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
+        size = os.fstat(fh.fileno()).st_size
+        parts = [fh.read(min(size, limit) + 1)]
+        total = len(parts[0])
+        while total <= limit and total > size and (block := fh.read(1 << 20)):
+            parts.append(block)
+            total += len(block)
+    if total > limit:
         raise UserError(f"{path} is over the {limit:,} bytes {what} may have: it is not one")
-    return data
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def refuse_constant(name: str) -> float:

@@ -115,6 +115,27 @@ def test_a_pipeline_file_that_never_ends_is_one_line(box, kind):
     held("bounded reads")
 
 
+def test_journals_are_read_within_a_3gb_memory_cap(box):
+    """The bounded reader takes memory for what a file holds, never for its limit (a
+    4 GiB buffer for a 1 kB journal was a MemoryError under ``ulimit -v``); a
+    failed-videos table linking to ``/dev/zero`` is still one line."""
+    import resource
+
+    w, outside = box
+    workdir(w)
+    T.FAILED_VIDEOS.at(w).parent.mkdir(parents=True, exist_ok=True)
+    T.FAILED_VIDEOS.at(w).symlink_to("/dev/zero")
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3_000_000_000, 3_000_000_000))
+
+    res = run(["--workdir", str(w), "search", "--rematch"], timeout=30, preexec_fn=cap)
+    assert res.returncode == 1
+    line = one_line_of(res)
+    assert "failed_videos.csv" in line and "character device" in line, line
+    held("bounded reads")
+
+
 # ------------------------------------------------------------------ 4. workdir.json shape
 @pytest.mark.parametrize("state, what", [
     ({"configs": {"search": {"values": "oops", "hash": "x"}}}, "values is not a table"),
