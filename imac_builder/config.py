@@ -211,7 +211,7 @@ class ImagesConfig(StageConfig):
         "placeholder_copies": "identical files seen this often are placeholders",
         "timeout": "seconds per URL fetch",
         "max_bytes": "largest download accepted",
-        "retries": "tries per URL",
+        "retries": "retries per URL after a transient failure (0: one try)",
         "fetch_jobs": "URLs fetched at once",
         "allow_missing_classes": "go on when no image of a class (or, for images on disk, "
                                  "of an emotion) is found, instead of refusing",
@@ -246,7 +246,8 @@ class FeaturesConfig(StageConfig):
                   "cuda)",
         "weights": "Inception-v3 weights: fid-helper, fid-helper:PATH, torchvision or "
                    "torchvision:PATH",
-        "shard_size": "items per shard (default: 32 segments, 256 with torch, 256 images)",
+        "shard_size": "items per shard (default: 32 segments, fewer when a small run "
+                      "would leave local workers idle; 256 with torch, 256 images)",
         "batch_size": "images per inference batch",
     }
     modality: str = "all"
@@ -319,13 +320,17 @@ class ReleaseConfig(StageConfig):
 class RebuildConfig(StageConfig):
     HELP: ClassVar[dict[str, str]] = {
         "jobs": "songs fetched at once",
+        "rate": "videos an hour across all workers together, jittered (0: unpaced); as "
+                "download's",
         "sleep": "seconds each worker waits between downloads",
     }
     jobs: int = 1
+    rate: float = 240.0
     sleep: float = 0.0
 
     def validate(self) -> None:
         _range("jobs", self.jobs, 1)
+        _range("rate", self.rate, 0)
         _range("sleep", self.sleep, 0)
 
 

@@ -59,7 +59,8 @@ STAGES: tuple[Stage, ...] = (
           (T.MUSIC_STORE, T.IMAGE_STORE, T.SPLITS, *T.PAIRS.values()), (T.RUN,)),
     Stage("evaluate", "imac_builder.train.evaluate:run_evaluate", (T.SPLITS, *T.PAIRS.values()),
           (T.RUN,)),
-    Stage("release", "imac_builder.release.stage:run_release", (T.SONGS,), (T.MANIFEST,),
+    Stage("release", "imac_builder.release.stage:run_release",
+          (T.SONGS, T.MATCHES, T.SEGMENTS), (T.MANIFEST,),
           "--name imac --version X.Y.Z"),
 )
 BY_NAME: dict[str, Stage] = {s.name: s for s in STAGES}

@@ -63,6 +63,9 @@ class StatusSummary:
             if p.get("search_days") is not None:
                 line += (f", about {p['search_days']} days at {p['daily_quota']:,} units a "
                          f"day ({p['units_per_song']} units a song, {backend} backend)")
+            elif p["songs_to_search"] and backend == "api":
+                line += (f" (api backend: the daily quota of {p['daily_quota']:,} units is "
+                         f"below one song's {p['units_per_song']}: raise --daily-quota)")
             elif p["songs_to_search"]:
                 line += f" ({backend} backend: no quota)"
             out.append(line)
@@ -214,11 +217,25 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
                          _count([s.get("label", "") for s in songs])))
 
     matches = _rows(r, T.MATCHES)
-    if not T.MATCHES.at(r).exists():
+    rebuilt = memory.get("rebuilt_from") if isinstance(memory.get("rebuilt_from"), dict) \
+        else None
+    from .subset import describe, recorded
+
+    scope = recorded(r)  # a subset (imac_builder.subset) or the demo's songs
+    if scope is not None:  # the rest is out of scope
+        songs = [x for x in songs if x.get("track_id") in scope]
+        remembered["subset"] = describe(r)
+    if rebuilt is not None and T.MATCHES.at(r).exists():
+        # the songs and their videos came from a release: nothing is left to search
+        st.append(StageState("search", "done", f"rebuilt from {rebuilt.get('release')} "
+                             f"({len(matches)} videos; no search needed)"))
+    elif not T.MATCHES.at(r).exists():
         st.append(StageState("search", "not started"))
     else:
         kinds = []
         for m in matches:
+            if scope is not None and m.get("track_id") not in scope:
+                continue
             reason = m.get("reason", "")
             kinds.append("not searched" if reason.startswith("not_searched") else
                          "search failed" if reason.startswith("search_failed") else
@@ -293,12 +310,15 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
             s.state = "stale"
             s.detail = "; ".join(x for x in (s.detail, changed[s.stage]) if x)
     summary = StatusSummary(str(r), st, "", remembered)
-    _plan(r, memory, pipeline or {}, songs, matches, ledger, summary)
+    _plan(r, memory, pipeline or {}, [] if rebuilt else songs, matches, ledger, summary,
+          scope)
     order = {name: i for i, name in enumerate(stages.ORDER)}
     st.sort(key=lambda s: order.get(s.stage, len(order)))
     nxt = next((s for s in st if s.state != "done"), None)
+    if memory.get("demo") and (nxt is None or nxt.stage in ("search", "download")):
+        nxt = None  # the demo's songs are generated: no search or download on them
     if nxt is None:
-        released = sorted(p.name for p in (r / "manifests").glob("*") if p.is_dir())
+        released = _releases(r, memory)
         step = (f"everything is done ({', '.join(released)} released)" if released else
                 f"everything is done: {cmd} release --name imac --version X.Y.Z")
     else:
@@ -307,6 +327,19 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
     summary.next_step = step
     summary.doctor = f"{cmd} doctor" + (f" --for {nxt.stage}" if nxt is not None else "")
     return summary
+
+
+
+
+def _releases(root: Path, memory: dict) -> list[str]:
+    """Releases made of this work directory: those ``release`` recorded (wherever
+    ``--out`` put them) and any under ``W/manifests``."""
+    found = {p.name for p in (root / "manifests").glob("*") if p.is_dir()
+             and not p.name.startswith(".")}
+    recorded = memory.get("releases")
+    if isinstance(recorded, dict):
+        found |= {str(k) for k, v in recorded.items() if Path(str(v)).is_dir()}
+    return sorted(found)
 
 
 def _recorded(state: dict, pipeline: dict, stage: str, key: str, default: object) -> object:
@@ -321,7 +354,7 @@ def _recorded(state: dict, pipeline: dict, stage: str, key: str, default: object
 
 def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
           matches: list[dict[str, str]], ledger: list[dict[str, str]],
-          summary: StatusSummary) -> None:
+          summary: StatusSummary, scope: set[str] | None = None) -> None:
     """What is left, how long it takes at the recorded quota and rate, and what failed."""
     import math
 
@@ -355,6 +388,9 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
             per_day = daily // units
             plan.update(units_per_song=units, daily_quota=daily,
                         search_days=math.ceil(left / per_day) if per_day else None)
+    if scope is not None:
+        matches = [m for m in matches if m.get("track_id") in scope]
+        ledger = [x for x in ledger if x.get("track_id") in scope]
     if matches:
         done = {(x.get("track_id"), x.get("video_id")) for x in ledger
                 if x.get("status") == "ok" or not DOWNLOAD_STATUSES.get(
@@ -381,8 +417,12 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
             fails["search"][word] = fails["search"].get(word, 0) + 1
             summary.failures.append(Failure("search", m.get("track_id", ""), word,
                                             m.get("reason", "")))
+    chosen = {(m.get("track_id"), m.get("video_id")) for m in matches
+              if m.get("status") == "matched"}
     for x in ledger:
         word = x.get("status", "")
+        if (x.get("track_id"), x.get("video_id")) not in chosen:
+            continue  # a video no longer chosen (rematched, or none left: search says why)
         if word and word != "ok":
             fails.setdefault("download", {})
             fails["download"][word] = fails["download"].get(word, 0) + 1

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .app import configured, ytdlp_options
+from .subset_options import subset_options, subset_spec
 
 if TYPE_CHECKING:
     from .app import App
@@ -38,16 +39,19 @@ if TYPE_CHECKING:
 @click.option("--rate-limit-wait", type=click.FloatRange(0),
               help="First pause of all workers after an HTTP 429 (doubles each time).")
 @ytdlp_options("")
+@subset_options
 @click.pass_obj
 def download(app: App, jobs: int, retry_failed: bool, cookies: Path | None, proxy: str | None,
              rate: float, sleep: float, limit: int | None, keep_original: bool,
              socket_timeout: float, retries: int, rate_limit_wait: float,
              js_runtime: str | None, cookies_from_browser: str | None,
-             extractor_args: tuple[str, ...]) -> None:
+             extractor_args: tuple[str, ...], **subset: object) -> None:
     """Fetch matched videos' audio and cut it into exact 60 s FLAC segments."""
     from ..download.stage import run_download
 
+    spec, no_subset = subset_spec(subset)
     app.run("download", run_download, workdir=app.workdir, jobs=jobs,
+            subset=spec, no_subset=no_subset,
             retry_failed=retry_failed, cookies=cookies, proxy=proxy, rate=rate, sleep=sleep,
             limit=limit,
             keep_original=keep_original, socket_timeout=socket_timeout, retries=retries,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .app import configured
+from .app import configured, ytdlp_options
 
 if TYPE_CHECKING:
     from .app import App
@@ -47,19 +47,23 @@ def _pipeline() -> dict | None:
               help="Folder of releases (default: ./manifests).")
 @click.option("--url", help="Where the dataset is published (Croissant url).")
 @click.option("--license", "license_url", help="License URL of the manifest (default CC BY 4.0).")
+@click.option("--format", "format_", type=click.Choice(["manifest", "hf"]),
+              default="manifest", show_default=True,
+              help="hf: also a Hugging Face datasets folder (Parquet tables and features, "
+                   "a dataset card) in the release's hf/.")
 @click.option("--csv-safe", is_flag=True,
               help="Also write spreadsheet/, a copy of the tables whose cells that start "
                    "like a formula (=, +, -, @) are quoted for spreadsheets (the data are "
                    "never altered).")
 @click.pass_obj
 def release(app: App, name: str, version: str | None, out: Path | None, url: str,
-            license_url: str, csv_safe: bool) -> None:
+            license_url: str, format_: str, csv_safe: bool) -> None:
     """Write a versioned manifest (and croissant.json) of the work directory."""
     from ..release.stage import run_release
 
     app.run("release", run_release, workdir=app.workdir, name=name, version=version, out=out,
-            pipeline=_pipeline(), url=url, license_url=license_url, progress=app.progress,
-            csv_safe=csv_safe)
+            pipeline=_pipeline(), url=url, license_url=license_url, format=format_,
+            progress=app.progress, csv_safe=csv_safe)
 
 
 @click.command()
@@ -93,23 +97,31 @@ def verify(app: App, manifest: Path, allow_missing: bool, image_root: Path | Non
 @click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of the images to verify too.")
 @click.option("--jobs", type=click.IntRange(1, 64), help="Songs downloaded in parallel.")
+@click.option("--rate", type=click.FloatRange(0),
+              help="Videos an hour across all workers together, jittered (0: unpaced); "
+                   "as download's.")
 @click.option("--sleep", type=click.FloatRange(0),
               help="Seconds each worker waits before a download.")
 @click.option("--cookies", type=click.Path(dir_okay=False, path_type=Path),
               help="Cookie file (Netscape format) for yt-dlp.")
 @click.option("--proxy", metavar="URL", help="Proxy for yt-dlp.")
+@ytdlp_options("")
 @_WORKDIR
 @click.pass_obj
 def rebuild(app: App, manifest: Path, allow_missing: bool, image_root: Path | None,
-            jobs: int, sleep: float, cookies: Path | None, proxy: str | None,
-            workdir: Path | None) -> None:
+            jobs: int, rate: float, sleep: float, cookies: Path | None, proxy: str | None,
+            js_runtime: str | None, cookies_from_browser: str | None,
+            extractor_args: tuple[str, ...], workdir: Path | None) -> None:
     """Rebuild the audio of MANIFEST by video id (no search, no quota), then verify."""
     from ..release.rebuild import run_rebuild
 
     app = _at(app, workdir)
+    options = {"js_runtime": js_runtime, "cookies_from_browser": cookies_from_browser,
+               "extractor_args": tuple(extractor_args)}
     summary = app.run("rebuild", run_rebuild, workdir=app.workdir, manifest=manifest,
                       allow_missing=allow_missing, image_root=image_root, jobs=jobs,
-                      sleep=sleep, cookies=cookies, proxy=proxy, progress=app.progress)
+                      rate=rate, sleep=sleep, cookies=cookies, proxy=proxy or None,
+                      download_options=options, progress=app.progress)
     if summary.failed:
         raise click.ClickException(summary.failure())
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .app import configured, ytdlp_options
+from .subset_options import subset_options, subset_spec
 
 if TYPE_CHECKING:
     from .app import App
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
 #: Exit status of a search stopped by the daily quota with songs left (EX_TEMPFAIL):
 #: run the same command after the reset.
 QUOTA_STOP_EXIT = 75
+#: Exit status of a search stopped by failed searches in a row (EX_UNAVAILABLE: the
+#: network or the backend is down): the same command picks those songs up again.
+FAILURES_STOP_EXIT = 69
 
 
 @configured("search")
@@ -61,6 +65,7 @@ QUOTA_STOP_EXIT = 75
               help="Word marking another version (repeatable; replaces the default list; "
                    "in a pipeline file: penalty_words = [...]).")
 @ytdlp_options("ytdlp backend: ")
+@subset_options
 @click.pass_obj
 def search(app: App, backend: str, limit: int | None, rerank: bool, rematch: bool,
            retry_failed: str | None,
@@ -68,7 +73,8 @@ def search(app: App, backend: str, limit: int | None, rerank: bool, rematch: boo
            min_title: float, min_artist: float, duration_tolerance: float,
            duration_tolerance_pct: float, version_penalty: float, qualifier_penalty: float,
            official_bonus: float, penalty_words: tuple[str, ...], js_runtime: str | None,
-           cookies_from_browser: str | None, extractor_args: tuple[str, ...]) -> None:
+           cookies_from_browser: str | None, extractor_args: tuple[str, ...],
+           **subset: object) -> None:
     """Find each labelled song on YouTube and choose its video (resumable)."""
     from ..errors import UserError
     from ..search.stage import run_search
@@ -78,13 +84,17 @@ def search(app: App, backend: str, limit: int | None, rerank: bool, rematch: boo
     if sum(map(bool, (rerank, rematch, retry_failed))) > 1:
         raise UserError("--rerank, --rematch and --retry-failed exclude each other")
     cfg = effective_config("search").match()  # type: ignore[union-attr]
+    spec, no_subset = subset_spec(subset)
     summary = app.run("search", run_search, workdir=app.workdir, backend=backend, limit=limit,
+            subset=spec, no_subset=no_subset,
             rerank=rerank, rematch=rematch, retry_failed=retry_failed or False,
             api_key_file=api_key_file,
             daily_quota=daily_quota, results=results, match=cfg, progress=app.progress,
             access=YtdlpAccess(js_runtime, cookies_from_browser, tuple(extractor_args)))
     from ..search.stage import MAX_FAILURES_IN_A_ROW
 
+    if summary.stopped and summary.failed_in_a_row >= MAX_FAILURES_IN_A_ROW:
+        click.get_current_context().exit(FAILURES_STOP_EXIT)  # cron can tell it apart
     by_quota = summary.stopped and summary.failed_in_a_row < MAX_FAILURES_IN_A_ROW
     if by_quota and summary.remaining:
         # stopped by the quota with songs left: not an error, but a cron job can tell

@@ -6,11 +6,14 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Collection
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
+from ..subset import SubsetSpec
+from ..subset import in_effect as subset_in_effect
 from ..workdir import Workdir
 from ..ytdlp_access import JsRuntime, YtdlpAccess, find_js_runtime
 from .commit import Committer, clean_orphans, plan
@@ -130,6 +133,8 @@ def run_download(
     rate_limit_tries: int = 3,
     stop_after_rate_limited: int = 3,
     progress: bool = True,
+    subset: SubsetSpec | Collection[str] | None = None,
+    no_subset: bool = False,
 ) -> DownloadSummary:
     """Download every matched song not done yet, cut it into 60 s segments, record it.
 
@@ -166,6 +171,9 @@ def run_download(
         log.info("removed %d leftovers of an interrupted run", removed)
 
     todo = plan(matched, ledger, wd.root, retry_failed, summary)
+    chosen = subset_in_effect(wd.root, subset, no_subset)  # imac_builder.subset
+    if chosen is not None:
+        todo = [j for j in todo if j.track_id in chosen]
     if limit is not None:
         summary.not_attempted = max(0, len(todo) - limit)
         todo = todo[:limit]

@@ -17,12 +17,13 @@ from typing import Any
 from .. import atomic
 from .. import tables as T
 from ..errors import UserError
-from ..workdir import Workdir
+from ..workdir import Workdir, update_state
 from .checks import video_url
 from .manifest import Manifest
 from .verify import VerifySummary, run_verify
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class RebuildSummary:
@@ -83,6 +84,8 @@ def restore_inputs(wd: Workdir, m: Manifest) -> int:
             _write_once(root, table, [[r.get(c, "") for c in table.columns]
                                       for r in m.rows(name)])
         if m.meta.get("split"):
+            # the pair protocol travels with the split (a release older than that
+            # recorded none: its pairs were the paper's)
             atomic.write_text(T.SPLIT_INFO.at(root),
                               json.dumps(m.meta["split"], indent=2, sort_keys=True) + "\n")
     return len(matches)
@@ -92,16 +95,26 @@ def run_rebuild(workdir: Workdir | Path, manifest: Path, allow_missing: bool = F
                 image_root: Path | None = None, jobs: int = 1, sleep: float = 0.0,
                 cookies: Path | None = None, proxy: str | None = None,
                 download_options: dict[str, Any] | None = None,
-                progress: bool = True) -> RebuildSummary:
-    """Fetch every released segment's audio by video id into ``workdir``, then verify."""
+                rate: float | None = None, progress: bool = True) -> RebuildSummary:
+    """Fetch every released segment's audio by video id into ``workdir``, then verify.
+
+    ``rate`` paces the downloads as ``download --rate`` does (videos an hour across all
+    workers; None: download's default, 240; 0: unpaced); ``download_options`` are further
+    keyword arguments of :func:`~imac_builder.download.stage.run_download`
+    (``js_runtime``, ...)."""
+    from ..download.ratelimit import DEFAULT_RATE
     from ..download.stage import run_download
 
+    rate = DEFAULT_RATE if rate is None else rate
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     m = Manifest.load(manifest)
     summary = RebuildSummary(manifest=m.label)
     summary.songs = restore_inputs(wd, m)
+    # status reads this: the songs came from a release, so nothing is left to search
+    update_state(wd.root, rebuilt_from={"release": m.label, "name": m.name,
+                                        "version": m.version, "songs": summary.songs})
     dl = run_download(wd, jobs=jobs, retry_failed=True, sleep=sleep, cookies=cookies,
-                      proxy=proxy, progress=progress, **(download_options or {}))
+                      proxy=proxy, rate=rate, progress=progress, **(download_options or {}))
     summary.download = dl.to_dict()
     summary.download_lines = dl.lines()
     summary.verify = run_verify(wd, m, allow_missing=allow_missing, image_root=image_root,

@@ -15,7 +15,7 @@ with no network and no quota.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +23,9 @@ from pathlib import Path
 from .. import atomic, guard, tables
 from ..errors import UserError
 from ..journal import Journal
+from ..subset import SubsetSpec
+from ..subset import describe as subset_describe
+from ..subset import in_effect as subset_in_effect
 from ..vocab import DOWNLOAD_STATUSES, SEARCH_REASONS, is_track_id, is_video_id, watch_url
 from ..workdir import Workdir
 from ..ytdlp_access import YtdlpAccess
@@ -195,6 +198,7 @@ class SearchSummary:
     excluded_videos: int = 0
     stopped: str = ""
     failed_in_a_row: int = 0
+    subset: str = ""
     bad_rows: int = 0
     bad_lines: int = 0
     #: Tracks of search/overrides.csv that are not in tags/songs.csv (never applied).
@@ -229,6 +233,8 @@ class SearchSummary:
         if self.bad_rows or self.bad_lines:
             out.append(f"ignored {self.bad_rows} songs.csv rows with a bad track id and "
                        f"{self.bad_lines} unreadable candidates.jsonl lines")
+        if self.subset:
+            out.append(self.subset)
         if self.stopped:
             out.append(self.stopped)
         out += [f"wrote {p}" for p in self.outputs]
@@ -303,6 +309,8 @@ def run_search(
     clock: Callable[[], datetime] = utcnow,
     backoff: Backoff | None = None,
     access: YtdlpAccess | None = None,
+    subset: SubsetSpec | Collection[str] | None = None,
+    no_subset: bool = False,
 ) -> SearchSummary:
     """Search every labelled song not searched yet, then rewrite ``matches.csv``.
 
@@ -314,7 +322,9 @@ def run_search(
     ``HttpMockSequence``, the ytmusic backend a ``requests.Session`` (both in
     tests), ``clock`` gives the time for the quota day.
     ``access`` holds the yt-dlp options of the ``ytdlp`` backend (JS runtime, browser
-    cookies, extractor arguments).
+    cookies, extractor arguments). ``subset`` limits the searches to some songs
+    (:mod:`imac_builder.subset`: options, recorded in ``workdir.json``, or track ids);
+    without it the recorded subset applies (``no_subset`` forgets it).
     """
     backend_info(backend)  # one line naming the registered backends
     if limit is not None and limit < 0:
@@ -375,6 +385,10 @@ def run_search(
     else:
         todo = [s for s in songs if s.searchable and s.track_id not in records
                 and s.track_id not in failures and s.track_id not in overrides]
+    chosen = subset_in_effect(wd.root, subset, no_subset)
+    if chosen is not None:
+        todo = [s for s in todo if s.track_id in chosen]
+        summary.subset = f"{len(chosen)} songs in the subset ({subset_describe(wd.root)})"
     if limit is not None:
         todo = todo[:limit]
 
@@ -400,12 +414,20 @@ def run_search(
     summary.remaining = sum(1 for s in songs if s.searchable and s.track_id not in records
                             and s.track_id not in failures and s.track_id not in overrides)
     if summary.stopped and summary.failed_in_a_row >= MAX_FAILURES_IN_A_ROW:
-        summary.stopped += f"; {summary.remaining} songs remain; run the same command again"
+        summary.stopped += (f"; {summary.remaining} songs remain, those {MAX_FAILURES_IN_A_ROW}"
+                            f" first; when it works again: {retry_command(wd.root)}")
     elif summary.stopped:
         summary.stopped += (f"; {summary.remaining} songs remain; the quota resets at "
                             f"{ledger.reset_text()}; run the same command again then")
     log.info("search: %s", "; ".join(summary.lines()))
     return summary
+
+
+def retry_command(root: Path) -> str:
+    """The command that picks up a search stopped by failures in a row."""
+    import shlex
+
+    return f"imac-build --workdir {shlex.quote(str(root))} search"
 
 
 def _wants_retry(song: SongInfo, records: dict[str, dict], failures: dict[str, str],
@@ -449,6 +471,10 @@ def _search_songs(todo: list[SongInfo], searcher: Searcher, clog: CandidateLog,
                 if searcher.uses_quota and ledger.exhausted_today:
                     summary.stopped = "stopped: the YouTube API said quotaExceeded today"
                     break
+                if searcher.uses_quota and ledger.daily_quota < searcher.units_per_search():
+                    raise UserError(f"--daily-quota {ledger.daily_quota} is below the "
+                                    f"{searcher.units_per_search()} units one song's search "
+                                    "costs: it can never cover one song; raise --daily-quota")
                 if searcher.uses_quota and not ledger.can_spend(searcher.units_per_search()):
                     summary.stopped = (f"stopped before exceeding the daily budget of "
                                        f"{ledger.daily_quota} units ({ledger.spent_today} "
@@ -466,6 +492,11 @@ def _search_songs(todo: list[SongInfo], searcher: Searcher, clog: CandidateLog,
                         summary.stopped = (f"stopped after {MAX_FAILURES_IN_A_ROW} failed "
                                            f"searches in a row (last: {e}); check the "
                                            "network or the backend")
+                        # the backend failed, not these songs: they count as not
+                        # searched, so the plain rerun searches them first
+                        at = todo.index(song)
+                        for other in todo[max(0, at - MAX_FAILURES_IN_A_ROW + 1):at + 1]:
+                            failures.pop(other.track_id, None)
                         break
                     continue
                 except QuotaStop as stop:
