@@ -450,10 +450,14 @@ CONFIGS: dict[str, type[StageConfig]] = {
 
 
 def load_config(path: Path) -> dict[str, dict[str, Any]]:
-    """Read a pipeline file's tables as they are; UserError when it is not TOML of tables."""
+    """Read a pipeline file's tables as they are; UserError when it is not TOML of tables.
+
+    The file is read by the bounded reader (:func:`guard.read_bytes`): a FIFO, a device
+    (``/dev/zero``) or a file over :data:`guard.CONFIG_LIMIT` bytes is one line."""
+    from .guard import CONFIG_LIMIT, read_bytes
+
     try:
-        with Path(path).open("rb") as fh:
-            doc = tomllib.load(fh)
+        doc = tomllib.loads(read_bytes(path, "a pipeline file", CONFIG_LIMIT).decode("utf-8"))
     except FileNotFoundError:
         raise UserError(f"config file {path} does not exist") from None
     except IsADirectoryError:
@@ -462,6 +466,8 @@ def load_config(path: Path) -> dict[str, dict[str, Any]]:
         raise UserError(f"config file {path} is not valid TOML: {e}") from None
     except UnicodeDecodeError:
         raise UserError(f"config file {path} is not UTF-8 text") from None
+    except UserError as e:
+        raise UserError(f"config file {e}") from None
     for key, value in doc.items():
         if not isinstance(value, dict):
             raise UserError(f"config file {path}: '{key}' must be a table ([{key}])")

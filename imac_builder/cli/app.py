@@ -19,7 +19,7 @@ import click
 from .. import __version__, stages
 from ..config import CONFIGS, StageConfig, field_default, stage_config
 from ..errors import UserError
-from ..guard import open_nofollow, printable
+from ..guard import folder_inside, open_nofollow, printable
 from ..paths import inside
 from ..stopping import exit_code, stop_workers
 from ..workdir import Workdir, read_state, record_config, update_state
@@ -65,10 +65,8 @@ class App:
 
     def setup_logging(self) -> Path:
         """Log to ``W/logs/imac-build.log`` (and to stderr with -v)."""
-        path = self.workdir.logs / "imac-build.log"
-        if not inside(self.workdir.root, path.parent):
-            raise UserError(f"{path.parent} is a symbolic link out of the work directory: "
-                            "the log is never written elsewhere; remove the link")
+        path = folder_inside(self.workdir.root, self.workdir.root / "logs", "the log")
+        path = path / "imac-build.log"
         root = logging.getLogger("imac_builder")
         root.setLevel(logging.DEBUG)
         for h in [h for h in root.handlers if getattr(h, "_imac", False)]:
