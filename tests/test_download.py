@@ -144,7 +144,7 @@ def test_failures_end_in_the_ledger_and_the_run_goes_on(tmp_path, loopback, medi
     assert "48.0 s" in reasons["/short.ogg"]
     assert "timed out" in reasons["/stall.ogg"] and "--retry-failed" in reasons["/stall.ogg"]
     assert "more expected" in reasons["/cut.ogg"]
-    assert "429" in reasons["/busy.ogg"] and "--sleep" in reasons["/busy.ogg"]
+    assert "429" in reasons["/busy.ogg"] and "--rate" in reasons["/busy.ogg"]
     assert all("\n" not in r for r in reasons.values())
     # the 429 paused the workers and was tried again once, then given up
     assert srv.hits["/busy.ogg"] == 2 and summary.rate_limit_pauses >= 1

@@ -154,9 +154,19 @@ def test_a_search_stopped_by_the_quota_exits_75(tmp_path, runner, monkeypatch) -
     key = tmp_path / "key"
     key.write_text("AIzaFakeKeyForATest0000000000000000000\n")
     monkeypatch.delenv("YOUTUBE_API_KEY", raising=False)
-    # a budget of 0 units stops before the first search: no request is made
+    # today's budget is all but spent (50 units left, one song costs 101): the run stops
+    # before the first search and no request is made (a budget below one song's cost is
+    # another error, tested in test_user_path.py)
+    import json
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("America/Los_Angeles")).date().isoformat()
+    (w / "search").mkdir(parents=True, exist_ok=True)
+    (w / "search" / "quota.json").write_text(json.dumps(
+        {"days": {today: {"units": 9950, "calls": {}}}}))
     res = runner.invoke(cli, ["--workdir", str(w), "search", "--api-key-file", str(key),
-                              "--daily-quota", "0"])
+                              "--daily-quota", "10000"])
     assert res.exit_code == 75, res.output
     assert "stopped before exceeding the daily budget" in res.output
     assert "5 songs remain" in res.output
