@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tomllib
 import types
 import typing
@@ -37,7 +38,13 @@ class StageConfig:
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, list):
-                object.__setattr__(self, f.name, tuple(value))
+                value = tuple(value)
+            if isinstance(value, os.PathLike):  # a path setting is its string: JSON-plain
+                value = os.fspath(value)
+            if isinstance(value, tuple):
+                value = tuple(os.fspath(v) if isinstance(v, os.PathLike) else v
+                              for v in value)
+            object.__setattr__(self, f.name, value)
         self.validate()
 
     def validate(self) -> None:

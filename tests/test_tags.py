@@ -384,3 +384,17 @@ def test_demo_runs_tags_on_the_sample(tmp_path: Path, runner) -> None:
     rows = read_csv(tmp_path / "d/tags/songs.csv")
     assert {r["label"] for r in rows} == {"positive", "neutral", "negative"}
     assert all(r["artist_name"] for r in rows)
+
+
+def test_cli_exclusions_file_is_recorded_as_plain_json(tmp_path: Path, runner) -> None:
+    """Regression: a Path-valued setting (--exclusions) ended the run in an internal error
+    when workdir.json recorded the configuration."""
+    db = write_db(tmp_path / "lastfm_tags.db", TRACKS)
+    excl = tmp_path / "excl.txt"
+    excl.write_text("sad\n")
+    w = tmp_path / "w"
+    result = runner.invoke(cli, ["--workdir", str(w), "tags", "--lastfm", str(db),
+                                 "--exclusions", str(excl)])
+    assert result.exit_code == 0, result.output
+    state = json.loads((w / "workdir.json").read_text())
+    assert state["configs"]["tags"]["values"]["exclusions"] == str(excl)
