@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from imac_builder.config import SplitConfig
+
 LABELS = ("positive", "neutral", "negative")
 
 
@@ -103,7 +105,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wd = Path(tmp)
         planted(wd, a.items, a.signal)
-        run_split(wd, seed=0, progress=False)
+        run_split(wd, progress=False, config=SplitConfig(seed=0))
         for recipe in a.recipes:
             cfg = TrainConfig.recipe_config(recipe, epochs=a.epochs,
                                             image_widths=scale(IMAGE_WIDTHS),

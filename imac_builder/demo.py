@@ -162,6 +162,13 @@ def _write_images(folder: Path, per_emotion: int) -> None:
 
 def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True) -> DemoSummary:
     """Run every registered stage on the built-in sample; ``small``: fewer songs, images."""
+    from .config import (
+        DownloadConfig,
+        EvaluateConfig,
+        FeaturesConfig,
+        ReleaseConfig,
+        SplitConfig,
+    )
     from .extras import require
     from .train.trainer import TrainConfig
 
@@ -179,13 +186,16 @@ def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True
         "tags": {"lastfm": [sample / "lastfm_tags.db"],
                  "metadata": sample / "unique_tracks.txt"},
         "search": {"rerank": True},
-        "download": {"jobs": 2},
+        # unpaced: the sample is served from this machine
+        "download": {"config": DownloadConfig(jobs=2, rate=0.0)},
         "images": {"root": media / "images"},
-        "features": {"modality": "all", "image_root": media / "images"},
-        "split": {"seed": 0},
+        "features": {"config": FeaturesConfig(modality="all"), "image_root": media / "images"},
+        "split": {"config": SplitConfig(seed=0)},
         "train": {"run": "demo", "device": "cpu", "config": cfg, "fresh": True},
-        "evaluate": {"run": "demo", "device": "cpu", "retrieval_images": 50},
-        "release": {"name": "imac-demo", "version": "0.1.0", "out": wd.root / "manifests"},
+        "evaluate": {"run": "demo",
+                     "config": EvaluateConfig(device="cpu", retrieval_images=50)},
+        "release": {"config": ReleaseConfig(name="imac-demo"), "version": "0.1.0",
+                    "out": wd.root / "manifests"},
     }
     s = DemoSummary()
     with contextlib.ExitStack() as stack:

@@ -83,9 +83,10 @@ def configuration_page() -> str:
         rows = []
         for f in fields(cls):
             kind = config.field_type(cls, f.name).__name__
-            kind = "list" if kind == "tuple" else kind
+            kind = "list" if kind == "tuple" else ("path" if f.metadata.get("path") else kind)
             rows.append((f"`{f.name}`", kind, _code(config.field_default(f)),
-                         cls.HELP.get(f.name, "")))
-        L += table(("key", "type", "default", "meaning"), rows)
+                         config.bounds_text(f), f"`{config.flag_of(f)}`",
+                         f.metadata.get("help", "")))
+        L += table(("key", "type", "default", "allowed", "option", "meaning"), rows)
         L.append("")
     return "\n".join(L)

@@ -26,6 +26,8 @@ TABLE1: dict[str, str] = {
 PAPER_TABLE3: dict[str, int] = {"positive": 32_868, "neutral": 10_796, "negative": 45_731}
 #: The splits, in order, and the paper's 70:10:20 ratios.
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+#: How the fixed evaluation pairs are drawn (``split --protocol``, docs/protocol.md).
+PAIR_PROTOCOLS: tuple[str, ...] = ("balanced", "paper")
 
 #: Audio of every segment (spec §3): mono, 22,050 Hz, exactly 60 s.
 SAMPLE_RATE = 22_050

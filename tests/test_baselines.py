@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imac_builder.config import EvaluateConfig, SplitConfig
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("h5py")
 pytest.importorskip("scipy")
@@ -83,7 +85,7 @@ def workdir(root: Path, informative: bool) -> Path:
     make_stores(root, informative=informative, n_images=600, n_songs=90, segs_per_song=2,
                 sep=4.0)
     add_baseline_stores(root, informative)
-    run_split(root, seed=2, progress=False)
+    run_split(root, progress=False, config=SplitConfig(seed=2))
     return root
 
 
@@ -132,7 +134,8 @@ def test_l3_follows_the_original_architecture() -> None:
 
 def test_evaluate_puts_every_run_beside_table_4(trained: tuple[Path, dict]) -> None:
     wd, runs = trained
-    e = evaluate(wd, run="l3", device="cpu", retrieval_images=30, progress=False)
+    e = evaluate(wd, run="l3", progress=False,
+                 config=EvaluateConfig(device="cpu", retrieval_images=30))
     assert e.test_accuracy == pytest.approx(runs["l3"].test_accuracy)
     assert e.probes["music emotion, 3 classes"] > 0.6  # the crop-mean embedding knows pitch
     assert e.retrieval["mean_average_precision"] > 0.5
@@ -141,8 +144,8 @@ def test_evaluate_puts_every_run_beside_table_4(trained: tuple[Path, dict]) -> N
                              ("Spectrogram-ACP", "spectrogram-acp", "55.84%")):
         row = next(r for r in report.splitlines() if r.startswith(f"| {name} | `{run}`"))
         assert f"{100 * runs[run].test_accuracy:.2f}%" in row and row.endswith(f"| {paper} |")
-    e2 = evaluate(wd, run="spectrogram-acp", device="cpu", retrieval_images=0, probes=False,
-                  progress=False)
+    e2 = evaluate(wd, run="spectrogram-acp", probes=False, progress=False,
+                  config=EvaluateConfig(device="cpu", retrieval_images=0))
     assert e2.test_accuracy == pytest.approx(runs["spectrogram-acp"].test_accuracy)
 
 

@@ -9,6 +9,7 @@ import pytest
 from download_media import FROZEN, source, track_id, write_inputs
 from loopback import Route
 
+from imac_builder.config import DownloadConfig
 from imac_builder.download.ratelimit import DEFAULT_RATE, Pace
 
 
@@ -69,7 +70,8 @@ def test_the_stage_paces_all_workers_together(tmp_path, loopback) -> None:
     write_inputs(tmp_path / "w", rows)
     t0 = time.monotonic()
     # 3 songs, 3 workers, 3,600 an hour: two gaps of 0.5-1.5 s between the starts
-    s = run_download(tmp_path / "w", jobs=3, rate=3600, progress=False, socket_timeout=5)
+    s = run_download(tmp_path / "w", progress=False,
+                     config=DownloadConfig(jobs=3, rate=3600, socket_timeout=5))
     took = time.monotonic() - t0
     assert s.ok == 3
     assert took >= 1.0 and s.paced_seconds >= 0.5 + 1.0  # waits add up across workers

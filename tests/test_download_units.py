@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imac_builder.config import DownloadConfig
 from imac_builder.download import (
     PERMANENT,
     STATUSES,
@@ -162,13 +163,16 @@ def test_options_reach_yt_dlp_and_bad_ones_are_refused(tmp_path: Path):
     assert opts["sleep_interval"] == 5 and opts["retries"] == 7
     assert opts["socket_timeout"] == 11 and opts["format"] == "bestaudio/best"
     assert "cookiefile" not in ydl_options(tmp_path, FetchOptions())
-    check_options(cookies, "http://proxy:3128", 2, 0, 30, None)
-    for bad in [dict(cookies=tmp_path / "nope"), dict(proxy="ftp://x"), dict(jobs=0),
-                dict(limit=-1), dict(socket_timeout=0)]:
-        kw = dict(cookies=None, proxy=None, jobs=1, sleep=0, socket_timeout=30, limit=None)
+    check_options(cookies, "http://proxy:3128", None)
+    for bad in [dict(cookies=tmp_path / "nope"), dict(proxy="ftp://x"), dict(limit=-1)]:
+        kw = dict(cookies=None, proxy=None, limit=None)
         kw.update(bad)
         with pytest.raises(UserError):
             check_options(**kw)
+    for bad in [dict(jobs=0), dict(jobs=65), dict(socket_timeout=0),  # the settings
+                dict(rate=float("nan")), dict(sleep=float("inf"))]:
+        with pytest.raises(UserError):
+            DownloadConfig(**bad)
 
 
 def test_a_full_disk_is_recognised_through_yt_dlp_wrapping():

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imac_builder.config import SplitConfig
+
 pytest.importorskip("h5py")
 
 from train_support import (  # noqa: E402
@@ -73,7 +75,7 @@ def paper_music_only() -> float:
 def test_balanced_protocol_gives_every_single_modality_rule_exactly_half(tmp_path: Path
                                                                           ) -> None:
     make_table3_stores(tmp_path)
-    s = run_split(tmp_path, seed=0, progress=False)
+    s = run_split(tmp_path, progress=False, config=SplitConfig(seed=0))
     assert s.protocol == "balanced"
     assert json.loads((tmp_path / "splits/split.json").read_text())["protocol"] == "balanced"
     for split in ("val", "test"):
@@ -97,7 +99,7 @@ def test_balanced_protocol_gives_every_single_modality_rule_exactly_half(tmp_pat
 
 def test_paper_protocol_lets_the_music_alone_score_about_69(tmp_path: Path) -> None:
     make_table3_stores(tmp_path, n_images=6000, n_songs=1000)
-    run_split(tmp_path, seed=0, protocol="paper", progress=False)
+    run_split(tmp_path, progress=False, config=SplitConfig(seed=0, protocol="paper"))
     pairs = labelled_pairs(tmp_path, "test")
     expected = paper_music_only()
     assert expected == pytest.approx(0.6875, abs=1e-3)  # the "about 69%"
@@ -155,7 +157,7 @@ def test_tracks_sharing_a_video_or_pcm_never_straddle_splits(tmp_path: Path, run
     # across seeds the joined pairs never separate, while an unjoined pair sometimes does
     apart = 0
     for seed in range(8):
-        run_split(tmp_path, seed=seed, progress=False)
+        run_split(tmp_path, progress=False, config=SplitConfig(seed=seed))
         sp = {row["item_id"].rsplit("_", 1)[0]: row["split"]
               for row in read_csv(tmp_path / "splits/splits.csv")}
         assert all(sp[tracks[a]] == sp[tracks[b]] for a, b in ((0, 45), (10, 70), (3, 48)))
@@ -187,11 +189,12 @@ def test_images_grouped_by_bytes_and_by_perceptual_hash(tmp_path: Path) -> None:
         w = csv.writer(fh)
         w.writerow(["image_id", "path", "sha256"])
         w.writerows(rows)
-    s = run_split(tmp_path, seed=1, image_root=root, progress=False)
+    s = run_split(tmp_path, image_root=root, progress=False, config=SplitConfig(seed=1))
     assert s.merged["images"] == 2
     sp = {r["item_id"]: r["split"] for r in read_csv(tmp_path / "splits/splits.csv")}
     assert sp["img00006"] == sp["img00007"] and sp["img00020"] == sp["img00090"]
-    s = run_split(tmp_path, seed=1, progress=False)  # without the folder: bytes only
+    s = run_split(tmp_path, progress=False,
+                  config=SplitConfig(seed=1))  # without the folder: bytes only
     assert s.merged["images"] == 1
 
 

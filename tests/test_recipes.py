@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from imac_builder.config import SplitConfig
+
 pytest.importorskip("torch")
 pytest.importorskip("h5py")
 
@@ -27,7 +29,7 @@ def test_default_recipe_learns_at_the_paper_widths(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     bayes = bayes_balanced(4.0)
     planted(tmp_path, items=1200, signal=4.0)
-    run_split(tmp_path, seed=0, progress=False)
+    run_split(tmp_path, progress=False, config=SplitConfig(seed=0))
     cfg = TrainConfig.recipe_config("default", epochs=5, min_epochs=0)
     s = run_train(tmp_path, run="default", device="cpu", config=cfg, progress=False)
     assert bayes > 0.95

@@ -11,6 +11,7 @@ import click
 from .app import configured
 
 if TYPE_CHECKING:
+    from ..config import RebuildConfig, ReleaseConfig
     from .app import App
 
 _MANIFEST = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -40,21 +41,18 @@ def _pipeline() -> dict | None:
 
 @configured("release")
 @click.command()
-@click.option("--name", help="Dataset name.")
 @click.option("--version", "version", metavar="X.Y.Z",
               help="Release version (default: the smallest bump the changes allow).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of releases (default: ./manifests).")
-@click.option("--url", help="Where the dataset is published (Croissant url).")
-@click.option("--license", "license_url", help="License URL of the manifest (default CC BY 4.0).")
 @click.pass_obj
-def release(app: App, name: str, version: str | None, out: Path | None, url: str,
-            license_url: str) -> None:
+def release(app: App, version: str | None, out: Path | None,
+            config: ReleaseConfig) -> None:
     """Write a versioned manifest (and croissant.json) of the work directory."""
     from ..release.stage import run_release
 
-    app.run("release", run_release, workdir=app.workdir, name=name, version=version, out=out,
-            pipeline=_pipeline(), url=url, license_url=license_url, progress=app.progress)
+    app.run("release", run_release, workdir=app.workdir, config=config, version=version,
+            out=out, pipeline=_pipeline(), progress=app.progress)
 
 
 @click.command()
@@ -87,24 +85,21 @@ def verify(app: App, manifest: Path, allow_missing: bool, image_root: Path | Non
               help="Pass although some videos could not be fetched again.")
 @click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of the images to verify too.")
-@click.option("--jobs", type=click.IntRange(1, 64), help="Songs downloaded in parallel.")
-@click.option("--sleep", type=click.FloatRange(0),
-              help="Seconds each worker waits before a download.")
 @click.option("--cookies", type=click.Path(dir_okay=False, path_type=Path),
               help="Cookie file (Netscape format) for yt-dlp.")
 @click.option("--proxy", metavar="URL", help="Proxy for yt-dlp.")
 @_WORKDIR
 @click.pass_obj
 def rebuild(app: App, manifest: Path, allow_missing: bool, image_root: Path | None,
-            jobs: int, sleep: float, cookies: Path | None, proxy: str | None,
-            workdir: Path | None) -> None:
+            cookies: Path | None, proxy: str | None, workdir: Path | None,
+            config: RebuildConfig) -> None:
     """Rebuild the audio of MANIFEST by video id (no search, no quota), then verify."""
     from ..release.rebuild import run_rebuild
 
     app = _at(app, workdir)
     summary = app.run("rebuild", run_rebuild, workdir=app.workdir, manifest=manifest,
-                      allow_missing=allow_missing, image_root=image_root, jobs=jobs,
-                      sleep=sleep, cookies=cookies, proxy=proxy, progress=app.progress)
+                      config=config, allow_missing=allow_missing, image_root=image_root,
+                      cookies=cookies, proxy=proxy, progress=app.progress)
     if summary.failed:
         raise click.ClickException(summary.failure())
 

@@ -11,37 +11,29 @@ from ..train.paper import MODELS
 from .app import configured
 
 if TYPE_CHECKING:
+    from ..config import EvaluateConfig, SplitConfig
     from .app import App
 
 DEVICE = click.Choice(["auto", "cpu", "cuda"])
 MODEL = click.Choice(list(MODELS))
 
 
-PROTOCOL = click.Choice(["balanced", "paper"])  # split.PROTOCOLS (torch-free import)
 RECIPE = click.Choice(["default", "paper"])  # trainer.RECIPES
 
 
 @configured("split")
 @click.command()
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Seed of the split and pairs.")
-@click.option("--protocol", type=PROTOCOL,
-              help="Pairs: 'balanced' (every single-modality rule scores 50%) or 'paper' "
-                   "(one true and one uniformly drawn false partner per image).")
 @click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Folder of the image files: also group near-duplicate "
                                  "images by perceptual hash (otherwise identical bytes only).")
-@click.option("--phash-distance", type=click.IntRange(0, 64),
-              help="Images whose 64-bit pHashes differ in at most this many bits are one "
-                   "group.")
 @click.pass_obj
-def split(app: App, seed: int, protocol: str, image_root: Path | None,
-          phash_distance: int) -> None:
+def split(app: App, image_root: Path | None, config: SplitConfig) -> None:
     """Split 70:10:20 (music by recording, images by content) and fix the evaluation
     pairs."""
     from ..train.split import run_split
 
-    app.run("split", run_split, workdir=app.workdir, seed=seed, protocol=protocol,
-            image_root=image_root, phash_distance=phash_distance, progress=app.progress)
+    app.run("split", run_split, workdir=app.workdir, config=config, image_root=image_root,
+            progress=app.progress)
 
 
 @click.command()
@@ -84,17 +76,12 @@ def train(app: App, model: str, run: str | None, device: str, epochs: int, patie
 @configured("evaluate")
 @click.command()
 @click.option("--run", default="acp", show_default=True)
-@click.option("--device", type=DEVICE, help="auto (a GPU when there is one), cpu or cuda.")
-@click.option("--retrieval-images", type=click.IntRange(0),
-              help="Test images used as retrieval queries (default: all on a GPU, 300 on "
-                   "the CPU; 0 skips retrieval).")
 @click.option("--no-probes", is_flag=True, help="Skip the Table 5 embedding probes.")
 @click.pass_obj
-def evaluate(app: App, run: str, device: str, retrieval_images: int | None,
-             no_probes: bool) -> None:
+def evaluate(app: App, run: str, no_probes: bool, config: EvaluateConfig) -> None:
     """Evaluate a run: Tables 4 (every trained run) and 5 beside the paper, cells, ROC-AUC,
     retrieval."""
     from ..train.evaluate import run_evaluate
 
-    app.run("evaluate", run_evaluate, workdir=app.workdir, run=run, device=device,
-            retrieval_images=retrieval_images, probes=not no_probes, progress=app.progress)
+    app.run("evaluate", run_evaluate, workdir=app.workdir, config=config, run=run,
+            probes=not no_probes, progress=app.progress)

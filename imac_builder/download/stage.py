@@ -10,6 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..config import DownloadConfig
 from ..errors import UserError
 from ..workdir import Workdir
 from ..ytdlp_access import JsRuntime, YtdlpAccess, find_js_runtime
@@ -112,45 +113,38 @@ def _postfix(summary: DownloadSummary) -> str:
 
 def run_download(
     workdir: Workdir | Path,
-    jobs: int = 1,
+    *,
+    config: DownloadConfig | None = None,
     retry_failed: bool = False,
+    limit: int | None = None,
     cookies: Path | None = None,
     proxy: str | None = None,
-    sleep: float = 0.0,
-    rate: float | None = None,
-    limit: int | None = None,
-    keep_original: bool = False,
-    socket_timeout: float = 30.0,
-    retries: int = 3,
-    rate_limit_wait: float = 60.0,
-    js_runtime: str | None = None,
-    cookies_from_browser: str | None = None,
-    extractor_args: tuple[str, ...] | list[str] = (),
-    rate_limit_max_wait: float = 900.0,
-    rate_limit_tries: int = 3,
-    stop_after_rate_limited: int = 3,
+    access: YtdlpAccess | None = None,
     progress: bool = True,
+    _rate_limit_max_wait: float = 900.0,
+    _rate_limit_tries: int = 3,
+    _stop_after_rate_limited: int = 3,
 ) -> DownloadSummary:
     """Download every matched song not done yet, cut it into 60 s segments, record it.
 
-    ``rate`` is videos an hour across all workers together (jittered; ``None`` or 0:
-    unpaced, the CLI's default is :data:`~.ratelimit.DEFAULT_RATE`); ``sleep`` is a
-    further pause of each worker before each download (yt-dlp's ``sleep_interval``).
-    ``rate_limit_wait`` is the first pause of all workers after a rate-limit answer
-    (doubling up to ``rate_limit_max_wait``); a song is tried ``rate_limit_tries`` times
-    before it is recorded as ``rate_limited``, and the run stops cleanly after
-    ``stop_after_rate_limited`` such songs in a row. ``js_runtime`` (``NAME[:PATH]``),
-    ``cookies_from_browser`` and ``extractor_args`` are yt-dlp's options of those names;
-    the JavaScript runtime (default: the ``deno`` package's Deno) is passed to yt-dlp by
-    its path.
+    ``config`` holds the stage's settings (:class:`~imac_builder.config.DownloadConfig`:
+    its ``rate`` paces videos an hour across all workers, 0 unpaced). ``access`` holds
+    yt-dlp's JavaScript runtime (``NAME[:PATH]``; default: the ``deno`` package's Deno),
+    browser cookies and extractor arguments. Internal (tests): after a rate-limit answer
+    all workers pause ``rate_limit_wait`` seconds, doubling up to
+    ``_rate_limit_max_wait``; a song is tried ``_rate_limit_tries`` times before it is
+    recorded as ``rate_limited``, and the run stops cleanly after
+    ``_stop_after_rate_limited`` such songs in a row.
     """
+    config = config or DownloadConfig()
+    access = access or YtdlpAccess()
+    jobs, rate, sleep = config.jobs, config.rate, config.sleep
+    keep_original = config.keep_original
     from tqdm import tqdm
 
     started = time.monotonic()
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
-    check_options(cookies, proxy, jobs, sleep, socket_timeout, limit)
-    if rate is not None and not rate >= 0:
-        raise UserError("--rate must be 0 (unpaced) or more videos an hour")
+    check_options(cookies, proxy, limit)
     labels = read_labels(wd.root)
     matched, invalid = read_matches(wd.root, labels)
     summary = DownloadSummary(matched=len(matched), invalid_rows=invalid, rate=rate or 0.0)
@@ -175,17 +169,18 @@ def run_download(
     if todo:
         check_disk_space(wd.root, todo, jobs, keep_original)
         ffmpeg = ffmpeg_binary()
-        runtime = _runtime(js_runtime, summary)
-        access = YtdlpAccess(js_runtime, cookies_from_browser, tuple(extractor_args))
+        runtime = _runtime(access.js_runtime, summary)
         options = FetchOptions(cookies=Path(cookies) if cookies else None, proxy=proxy,
-                               sleep=sleep, retries=retries, socket_timeout=socket_timeout,
+                               sleep=sleep, retries=config.retries,
+                               socket_timeout=config.socket_timeout,
                                ffmpeg=ffmpeg, ytdlp_params=access.params(runtime),
                                js_runtime_found=runtime.found)
         ctx = WorkerContext(audio, incoming, options, ffmpeg,
-                            RateGate(rate_limit_wait, rate_limit_max_wait), rate_limit_tries,
+                            RateGate(config.rate_limit_wait, _rate_limit_max_wait),
+                            _rate_limit_tries,
                             threading.Event(), Pace(rate))
         try:
-            _run_jobs(todo, ctx, committer, summary, stop_after_rate_limited, jobs,
+            _run_jobs(todo, ctx, committer, summary, _stop_after_rate_limited, jobs,
                       tqdm(total=len(todo), unit="song", desc="download",
                            disable=not progress, dynamic_ncols=True))
         finally:

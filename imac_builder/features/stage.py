@@ -29,14 +29,14 @@ from typing import Any
 import numpy as np
 
 from .. import __version__, atomic
-from ..config import config_hash
+from ..config import FeaturesConfig, config_hash
 from ..cores import available_cores, resolve_jobs
 from ..errors import UserError
 from ..stopping import stop_workers
 from ..workdir import Workdir
 from . import music
 from .inputs import image_items, music_items
-from .registry import music_engine
+from .registry import EXECUTORS, music_engine
 from .shards import Item, ShardResult, ShardTask, items_hash, plan, read_part, run_shard
 from .store import MODALITIES, FeatureStore, write_store
 from .summary import ModalitySummary
@@ -44,7 +44,6 @@ from .summary import ModalitySummary
 log = logging.getLogger(__name__)
 
 SHARD_SIZE = {"music": 32, "music_torch": 256, "images": 256}
-EXECUTORS = ("local", "dask")
 
 
 @dataclass
@@ -340,29 +339,25 @@ def _combine(target: Path, modality: str, parts: list[Path], config: dict[str, A
 
 # --------------------------------------------------------------------------- entry point
 
-def run_features(workdir: Workdir | Path, modality: str = "all", device: str = "cpu",
-                 jobs: int = 0, executor: str = "local", scheduler: str | None = None,
-                 engine: str | None = None, weights: str = "fid-helper",
-                 image_root: Path | None = None, force: bool = False,
-                 shard_size: int | None = None, batch_size: int = 32,
-                 progress: bool = True) -> FeaturesSummary:
+def run_features(workdir: Workdir | Path, *, config: FeaturesConfig | None = None,
+                 scheduler: str | None = None, image_root: Path | None = None,
+                 force: bool = False, progress: bool = True) -> FeaturesSummary:
     """Compute the music and/or image feature stores (spec §5).
 
-    ``jobs``: worker processes; 0 is one per available core, except with a CUDA device,
-    where 0 is one process feeding the GPU (it decodes on threads)."""
+    ``config.jobs``: worker processes; 0 is one per available core, except with a CUDA
+    device, where 0 is one process feeding the GPU (it decodes on threads). ``scheduler``
+    is the Dask scheduler's address for the ``dask`` executor."""
+    from .registry import builder
+
+    c = config or FeaturesConfig()
+    modality, device, jobs = c.modality, c.device, c.jobs
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     if jobs == 0 and device.startswith("cuda") and modality not in ("spectrograms", "pixels"):
         jobs = 1  # one process feeds the GPU
     jobs = resolve_jobs(jobs)
-    from .registry import EXTRACTORS, builder
-
-    if modality not in (*EXTRACTORS, "all"):
-        raise UserError(f"--modality {modality}: choose {', '.join(EXTRACTORS)} or all")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise UserError(f"--device {device}: choose cpu or cuda")
-    opts = BuildOptions(device=device, jobs=jobs, execute=Executor(executor, jobs, scheduler),
-                        engine=engine, weights=weights, image_root=image_root, force=force,
-                        shard_size=shard_size, batch_size=batch_size, progress=progress)
+    opts = BuildOptions(device=device, jobs=jobs, execute=Executor(c.executor, jobs, scheduler),
+                        engine=c.engine, weights=c.weights, image_root=image_root, force=force,
+                        shard_size=c.shard_size, batch_size=c.batch_size, progress=progress)
     todo = ["music", "images"] if modality == "all" else [modality]
     if "images" in todo:
         opts.image_root = _image_root(wd, image_root)  # fails early, before any music work

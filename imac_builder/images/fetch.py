@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .. import __version__, atomic, tables
+from ..config import ImagesConfig
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +32,10 @@ LEDGER_COLUMNS = tables.IMAGE_LEDGER.columns
 PERMANENT = frozenset({"not_found", "http_error", "too_large"})
 #: Failures retried at once (with backoff) and again on a rerun.
 TRANSIENT = frozenset({"timeout", "network", "server_error", "empty"})
-DEFAULT_TIMEOUT = 20.0
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-DEFAULT_RETRIES = 2
-DEFAULT_FETCH_JOBS = 16
+DEFAULT_TIMEOUT = ImagesConfig().timeout  # declared in config
+DEFAULT_MAX_BYTES = ImagesConfig().max_bytes  # declared in config
+DEFAULT_RETRIES = ImagesConfig().retries  # declared in config
+DEFAULT_FETCH_JOBS = ImagesConfig().fetch_jobs  # declared in config
 #: One attempt may take at most this many times ``timeout`` in all (slow-drip servers).
 DEADLINE_FACTOR = 10
 _CHUNK = 64 * 1024

@@ -9,18 +9,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import atomic, tables
+from ..config import ImagesConfig
 from ..errors import UserError
 from ..workdir import Workdir
-from .check import DEFAULT_MAX_PIXELS, CheckCache, CheckResult, check_many, default_jobs
-from .content import DEFAULT_MIN_SIZE, DEFAULT_PLACEHOLDER_COPIES, judge
-from .fetch import (
-    DEFAULT_FETCH_JOBS,
-    DEFAULT_MAX_BYTES,
-    DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
-    FetchJob,
-    fetch_all,
-)
+from .check import CheckCache, CheckResult, check_many, default_jobs
+from .content import judge
+from .fetch import FetchJob, fetch_all
 from .layout import (
     ImageRef,
     Listing,
@@ -198,29 +192,25 @@ def _merge(local: Listing, others: Sequence[Listing]) -> tuple[dict[str, ImageRe
 
 def run_images(
     workdir: Workdir | Path,
+    *,
+    config: ImagesConfig | None = None,
     root: Path | None = None,
     votes: Path | None = None,
-    verified_only: bool = False,
     urls: Sequence[Path] = (),
-    jobs: int | None = None,
-    min_size: int = DEFAULT_MIN_SIZE,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    placeholder_copies: int = DEFAULT_PLACEHOLDER_COPIES,
-    timeout: float = DEFAULT_TIMEOUT,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    retries: int = DEFAULT_RETRIES,
-    fetch_jobs: int = DEFAULT_FETCH_JOBS,
     retry_failed: bool = False,
     offline: bool = False,
-    allow_missing_classes: bool = False,
-    backoff: float = 0.5,
     progress: bool = True,
+    _backoff: float = 0.5,
 ) -> ImagesSummary:
     """Read the layouts, fetch URLs, check every image, regroup, write ``images/``.
 
     Refuses (``UserError``, nothing written) when no input lists an image of one of the
     3 classes, or, with images found under the root, of one of the 8 emotions, unless
     ``allow_missing_classes``: the summary and the report then say which are empty."""
+    c = config or ImagesConfig()
+    verified_only, jobs, min_size, max_pixels = c.verified_only, c.jobs, c.min_size, \
+        c.max_pixels
+    placeholder_copies, allow_missing_classes = c.placeholder_copies, c.allow_missing_classes
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     if root is None and votes is None and not urls:
         raise UserError("give --root (images on disk), --votes (vote CSVs) or --urls")
@@ -228,8 +218,6 @@ def run_images(
         raise UserError("--verified-only needs --votes (the per-emotion vote CSVs)")
     if root is not None and not Path(root).is_dir():
         raise UserError(f"--root {root} is not a folder")
-    if placeholder_copies < 2:
-        raise UserError("--placeholder-copies must be at least 2")
     out = wd.stage("images")
     atomic.remove_stale_temporaries(out)
     image_root = Path(root) if root is not None else out / "files"
@@ -313,9 +301,9 @@ def run_images(
 
     if fetch_jobs_list:
         outcome = fetch_all(fetch_jobs_list, image_root, tables.IMAGE_LEDGER.at(wd.root),
-                            timeout=timeout, max_bytes=max_bytes, retries=retries,
-                            workers=fetch_jobs,
-                            retry_failed=retry_failed, backoff=backoff, progress=progress)
+                            timeout=c.timeout, max_bytes=c.max_bytes, retries=c.retries,
+                            workers=c.fetch_jobs,
+                            retry_failed=retry_failed, backoff=_backoff, progress=progress)
         summary.fetch_attempted = (len(fetch_jobs_list) - outcome.already_present
                                    - len(outcome.not_retried))
         summary.downloaded, summary.fetch_failed = outcome.downloaded, outcome.failed

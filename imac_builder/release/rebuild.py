@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import atomic
 from .. import tables as T
+from ..config import RebuildConfig
 from ..errors import UserError
 from ..workdir import Workdir
 from .checks import video_url
@@ -88,20 +89,28 @@ def restore_inputs(wd: Workdir, m: Manifest) -> int:
     return len(matches)
 
 
-def run_rebuild(workdir: Workdir | Path, manifest: Path, allow_missing: bool = False,
-                image_root: Path | None = None, jobs: int = 1, sleep: float = 0.0,
-                cookies: Path | None = None, proxy: str | None = None,
-                download_options: dict[str, Any] | None = None,
-                progress: bool = True) -> RebuildSummary:
-    """Fetch every released segment's audio by video id into ``workdir``, then verify."""
+def run_rebuild(workdir: Workdir | Path, *, manifest: Path,
+                config: RebuildConfig | None = None, allow_missing: bool = False,
+                image_root: Path | None = None, cookies: Path | None = None,
+                proxy: str | None = None, progress: bool = True,
+                _download_options: dict[str, Any] | None = None) -> RebuildSummary:
+    """Fetch every released segment's audio by video id into ``workdir``, then verify.
+
+    The download is unpaced (``rate`` 0) with the ``jobs`` and ``sleep`` of ``config``;
+    ``_download_options`` (internal, tests) replaces ``run_download``'s keywords."""
+    from ..config import DownloadConfig
     from ..download.stage import run_download
 
+    config = config or RebuildConfig()
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     m = Manifest.load(manifest)
     summary = RebuildSummary(manifest=m.label)
     summary.songs = restore_inputs(wd, m)
-    dl = run_download(wd, jobs=jobs, retry_failed=True, sleep=sleep, cookies=cookies,
-                      proxy=proxy, progress=progress, **(download_options or {}))
+    options: dict[str, Any] = {
+        "config": DownloadConfig(jobs=config.jobs, sleep=config.sleep, rate=0.0),
+        **(_download_options or {})}
+    dl = run_download(wd, retry_failed=True, cookies=cookies, proxy=proxy,
+                      progress=progress, **options)
     summary.download = dl.to_dict()
     summary.download_lines = dl.lines()
     summary.verify = run_verify(wd, m, allow_missing=allow_missing, image_root=image_root,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import atomic
+from ..config import ReleaseConfig
 from ..errors import UserError
 from ..workdir import Workdir
 from .checks import Scrubber, leaks
@@ -75,15 +76,17 @@ def default_out() -> Path:
     return Path.cwd() / "manifests"
 
 
-def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None = None,
-                out: Path | None = None, pipeline: dict[str, Any] | None = None,
-                url: str = "", license_url: str = "", progress: bool = True
+def run_release(workdir: Workdir | Path, *, config: ReleaseConfig | None = None,
+                version: str | None = None, out: Path | None = None,
+                pipeline: dict[str, Any] | None = None, progress: bool = True
                 ) -> ReleaseSummary:
     """Write ``<out>/<name>-<version>/``; refuse understated or already released versions.
 
     ``pipeline`` is the pipeline configuration (the ``--config`` TOML tables) recorded
     with the release after secrets and local paths are removed.
     """
+    config = config or ReleaseConfig()
+    name, url, license_url = config.name, config.url, config.license_url
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     if not NAME.fullmatch(name or ""):
         raise UserError(f"--name {name!r}: use letters, digits, '-' and '_' only")

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import atomic, tables
+from ..config import TagsConfig
 from ..errors import UserError
 from ..workdir import Workdir
 from .emotion import LABELS, Exclusions, TagDecision, classify_tag, is_candidate, label_of
@@ -79,20 +80,20 @@ class TagsSummary:
 
 def run_tags(
     workdir: Workdir | Path,
+    *,
     lastfm: Sequence[Path],
     metadata: Path | None = None,
-    exclusions: Path | Exclusions | None = None,
-    min_tag_weight: float = 0.0,
+    config: TagsConfig | None = None,
     progress: bool = True,
 ) -> TagsSummary:
     """Select, clean and group emotion tags; label songs; write the stage's outputs."""
+    config = config or TagsConfig()
+    min_tag_weight = config.min_tag_weight
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     if not lastfm:
         raise UserError("give at least one --lastfm source")
-    if isinstance(exclusions, Exclusions):
-        excl = exclusions
-    elif exclusions is not None:
-        excl = Exclusions.from_file(Path(exclusions))
+    if config.exclusions is not None:
+        excl = Exclusions.from_file(Path(config.exclusions))
     else:
         excl = Exclusions.default()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import atomic
+from ..config import EvaluateConfig
 from ..errors import UserError
 from ..workdir import Workdir
 from .paper import PAPER_NAMES, PAPER_TABLE4, PAPER_TABLE5
@@ -194,9 +195,9 @@ def retrieval(model: nn.Module, data: TrainData, img_emb: torch.Tensor, mus_emb:
     return out
 
 
-def run_evaluate(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
-             retrieval_images: int | None = None, probes: bool = True,
-             progress: bool = True) -> EvalSummary:
+def run_evaluate(workdir: Workdir | Path, *, config: EvaluateConfig | None = None,
+                 run: str = "acp", probes: bool = True,
+                 progress: bool = True) -> EvalSummary:
     """Evaluate a trained run; write ``runs/<run>/report.md``, ``evaluation.json`` and plots."""
     import torch
 
@@ -205,9 +206,11 @@ def run_evaluate(workdir: Workdir | Path, run: str = "acp", device: str = "auto"
     from .plots import plot_heatmap
     from .trainer import load_checkpoint, run_dir, score_pairs
 
+    config = config or EvaluateConfig()
+    retrieval_images = config.retrieval_images
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     out = run_dir(wd, run)
-    dev = resolve_device(device)
+    dev = resolve_device(config.device)
     cfg = load_checkpoint(out / "model.pt").get("config", {})
     kind = cfg.get("model", "acp") if isinstance(cfg, dict) else "acp"
     data = load_data(wd, dev, kind if kind in PAPER_NAMES else "acp",
