@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..config import MAX_JOBS
 from .app import configured
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def release(app: App, version: str | None, out: Path | None,
               help="Pass although items are missing (videos that have vanished).")
 @click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of the images (default: WORKDIR/images/files if present).")
-@click.option("--jobs", type=click.IntRange(1, 64), help="Items checked in parallel.")
+@click.option("--jobs", type=click.IntRange(1, MAX_JOBS), help="Items checked in parallel.")
 @_WORKDIR
 @click.pass_obj
 def verify(app: App, manifest: Path, allow_missing: bool, image_root: Path | None,
