@@ -281,8 +281,8 @@ def test_key_appears_in_no_output_and_no_log_line(tmp_path: Path,
     http = HttpMockSequence([ERR_500, *song_results("Bobby McFerrin", "x", 0),
                              ERR_500, ERR_500, ERR_500, ERR_500, QUOTA_403])
     try:
-        app.run("search", run_search, workdir=wd, results=3, http=http, backoff=fast(),
-                clock=lambda: DAY1, progress=True)
+        app.run("search", run_search, workdir=wd, config=SearchConfig(results=3), _http=http,
+                _backoff=fast(), _clock=lambda: DAY1, progress=True)
     finally:
         for h in [h for h in root.handlers if getattr(h, "_imac", False)]:
             root.removeHandler(h)
