@@ -234,8 +234,8 @@ def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True
         "images": str(tables.IMAGES.at(root)),
         "feature stores": str(tables.MUSIC_STORE.at(root).parent),
         "split": str(tables.SPLITS.at(root)),
-        "model and curves": str(root / "runs" / "demo"),
-        "evaluation report": str(root / "runs" / "demo" / "report.md"),
+        "model and curves": str(tables.run_file(root, "demo")),
+        "evaluation report": str(tables.run_file(root, "demo", "report.md")),
         "release manifest": str(manifest),
     }
     s.next_command = ("imac-build --workdir imac-data --config pipelines/paper.toml tags "

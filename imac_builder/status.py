@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import tables as T
 from .errors import UserError
+from .vocab import DONE, NOT_STARTED, PARTIAL, STALE
 from .workdir import Workdir, read_state
 
 
@@ -205,107 +206,138 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
         return s.hint
 
     commands = {s.name: f"{cmd} {s.name} {hint(s)}".rstrip() for s in stages.STAGES}
-    st: list[StageState] = []
     changed = _config_changes(r, pipeline)
-
-    songs = _rows(r, T.SONGS)
-    st.append(StageState("tags", "done" if T.SONGS.at(r).exists() else "not started",
-                         _count([s.get("label", "") for s in songs])))
-
-    matches = _rows(r, T.MATCHES)
-    if not T.MATCHES.at(r).exists():
-        st.append(StageState("search", "not started"))
-    else:
-        kinds = []
-        for m in matches:
-            reason = m.get("reason", "")
-            kinds.append("not searched" if reason.startswith("not_searched") else
-                         "search failed" if reason.startswith("search_failed") else
-                         m.get("status", ""))
-        new = {s["track_id"] for s in songs} - {m.get("track_id") for m in matches}
-        todo = sum(k in ("not searched", "search failed") for k in kinds)
-        state = "stale" if new else "partial" if todo else "done"
-        st.append(StageState("search", state, _count(kinds) +
-                             (f"; {len(new)} new songs" if new else "")))
-
-    ledger = _rows(r, T.LEDGER)
-    if not T.LEDGER.at(r).exists():
-        st.append(StageState("download", "not started"))
-    else:
-        done = {(x.get("track_id"), x.get("video_id")) for x in ledger}
-        want = {(m.get("track_id"), m.get("video_id")) for m in matches
-                if m.get("status") == "matched"}
-        todo = len(want - done)
-        n_seg = len(_rows(r, T.SEGMENTS))
-        st.append(StageState("download", "partial" if todo else "done",
-                             _count([x.get("status", "") for x in ledger]) +
-                             f"; {n_seg} segments" + (f"; {todo} to do" if todo else "")))
-
-    images = _rows(r, T.IMAGES)
-    st.append(StageState("images", "done" if T.IMAGES.at(r).exists()
-                         else "not started", _count([i.get("status", "") for i in images])))
-
-    feats = {m: _features_state(wd, m) for m in ("music", "images")}
-    present = [m for m, s in feats.items() if s]
-    if not present:
-        st.append(StageState("features", "not started"))
-    else:
-        state = ("stale" if "stale" in feats.values() else
-                 "done" if len(present) == 2 else "partial")
-        st.append(StageState("features", state,
-                             ", ".join(f"{m}.h5 {s}" for m, s in feats.items() if s)))
-
-    splits = _rows(r, T.SPLITS)
-    split_hash = None
-    if not splits:
-        st.append(StageState("split", "not started"))
-    else:
-        assigned = {x.get("item_id") for x in splits}
-        stale = any((ids := _store_ids(T.STORES[m].at(r))) and
-                    not set(ids[0]) <= assigned for m in present)
-        st.append(StageState("split", "stale" if stale else "done",
-                             _count([x.get("split", "") for x in splits])))
-        from .train.split import split_fingerprint
-
-        try:
-            split_hash = split_fingerprint(wd)
-        except Exception:  # noqa: BLE001 - pair lists missing: the split is not usable
-            split_hash = None
-
-    runs: dict[str, str] = {}
-    for p in sorted((r / "runs").glob("*/metrics.json")):
-        try:
-            trained_on = json.loads(p.read_text()).get("split_sha256")
-        except (OSError, ValueError):
-            trained_on = None
-        runs[p.parent.name] = "done" if trained_on and trained_on == split_hash else "stale"
-    st.append(StageState("train", "not started" if not runs else
-                         "stale" if "stale" in runs.values() else "done",
-                         ", ".join(f"{k} ({v})" for k, v in runs.items())))
-    evaluated = [n for n in runs if (r / "runs" / n / "report.md").exists()]
-    st.append(StageState("evaluate", "not started" if not evaluated else
-                         "stale" if any(runs[n] == "stale" for n in evaluated) else "done",
-                         ", ".join(evaluated)))
-
+    seen = Seen(wd, r, _rows(r, T.SONGS), _rows(r, T.MATCHES), _rows(r, T.LEDGER))
+    st = [s.judgement()(seen) for s in stages.STAGES if s.judge]
+    songs, matches, ledger = seen.songs, seen.matches, seen.ledger
     for s in st:
-        if s.stage in changed and s.state == "done":
-            s.state = "stale"
+        if s.stage in changed and s.state == DONE:
+            s.state = STALE
             s.detail = "; ".join(x for x in (s.detail, changed[s.stage]) if x)
     summary = StatusSummary(str(r), st, "", remembered)
     _plan(r, memory, pipeline or {}, songs, matches, ledger, summary)
     order = {name: i for i, name in enumerate(stages.ORDER)}
     st.sort(key=lambda s: order.get(s.stage, len(order)))
-    nxt = next((s for s in st if s.state != "done"), None)
+    nxt = next((s for s in st if s.state != DONE), None)
     if nxt is None:
         released = sorted(p.name for p in (r / "manifests").glob("*") if p.is_dir())
         step = (f"everything is done ({', '.join(released)} released)" if released else
                 f"everything is done: {cmd} release --name imac --version X.Y.Z")
     else:
         step = commands[nxt.stage] + (" (its inputs changed since it ran)"
-                                      if nxt.state == "stale" else "")
+                                      if nxt.state == STALE else "")
     summary.next_step = step
     summary.doctor = f"{cmd} doctor" + (f" --for {nxt.stage}" if nxt is not None else "")
     return summary
+
+
+@dataclass
+class Seen:
+    """What the stages' judges read from the work directory (each table once)."""
+
+    wd: Workdir
+    root: Path
+    songs: list[dict[str, str]]
+    matches: list[dict[str, str]]
+    ledger: list[dict[str, str]]
+    #: Feature stores present (music, images), filled by the features judge.
+    stores: list[str] = field(default_factory=list)
+    #: The fingerprint of the current split (None: none usable), by the split judge.
+    split_hash: str | None = None
+    #: run name -> done or stale, by the train judge.
+    runs: dict[str, str] = field(default_factory=dict)
+
+
+def judge_tags(seen: Seen) -> StageState:
+    r = seen.root
+    return StageState("tags", DONE if T.SONGS.at(r).exists() else NOT_STARTED,
+                      _count([s.get("label", "") for s in seen.songs]))
+
+
+def judge_search(seen: Seen) -> StageState:
+    if not T.MATCHES.at(seen.root).exists():
+        return StageState("search", NOT_STARTED)
+    kinds = []
+    for m in seen.matches:
+        reason = m.get("reason", "")
+        kinds.append("not searched" if reason.startswith("not_searched") else
+                     "search failed" if reason.startswith("search_failed") else
+                     m.get("status", ""))
+    new = {s["track_id"] for s in seen.songs} - {m.get("track_id") for m in seen.matches}
+    todo = sum(k in ("not searched", "search failed") for k in kinds)
+    state = STALE if new else PARTIAL if todo else DONE
+    return StageState("search", state, _count(kinds) + (f"; {len(new)} new songs" if new
+                                                        else ""))
+
+
+def judge_download(seen: Seen) -> StageState:
+    r = seen.root
+    if not T.LEDGER.at(r).exists():
+        return StageState("download", NOT_STARTED)
+    done = {(x.get("track_id"), x.get("video_id")) for x in seen.ledger}
+    want = {(m.get("track_id"), m.get("video_id")) for m in seen.matches
+            if m.get("status") == "matched"}
+    todo = len(want - done)
+    n_seg = len(_rows(r, T.SEGMENTS))
+    return StageState("download", PARTIAL if todo else DONE,
+                      _count([x.get("status", "") for x in seen.ledger]) +
+                      f"; {n_seg} segments" + (f"; {todo} to do" if todo else ""))
+
+
+def judge_images(seen: Seen) -> StageState:
+    images = _rows(seen.root, T.IMAGES)
+    return StageState("images", DONE if T.IMAGES.at(seen.root).exists() else NOT_STARTED,
+                      _count([i.get("status", "") for i in images]))
+
+
+def judge_features(seen: Seen) -> StageState:
+    feats = {m: _features_state(seen.wd, m) for m in ("music", "images")}
+    seen.stores = [m for m, s in feats.items() if s]
+    if not seen.stores:
+        return StageState("features", NOT_STARTED)
+    state = (STALE if STALE in feats.values() else
+             DONE if len(seen.stores) == 2 else PARTIAL)
+    return StageState("features", state,
+                      ", ".join(f"{m}.h5 {s}" for m, s in feats.items() if s))
+
+
+def judge_split(seen: Seen) -> StageState:
+    r = seen.root
+    splits = _rows(r, T.SPLITS)
+    if not splits:
+        return StageState("split", NOT_STARTED)
+    assigned = {x.get("item_id") for x in splits}
+    stale = any((ids := _store_ids(T.STORES[m].at(r))) and not set(ids[0]) <= assigned
+                for m in seen.stores)
+    from .train.split import split_fingerprint
+
+    try:
+        seen.split_hash = split_fingerprint(seen.wd)
+    except Exception:  # noqa: BLE001 - pair lists missing: the split is not usable
+        seen.split_hash = None
+    return StageState("split", STALE if stale else DONE,
+                      _count([x.get("split", "") for x in splits]))
+
+
+def judge_train(seen: Seen) -> StageState:
+    for p in sorted(T.RUNS.at(seen.root).glob("*/metrics.json")):
+        try:
+            trained_on = json.loads(p.read_text()).get("split_sha256")
+        except (OSError, ValueError):
+            trained_on = None
+        seen.runs[p.parent.name] = DONE if trained_on and trained_on == seen.split_hash \
+            else STALE
+    runs = seen.runs
+    return StageState("train", NOT_STARTED if not runs else
+                      STALE if STALE in runs.values() else DONE,
+                      ", ".join(f"{k} ({v})" for k, v in runs.items()))
+
+
+def judge_evaluate(seen: Seen) -> StageState:
+    evaluated = [n for n in seen.runs if T.run_file(seen.root, n, "report.md").exists()]
+    return StageState("evaluate", NOT_STARTED if not evaluated else
+                      STALE if any(seen.runs[n] == STALE for n in evaluated) else DONE,
+                      ", ".join(evaluated))
 
 
 def _recorded(state: dict, pipeline: dict, stage: str, key: str, default: object) -> object:

@@ -26,6 +26,10 @@ TABLE1: dict[str, str] = {
 PAPER_TABLE3: dict[str, int] = {"positive": 32_868, "neutral": 10_796, "negative": 45_731}
 #: The splits, in order, and the paper's 70:10:20 ratios.
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+#: A stage's state in ``imac-build status`` (docs/formats.md): not run, run with work
+#: left, run on inputs (or a configuration) that changed since, finished.
+NOT_STARTED, PARTIAL, STALE, DONE = "not started", "partial", "stale", "done"
+STAGE_STATES: tuple[str, ...] = (NOT_STARTED, PARTIAL, STALE, DONE)
 #: How the fixed evaluation pairs are drawn (``split --protocol``, docs/protocol.md).
 PAIR_PROTOCOLS: tuple[str, ...] = ("balanced", "paper")
 

@@ -134,17 +134,17 @@ def test_ledger_replays_its_journal_after_a_crash(tmp_path: Path):
     led.commit(_row("TRB000000000000000"), [_seg("TRB000000000000000", 0)])
     led.commit(_row("TRA000000000000000", "network", 0), [])
     # a crash in the middle of the next journal write leaves half a line
-    with open(tmp_path / ".journal.jsonl", "a") as fh:
+    with open(tmp_path / "download" / ".journal.jsonl", "a") as fh:
         fh.write('{"ledger": {"track_id": "TRC')
-    (tmp_path / ".ledger.csv.123.tmp").write_text("half")
+    (tmp_path / "download" / ".ledger.csv.123.tmp").write_text("half")
     again = Ledger(tmp_path)
     assert again.load() == 2
     assert sorted(again.rows) == ["TRA000000000000000", "TRB000000000000000"]
     assert again.n_segments() == 1
-    assert not (tmp_path / ".ledger.csv.123.tmp").exists()
+    assert not (tmp_path / "download" / ".ledger.csv.123.tmp").exists()
     again.flush()
-    assert not (tmp_path / ".journal.jsonl").exists()
-    lines = (tmp_path / "ledger.csv").read_text().splitlines()
+    assert not (tmp_path / "download" / ".journal.jsonl").exists()
+    lines = (tmp_path / "download" / "ledger.csv").read_text().splitlines()
     assert [ln.split(",")[0] for ln in lines[1:]] == ["TRA000000000000000",
                                                       "TRB000000000000000"]
     third = Ledger(tmp_path)

@@ -90,7 +90,7 @@ def run_download(
     matched, invalid = read_matches(wd.root, labels)
     summary = DownloadSummary(matched=len(matched), invalid_rows=invalid, rate=rate or 0.0)
 
-    ledger = Ledger(wd.stage("download"))
+    ledger = Ledger(wd.root)
     replayed = ledger.load()
     if replayed:
         log.info("recovered %d songs from the journal of an interrupted run", replayed)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__, atomic
+from .. import __version__, atomic, tables
 from ..config import FeaturesConfig, config_hash
 from ..cores import available_cores, resolve_jobs
 from ..errors import UserError
@@ -84,8 +84,8 @@ class FeaturesSummary:
             if m.output:
                 out.append(f"wrote {m.output}")
             if m.failed:
-                out.append(f"failures listed in {Path(m.output).parent}/"
-                           f"{m.modality}_failures.csv")
+                out.append("failures listed in "
+                           f"{tables.store_failures(Path(m.output).parent.parent, m.modality)}")
         return out
 
 
@@ -219,7 +219,7 @@ def _run_modality(wd: Workdir, modality: str, items: list[Item], root: Path,
                   progress: bool) -> ModalitySummary:
     out_dir = wd.stage("features")
     atomic.remove_stale_temporaries(out_dir)
-    target = out_dir / f"{modality}.h5"
+    target = tables.STORES[modality].at(wd.root)
     chash = config_hash(config)
     ihash = items_hash(sorted(items, key=lambda it: it.id))
     summary = ModalitySummary(modality, items=len(items), output=str(target),
@@ -330,8 +330,7 @@ def _combine(target: Path, modality: str, parts: list[Path], config: dict[str, A
                      image_size=config["size"])
     write_store(target, matrix, ids, labels, {extra_name: extra}, attrs,
                 modality=modality, id_name=id_name)
-    atomic.write_csv(target.parent / f"{modality}_failures.csv", (id_name, "reason", "detail"),
-                     sorted(failures))
+    tables.write_table(target.parent.parent, tables.failures_table(modality), sorted(failures))
     summary.rows = len(ids)
     summary.failed = len(failures)
     summary.failed_reasons = dict(Counter(r for _, r, _ in failures))
@@ -365,8 +364,8 @@ def run_features(workdir: Workdir | Path, *, config: FeaturesConfig | None = Non
 
 
 def _image_root(wd: Workdir, image_root: Path | None) -> Path:
-    if image_root is None and (wd.root / "images" / "files").is_dir():
-        image_root = wd.root / "images" / "files"  # the images stage's own default
+    if image_root is None and tables.IMAGE_FILES.at(wd.root).is_dir():
+        image_root = tables.IMAGE_FILES.at(wd.root)  # the images stage's own default
     if image_root is None:
         raise UserError("--image-root DIR is needed for image features (the folder "
                         "that images/images.csv paths are relative to)")

@@ -101,7 +101,7 @@ def run_images(
         raise UserError(f"--root {root} is not a folder")
     out = wd.stage("images")
     atomic.remove_stale_temporaries(out)
-    image_root = Path(root) if root is not None else out / "files"
+    image_root = Path(root) if root is not None else tables.IMAGE_FILES.at(wd.root)
     jobs = default_jobs() if not jobs or jobs < 1 else jobs
 
     local = scan_root(image_root)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import atomic
+from .. import tables as T
 from ..download.decode import pcm_sha256
 from ..paths import inside
 from ..vocab import SAMPLE_RATE, SEGMENT_SAMPLES
@@ -134,8 +135,8 @@ def run_verify(workdir: Workdir | Path, manifest: Path | Manifest, allow_missing
     m = manifest if isinstance(manifest, Manifest) else Manifest.load(manifest)
     summary = VerifySummary(manifest=m.label, allow_missing=allow_missing)
     images = [r for r in m.rows("images") if r["status"] == "ok"]
-    if image_root is None and (wd.root / "images" / "files").is_dir():
-        image_root = wd.root / "images" / "files"
+    if image_root is None and T.IMAGE_FILES.at(wd.root).is_dir():
+        image_root = T.IMAGE_FILES.at(wd.root)
     if images and image_root is None:
         summary.not_checked["images"] = len(images)
         images = []

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import atomic
+from .. import tables as T
 from ..config import EvaluateConfig
 from ..errors import UserError
 from ..workdir import Workdir
@@ -292,7 +293,7 @@ def all_runs(wd: Workdir, current: str, summary: EvalSummary, split_hash: str
     from .metrics import wilson_interval
 
     rows = []
-    for path in sorted((wd.root / "runs").glob("*/metrics.json")):
+    for path in sorted(T.RUNS.at(wd.root).glob("*/metrics.json")):
         try:
             m = json.loads(path.read_text())
             acc, kind = float(m["test_accuracy"]), str(m.get("model", "acp"))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__, atomic
+from .. import tables as T
 from ..errors import UserError
 from ..workdir import Workdir
 from .model import FUSION_WIDTHS, IMAGE_WIDTHS, L3_CHANNELS, L3_FUSION, MUSIC_WIDTHS
@@ -115,7 +116,7 @@ class TrainSummary:
 def run_dir(workdir: Workdir, run: str) -> Path:
     if not RUN_NAME_RE.fullmatch(run):
         raise UserError(f"run name {run!r}: use letters, digits, '.', '_' or '-' (max 64)")
-    return workdir.root / "runs" / run
+    return T.run_file(workdir.root, run)
 
 
 def save(obj: Any, path: Path) -> None:
