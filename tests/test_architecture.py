@@ -155,3 +155,23 @@ def test_every_stage_input_is_written_by_an_earlier_stage(stage: str) -> None:
 
     for item in stages.get(stage).inputs:
         assert stages.ORDER.index(item.writer) < stages.ORDER.index(stage), item.path
+
+
+def test_one_stage_list_serves_status_doctor_extras_and_the_cli() -> None:
+    """doctor's --for choices, the optional modules per stage, the configuration tables and
+    the states status judges all come from ``stages.STAGES``."""
+    from imac_builder import config, doctor, extras, stages
+    from imac_builder.cli import cli
+
+    assert doctor.STAGES == (*stages.ORDER, "demo")
+    assert set(extras.stage_modules()) == {*stages.ORDER, "demo"}
+    for s in stages.STAGES:
+        assert s.config is config.CONFIGS.get(s.name)
+        assert set(s.needs) <= set(stages.NEEDS), s.name
+        if s.judge:
+            assert s.judgement().__name__ == f"judge_{s.name}"
+    assert stages.needing("ffmpeg") == ["download", "features", "demo"]
+    assert stages.needing("gpu") == [] and stages.needing("gpu", cuda=True) == [
+        "features", "train"]
+    for_choices = next(p for p in cli.commands["doctor"].params if p.name == "stages")
+    assert tuple(for_choices.type.choices) == doctor.STAGES
