@@ -87,23 +87,48 @@ def run_images(
 
     Refuses (``UserError``, nothing written) when no input lists an image of one of the
     3 classes, or, with images found under the root, of one of the 8 emotions, unless
-    ``allow_missing_classes``: the summary and the report then say which are empty."""
+    ``allow_missing_classes``: the summary and the report then say which are empty.
+    ``_backoff`` (internal, tests) is the first pause before a fetch is retried."""
     c = config or ImagesConfig()
-    verified_only, jobs, min_size, max_pixels = c.verified_only, c.jobs, c.min_size, \
-        c.max_pixels
-    placeholder_copies, allow_missing_classes = c.placeholder_copies, c.allow_missing_classes
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     if root is None and votes is None and not urls:
         raise UserError("give --root (images on disk), --votes (vote CSVs) or --urls")
-    if verified_only and votes is None:
+    if c.verified_only and votes is None:
         raise UserError("--verified-only needs --votes (the per-emotion vote CSVs)")
     if root is not None and not Path(root).is_dir():
         raise UserError(f"--root {root} is not a folder")
     out = wd.stage("images")
     atomic.remove_stale_temporaries(out)
     image_root = Path(root) if root is not None else tables.IMAGE_FILES.at(wd.root)
-    jobs = default_jobs() if not jobs or jobs < 1 else jobs
+    jobs = default_jobs() if not c.jobs or c.jobs < 1 else c.jobs
 
+    cat, on_disk, summary = _catalogue(image_root, votes, urls, jobs, c)
+    rows: dict[str, Row] = {}
+    summary.already_present = sum(1 for i in on_disk if cat.get(i) and cat[i].url)
+    fetches = _plan_fetches(cat, on_disk, image_root, offline, rows)
+    if fetches:
+        _fetch(fetches, cat, on_disk, image_root, tables.IMAGE_LEDGER.at(wd.root), c,
+               retry_failed, _backoff, progress, rows, summary)
+    checks = _check(image_root, out, {i: cat[i] for i in on_disk if i in cat}, jobs,
+                    c.max_pixels, progress, summary)
+    verdicts = judge(cat, checks, min_size=c.min_size,
+                     placeholder_copies=c.placeholder_copies)
+    for image_id, res in checks.items():
+        ref, v = cat[image_id], verdicts[image_id]
+        status, reason = v.status, v.reason
+        if status == "missing":  # vanished between listing and checking
+            reason = res.detail
+        rows[image_id] = Row(image_id, res.path, ref.emotion, label_of(ref.emotion),
+                             res.sha256, res.width, res.height, status, reason)
+    _write(wd.root, rows, c, summary, fetched=bool(fetches))
+    log.info("images: %s", "; ".join(summary.lines()))
+    return summary
+
+
+def _catalogue(image_root: Path, votes: Path | None, urls: Sequence[Path], jobs: int,
+               c: ImagesConfig) -> tuple[dict[str, ImageRef], set[str], ImagesSummary]:
+    """Every image the inputs list (merged), those on disk, and the summary so far;
+    refuses (nothing written) when a class or emotion has none, unless allowed."""
     local = scan_root(image_root)
     others = ([read_votes(Path(votes))] if votes is not None else []) + [
         read_url_list(Path(u)) for u in urls]
@@ -114,7 +139,7 @@ def run_images(
                             ignored_files=local.ignored_files,
                             ignored_folders=dict(local.ignored_folders),
                             ignored_paths=list(local.ignored_paths),
-                            allow_missing_classes=allow_missing_classes)
+                            allow_missing_classes=c.allow_missing_classes)
     if local.ignored_files:
         log.warning("images: %s", summary.ignored_line())
     rejected = [r for listing in others for r in listing.rejected]
@@ -123,7 +148,7 @@ def run_images(
     for r in rejected[:_REJECTED_SHOWN]:
         log.warning("input not used: %s: %s", r.where, r.reason)
 
-    if verified_only:
+    if c.verified_only:
         keep = {i: r for i, r in cat.items() if r.verified}
         summary.dropped_unverified = len(cat) - len(keep)
         cat = keep
@@ -135,88 +160,86 @@ def run_images(
         summary.empty_emotions = [e for e in EMOTIONS if e not in found]
     if summary.missing_line():
         log.warning("images: %s", summary.missing_line())
-    if not cat and not allow_missing_classes:
-        raise UserError(f"no images found (root {image_root}; layout: {layout}"
-                        + (f"; {other}" if other else "")
-                        + (f"; {summary.ignored_line()}" if local.ignored_files else "")
-                        + "; layouts read: <emotion>/*.jpg, <emotion>_NNNN.jpg, --votes "
-                          "<emotion>_*.csv, --urls)")
-    if summary.missing_line() and not allow_missing_classes:
-        raise UserError(f"images: {summary.missing_line()} (layout: {layout}"
-                        + (f"; {other}" if other else "")
-                        + (f"; {summary.ignored_line()}" if local.ignored_files else "")
-                        + "); nothing written: fix --root/--votes/--urls, or give "
-                          "--allow-missing-classes to go on without them")
+    what = ((f"; {other}" if other else "")
+            + (f"; {summary.ignored_line()}" if local.ignored_files else ""))
+    if not cat and not c.allow_missing_classes:
+        raise UserError(f"no images found (root {image_root}; layout: {layout}{what}"
+                        "; layouts read: <emotion>/*.jpg, <emotion>_NNNN.jpg, --votes "
+                        "<emotion>_*.csv, --urls)")
+    if summary.missing_line() and not c.allow_missing_classes:
+        raise UserError(f"images: {summary.missing_line()} (layout: {layout}{what}"
+                        "); nothing written: fix --root/--votes/--urls, or give "
+                        "--allow-missing-classes to go on without them")
+    return cat, on_disk, summary
 
-    rows: dict[str, Row] = {}
-    summary.already_present = sum(1 for i in on_disk if cat.get(i) and cat[i].url)
-    fetch_jobs_list: list[FetchJob] = []
+
+def _plan_fetches(cat: dict[str, ImageRef], on_disk: set[str], image_root: Path,
+                  offline: bool, rows: dict[str, Row]) -> list[FetchJob]:
+    """The URLs to fetch; images that cannot be had become ``missing`` rows."""
+    fetches: list[FetchJob] = []
     claimed: dict[str, str] = {cat[i].path or "": i for i in on_disk}
+
+    def missing(image_id: str, ref: ImageRef, reason: str) -> None:
+        rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
+                             status="missing", reason=reason)
+
     for image_id, ref in cat.items():
         if image_id in on_disk:
             continue
         rel = ref.path or f"{ref.emotion}/{image_id}{url_suffix(ref.url or '')}"
         if not _inside(image_root, rel):
-            rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
-                                 status="missing", reason=f"path {rel} leaves the image root")
+            missing(image_id, ref, f"path {rel} leaves the image root")
             continue
         if rel in claimed:
-            rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
-                                 status="missing", reason=f"path {rel} also given to "
-                                                          f"{claimed[rel]}")
+            missing(image_id, ref, f"path {rel} also given to {claimed[rel]}")
             continue
         claimed[rel] = image_id
         ref.path = rel
         if ref.url is None:
-            rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
-                                 status="missing", reason="not on disk and no usable URL")
+            missing(image_id, ref, "not on disk and no usable URL")
         elif offline:
             if (image_root / rel).is_file():
                 on_disk.add(image_id)
             else:
-                rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
-                                     status="missing", reason=f"not on disk; not fetched "
-                                                              f"(--offline): {ref.url}")
+                missing(image_id, ref, f"not on disk; not fetched (--offline): {ref.url}")
         else:
-            fetch_jobs_list.append(FetchJob(image_id, ref.url, rel))
+            fetches.append(FetchJob(image_id, ref.url, rel))
+    return fetches
 
-    if fetch_jobs_list:
-        outcome = fetch_all(fetch_jobs_list, image_root, tables.IMAGE_LEDGER.at(wd.root),
-                            timeout=c.timeout, max_bytes=c.max_bytes, retries=c.retries,
-                            workers=c.fetch_jobs,
-                            retry_failed=retry_failed, backoff=_backoff, progress=progress)
-        summary.fetch_attempted = (len(fetch_jobs_list) - outcome.already_present
-                                   - len(outcome.not_retried))
-        summary.downloaded, summary.fetch_failed = outcome.downloaded, outcome.failed
-        summary.already_present += outcome.already_present
-        summary.not_retried = len(outcome.not_retried)
-        for job in fetch_jobs_list:
-            entry = outcome.entries.get(job.image_id)
-            if entry is not None and entry.status == "ok":
-                on_disk.add(job.image_id)
-                continue
-            ref = cat[job.image_id]
-            why = f"{entry.status}: {entry.reason}" if entry else "not fetched"
-            if job.image_id in outcome.not_retried:
-                why += " (in an earlier run; --retry-failed asks again)"
-            rows[job.image_id] = Row(job.image_id, job.path, ref.emotion,
-                                     label_of(ref.emotion), status="download_failed",
-                                     reason=f"{why} ({job.url})")
-            if entry is not None:
-                summary.fetch_failures[entry.status] = \
-                    summary.fetch_failures.get(entry.status, 0) + 1
 
-    checks = _check(image_root, out, {i: cat[i] for i in on_disk if i in cat}, jobs,
-                    max_pixels, progress, summary)
-    verdicts = judge(cat, checks, min_size=min_size, placeholder_copies=placeholder_copies)
-    for image_id, res in checks.items():
-        ref, v = cat[image_id], verdicts[image_id]
-        status, reason = v.status, v.reason
-        if status == "missing":  # vanished between listing and checking
-            reason = res.detail
-        rows[image_id] = Row(image_id, res.path, ref.emotion, label_of(ref.emotion),
-                             res.sha256, res.width, res.height, status, reason)
+def _fetch(fetches: list[FetchJob], cat: dict[str, ImageRef], on_disk: set[str],
+           image_root: Path, ledger: Path, c: ImagesConfig, retry_failed: bool,
+           backoff: float, progress: bool, rows: dict[str, Row],
+           summary: ImagesSummary) -> None:
+    """Fetch the planned URLs; a failure becomes a ``download_failed`` row."""
+    outcome = fetch_all(fetches, image_root, ledger, timeout=c.timeout,
+                        max_bytes=c.max_bytes, retries=c.retries, workers=c.fetch_jobs,
+                        retry_failed=retry_failed, backoff=backoff, progress=progress)
+    summary.fetch_attempted = (len(fetches) - outcome.already_present
+                               - len(outcome.not_retried))
+    summary.downloaded, summary.fetch_failed = outcome.downloaded, outcome.failed
+    summary.already_present += outcome.already_present
+    summary.not_retried = len(outcome.not_retried)
+    for job in fetches:
+        entry = outcome.entries.get(job.image_id)
+        if entry is not None and entry.status == "ok":
+            on_disk.add(job.image_id)
+            continue
+        ref = cat[job.image_id]
+        why = f"{entry.status}: {entry.reason}" if entry else "not fetched"
+        if job.image_id in outcome.not_retried:
+            why += " (in an earlier run; --retry-failed asks again)"
+        rows[job.image_id] = Row(job.image_id, job.path, ref.emotion,
+                                 label_of(ref.emotion), status="download_failed",
+                                 reason=f"{why} ({job.url})")
+        if entry is not None:
+            summary.fetch_failures[entry.status] = \
+                summary.fetch_failures.get(entry.status, 0) + 1
 
+
+def _write(root: Path, rows: dict[str, Row], c: ImagesConfig, summary: ImagesSummary,
+           fetched: bool) -> None:
+    """``images/images.csv`` and the report, with the counts of the summary."""
     ordered = [rows[i] for i in sorted(rows)]
     summary.images_listed = len(ordered)
     summary.per_status = dict(sorted(Counter(r.status for r in ordered).items()))
@@ -224,16 +247,14 @@ def run_images(
                               for e in EMOTIONS}
     summary.ok_per_label = {g: sum(r.status == "ok" and r.label == g for r in ordered)
                             for g in LABELS}
-    tables.write_table(wd.root, tables.IMAGES, (r.row() for r in ordered))
-    settings = {"verified only": verified_only, "min size": min_size,
-                "max pixels": f"{max_pixels:,}", "placeholder copies": placeholder_copies,
-                "allow missing classes": allow_missing_classes}
-    atomic.write_text(tables.IMAGES_REPORT.at(wd.root), render_report(summary, ordered, settings))
-    summary.outputs = [str(tables.IMAGES.at(wd.root)), str(tables.IMAGES_REPORT.at(wd.root))]
-    if fetch_jobs_list:
-        summary.outputs.append(str(tables.IMAGE_LEDGER.at(wd.root)))
-    log.info("images: %s", "; ".join(summary.lines()))
-    return summary
+    tables.write_table(root, tables.IMAGES, (r.row() for r in ordered))
+    settings = {"verified only": c.verified_only, "min size": c.min_size,
+                "max pixels": f"{c.max_pixels:,}", "placeholder copies": c.placeholder_copies,
+                "allow missing classes": c.allow_missing_classes}
+    atomic.write_text(tables.IMAGES_REPORT.at(root), render_report(summary, ordered, settings))
+    summary.outputs = [str(tables.IMAGES.at(root)), str(tables.IMAGES_REPORT.at(root))]
+    if fetched:
+        summary.outputs.append(str(tables.IMAGE_LEDGER.at(root)))
 
 
 def _check(image_root: Path, out: Path, refs: dict[str, ImageRef], jobs: int, max_pixels: int,
