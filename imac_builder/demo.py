@@ -31,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 
 from . import stages, tables, vocab
+from .config import DownloadConfig, EvaluateConfig, FeaturesConfig, ReleaseConfig, SplitConfig
 from .errors import UserError
 from .vocab import LABELS, TABLE1
 from .workdir import Workdir
@@ -162,13 +163,6 @@ def _write_images(folder: Path, per_emotion: int) -> None:
 
 def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True) -> DemoSummary:
     """Run every registered stage on the built-in sample; ``small``: fewer songs, images."""
-    from .config import (
-        DownloadConfig,
-        EvaluateConfig,
-        FeaturesConfig,
-        ReleaseConfig,
-        SplitConfig,
-    )
     from .extras import require
     from .train.trainer import TrainConfig
 

@@ -308,7 +308,7 @@ def config_options(cls: type[StageConfig]) -> list[click.Option]:
             if kind is tuple:
                 kw.update(multiple=True, default=tuple(default))
             elif choices is not None:
-                kw["type"] = click.Choice(list(choices))
+                kw["type"] = RegistryChoice(f)
             elif m.get("path"):
                 kind_ = m["path"]
                 kw["type"] = click.Path(path_type=Path, dir_okay=kind_ != "file",
@@ -324,6 +324,23 @@ def config_options(cls: type[StageConfig]) -> list[click.Option]:
             kw["callback"] = _judge(cls, f)
         options.append(click.Option(decls, **kw))
     return options
+
+
+class RegistryChoice(click.Choice):
+    """A click choice read from the field each time (a registry's keys, so an entry
+    registered after the CLI was imported is accepted too)."""
+
+    def __init__(self, f: Any) -> None:
+        self._field = f
+        super().__init__(list(choices_of(f) or ()))
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        return list(choices_of(self._field) or ())
+
+    @choices.setter
+    def choices(self, value: Any) -> None:  # click's __init__ sets it; the field wins
+        pass
 
 
 def _judge(cls: type[StageConfig], f: Any) -> Callable[..., Any]:

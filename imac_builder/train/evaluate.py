@@ -208,10 +208,9 @@ def run_evaluate(workdir: Workdir | Path, *, config: EvaluateConfig | None = Non
     from .trainer import load_checkpoint, run_dir, score_pairs
 
     config = config or EvaluateConfig()
-    retrieval_images = config.retrieval_images
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     out = run_dir(wd, run)
-    dev = resolve_device(config.device)
+    dev, retrieval_images = resolve_device(config.device), config.retrieval_images
     cfg = load_checkpoint(out / "model.pt").get("config", {})
     kind = cfg.get("model", "acp") if isinstance(cfg, dict) else "acp"
     data = load_data(wd, dev, kind if kind in PAPER_NAMES else "acp",
