@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from imac_builder.cli import cli  # imported before the toy is registered, as in use
+
 TOY = '''
 """A toy extractor: each segment's index and a constant, as a 2-d matrix store."""
 from imac_builder import tables
@@ -55,7 +57,6 @@ def _segments(root: Path) -> None:
 def test_a_toy_extractor_is_accepted_by_config_cli_and_stage(toy, tmp_path):
     import h5py
 
-    from imac_builder.cli import cli
     from imac_builder.config import FeaturesConfig
     from imac_builder.features.stage import run_features
 
@@ -74,7 +75,6 @@ def test_a_toy_extractor_is_accepted_by_config_cli_and_stage(toy, tmp_path):
 
 
 def test_without_its_registry_line_the_name_is_refused(tmp_path):
-    from imac_builder.cli import cli
     from imac_builder.config import FeaturesConfig
     from imac_builder.errors import UserError
 
