@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from . import tables as T
@@ -340,9 +340,12 @@ def judge_evaluate(seen: Seen) -> StageState:
                       ", ".join(evaluated))
 
 
-def _recorded(state: dict, pipeline: dict, stage: str, key: str, default: object) -> object:
+def _recorded(state: dict, pipeline: dict, stage: str, key: str) -> object:
     """A setting as the next run will use it: the pipeline file's, else the one the
-    stage last ran with, else the default."""
+    stage last ran with, else the configuration's default."""
+    from .config import CONFIGS, field_default
+
+    default = next(field_default(f) for f in fields(CONFIGS[stage]) if f.name == key)
     table = pipeline.get(stage) if isinstance(pipeline.get(stage), dict) else {}
     if key in table:
         return table[key]
@@ -356,8 +359,8 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
     """What is left, how long it takes at the recorded quota and rate, and what failed."""
     import math
 
+    from .config import SearchConfig
     from .download.inputs import DEFAULT_SECONDS, FLAC_BYTES_PER_SEGMENT
-    from .download.ratelimit import DEFAULT_RATE
     from .search.quota import COSTS, DEFAULT_DAILY_QUOTA
     from .vocab import DOWNLOAD_STATUSES, SEGMENT_SECONDS
 
@@ -371,9 +374,10 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
             if m is None or reason.startswith(("not_searched", "search_failed")):
                 left += 1
         plan["songs_to_search"] = left
-        backend = _recorded(state, pipeline, "search", "backend", "api")
+        backend = _recorded(state, pipeline, "search", "backend")
         if backend == "api":
-            results = int(_recorded(state, pipeline, "search", "results", 10) or 10)  # type: ignore[arg-type]
+            results = int(_recorded(state, pipeline, "search", "results")  # type: ignore[arg-type]
+                          or SearchConfig().results)
             units = COSTS["search.list"] * math.ceil(results / 50) + COSTS["videos.list"]
             daily = DEFAULT_DAILY_QUOTA
             try:
@@ -390,7 +394,7 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
                     x.get("status", ""), DOWNLOAD_STATUSES["error"]).retryable}
         todo = [m for m in matches if m.get("status") == "matched"
                 and (m.get("track_id"), m.get("video_id")) not in done]
-        rate = float(_recorded(state, pipeline, "download", "rate", DEFAULT_RATE) or 0)  # type: ignore[arg-type]
+        rate = float(_recorded(state, pipeline, "download", "rate") or 0)  # type: ignore[arg-type]
         segments = 0
         for m in todo:
             try:

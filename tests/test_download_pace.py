@@ -10,7 +10,7 @@ from download_media import FROZEN, source, track_id, write_inputs
 from loopback import Route
 
 from imac_builder.config import DownloadConfig
-from imac_builder.download.ratelimit import DEFAULT_RATE, Pace
+from imac_builder.download.ratelimit import Pace
 
 
 def test_workers_share_one_rate_with_jitter() -> None:
@@ -55,7 +55,7 @@ def test_stop_ends_the_wait_and_zero_is_unpaced() -> None:
     for _ in range(100):
         free.wait(threading.Event())
     assert time.monotonic() - t0 < 0.1
-    assert DEFAULT_RATE <= 300  # below what YouTube tolerates per session
+    assert DownloadConfig().rate <= 300  # below what YouTube tolerates per session
 
 
 def test_the_stage_paces_all_workers_together(tmp_path, loopback) -> None:

@@ -66,7 +66,8 @@ def _run_options(w: Path, tmp: Path) -> dict[str, dict[str, list[str]]]:
         "tags": {"lastfm": ["--lastfm", str(sample / "lastfm_tags.db")],
                  "metadata": ["--metadata", str(sample / "unique_tracks.txt")],
                  "imac_scores": ["--imac-scores", str(scores)]},
-        "search": {"limit": ["--limit", "1"], "rerank": ["--rerank"],
+        "search": {"limit": ["--limit", "1"], "rerank": ["--rerank"], "rematch": ["--rematch"],
+                   "retry_failed": ["--retry-failed", "no_match"],
                    "api_key_file": ["--api-key-file", str(key)],
                    "js_runtime": ["--js-runtime", "deno"],
                    "cookies_from_browser": ["--cookies-from-browser", "firefox"],
@@ -108,11 +109,14 @@ def _run_options(w: Path, tmp: Path) -> dict[str, dict[str, list[str]]]:
     }
 
 
-COMMANDS = [name for name in cli.commands if name != "demo"]
+#: Options that exclude each other: each gets a run of its own (the others at default).
+EXCLUSIVE = {"search": ("rerank", "rematch", "retry_failed")}
+RUNS = [(name, mode) for name in cli.commands if name != "demo"
+        for mode in EXCLUSIVE.get(name, ("",))]
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_every_option_non_default(demo_small, tmp_path, command):
+@pytest.mark.parametrize("command,mode", RUNS, ids=[f"{c}-{m}" if m else c for c, m in RUNS])
+def test_every_option_non_default(demo_small, tmp_path, command, mode):
     w = tmp_path / "demo"
     shutil.copytree(demo_small, w, symlinks=True)
     excl = tmp_path / "excl.txt"
@@ -124,7 +128,8 @@ def test_every_option_non_default(demo_small, tmp_path, command):
     settings = {f.name: f for f in dataclasses.fields(C.CONFIGS[command])} \
         if command in C.CONFIGS else {}
     for p in cmd.params:
-        if p.name in ("quiet", "json"):
+        if p.name in ("quiet", "json") or p.name in EXCLUSIVE.get(command, ()) and \
+                p.name != mode:
             continue
         if p.name in settings:
             value = other_value(C.CONFIGS[command], settings[p.name], files)
