@@ -50,7 +50,8 @@ def formats_page() -> str:
           "## Status words", ""]
     for title, words in (("search/matches.csv", vocab.SEARCH_STATUSES),
                          ("download/ledger.csv", vocab.DOWNLOAD_STATUSES),
-                         ("images/images.csv", vocab.IMAGE_STATUSES)):
+                         ("images/images.csv", vocab.IMAGE_STATUSES),
+                         ("images/ledger.csv", vocab.IMAGE_FETCH_STATUSES)):
         L += [f"`{title}`:", ""]
         L += table(("status", "another run may fix it", "what to do"),
                    [(f"`{s.word}`", "yes" if s.retryable else "no", s.advice)

@@ -150,6 +150,19 @@ IMAGE_STATUSES = _statuses(
     ("missing", False, "listed but not found under the image root"),
 )
 
+#: ``images/ledger.csv`` statuses: how fetching one URL ended (``images --urls``/``--votes``).
+IMAGE_FETCH_STATUSES = _statuses(
+    ("ok", False, "fetched (or already on disk)"),
+    ("not_found", False, "HTTP 404 or 410: `images --retry-failed` asks again"),
+    ("http_error", False, "another HTTP error, or a redirect refused: `images --retry-failed` "
+                          "asks again"),
+    ("too_large", False, "over --max-bytes: raise it and rerun with --retry-failed"),
+    ("timeout", True, "the server did not answer in --timeout: rerun"),
+    ("network", True, "the connection failed or was cut short: rerun"),
+    ("server_error", True, "HTTP 5xx or 429: rerun later"),
+    ("empty", True, "the server sent no bytes: rerun"),
+)
+
 
 def retryable(table: dict[str, Status], word: str) -> bool:
     """Whether another run may fix an item with status ``word`` (unknown words: no)."""
