@@ -224,7 +224,7 @@ def feature_executors() -> tuple[str, ...]:
 
 def search_backends() -> tuple[str, ...]:
     """The search backends' names (the search-backend registry's keys)."""
-    from .search.backend import BACKENDS
+    from .search.registry import BACKENDS
 
     return tuple(BACKENDS)
 
@@ -246,7 +246,8 @@ class TagsConfig(StageConfig):
 @dataclass(frozen=True)
 class SearchConfig(StageConfig):
     backend: str = setting(
-        "api", "api: YouTube Data API v3 (needs a key); ytdlp: yt-dlp search, no key.",
+        "api", "A registered search backend: api (YouTube Data API v3, needs a key), ytdlp "
+        "(yt-dlp search, no key), ytmusic (YouTube Music through ytmusicapi, no key).",
         choices=search_backends)
     daily_quota: int = setting(
         DEFAULT_DAILY_QUOTA, "API units this pipeline may spend per Pacific-time day.", lo=0)

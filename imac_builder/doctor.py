@@ -217,11 +217,44 @@ def check_api_key(api_key_file: Path | None) -> Check:
         where = "$YOUTUBE_API_KEY"
     if not key:
         return Check("api_key", "skip", "no API key (search --backend api needs one; "
-                                        "--backend ytdlp needs none)")
+                                        "--backend ytdlp and ytmusic need none)")
     shape = "well-formed" if GOOGLE_KEY.fullmatch(key) else \
         f"not shaped like a Google API key (AIza + 35 characters; this one has {len(key)})"
     return Check("api_key", "ok" if GOOGLE_KEY.fullmatch(key) else "warn",
                  f"{where}: {shape}", [], "copy the key again from the Cloud console")
+
+
+def check_search_backends(workdir: Path | None = None) -> Check:
+    """The registered search backends, which are installed, and the one this work
+    directory's search last ran with."""
+    from .search.registry import BACKENDS
+    from .workdir import read_state
+
+    configured = ""
+    if workdir is not None:
+        try:
+            values = (read_state(Path(workdir)).get("configs") or {}).get("search", {})
+            configured = str((values.get("values") or {}).get("backend") or "")
+        except (OSError, ValueError, AttributeError, TypeError):
+            configured = ""
+    parts = []
+    for b in BACKENDS.values():
+        version = _dist_version(b.package) if b.package else None
+        have = b.available()
+        parts.append(f"{b.name} ({b.package} {version or ''}".rstrip() + ")" if have
+                     else f"{b.name} (needs {b.package})")
+    usable = [b.name for b in BACKENDS.values() if b.available()]
+    detail = "backends: " + ", ".join(parts)
+    if configured:
+        detail = f"search runs with the {configured} backend; {detail}"
+    if configured and configured in BACKENDS and not BACKENDS[configured].available():
+        return Check("backends", "missing", detail, needing("backend"),
+                     f"pip install {BACKENDS[configured].package}")
+    if not usable:
+        return Check("backends", "missing", detail, needing("backend"),
+                     "pip install -e '.[search]'")
+    return Check("backends", "ok" if len(usable) == len(BACKENDS) else "warn", detail,
+                 [], "pip install -e '.[search]'")
 
 
 def _remaining_download(root: Path) -> int:
@@ -369,6 +402,7 @@ def run_doctor(workdir: Path | None = None, stages: Sequence[str] = (),
     report.checks.extend(check_js_runtime(js_runtime))
     report.checks.append(check_cookies(cookies))
     report.checks.append(check_api_key(api_key_file))
+    report.checks.append(check_search_backends(workdir))
     report.checks.append(check_disk(workdir))
     report.checks.extend(check_torch(device))
     report.checks.append(check_inception())

@@ -25,6 +25,7 @@ OPTIONAL: dict[str, tuple[str, str]] = {
     "threadpoolctl": ("threadpoolctl", "features"),
     "matplotlib": ("matplotlib", "train"),
     "googleapiclient": ("google-api-python-client", "search"),
+    "ytmusicapi": ("ytmusicapi", "search"),
     "rapidfuzz": ("rapidfuzz", "search"),
     "tzdata": ("tzdata", "search"),
     "mlcroissant": ("mlcroissant", "release"),

@@ -62,11 +62,13 @@ class Stage:
 
 #: What a stage may need from the machine (``doctor`` names the stages needing each):
 #: ``ffmpeg`` (and its decoders), ``youtube`` (yt-dlp, its JS runtime, cookies),
-#: ``api_key`` (the YouTube Data API key, for ``search --backend api``), ``disk`` (space
+#: ``api_key`` (the YouTube Data API key, for ``search --backend api``), ``backend`` (an
+#: installed search backend, the configured one above all), ``disk`` (space
 #: for audio and stores), ``torch``, ``gpu`` (with ``--device cuda`` only), ``nvjpeg``
 #: (torchvision's GPU JPEG decoder, with ``--device cuda`` only), ``inception`` (the
 #: image model's weights).
-NEEDS = ("ffmpeg", "youtube", "api_key", "disk", "torch", "gpu", "nvjpeg", "inception")
+NEEDS = ("ffmpeg", "youtube", "api_key", "backend", "disk", "torch", "gpu", "nvjpeg",
+         "inception")
 
 STAGES: tuple[Stage, ...] = (
     Stage("tags", "imac_builder.tags.stage:run_tags", (),
@@ -74,7 +76,7 @@ STAGES: tuple[Stage, ...] = (
           "--lastfm lastfm_tags.db --metadata track_metadata.db",
           judge="imac_builder.status:judge_tags"),
     Stage("search", "imac_builder.search.stage:run_search", (T.SONGS,),
-          (T.CANDIDATES, T.MATCHES), modules=("rapidfuzz", "tzdata"), needs=("api_key",),
+          (T.CANDIDATES, T.MATCHES), modules=("rapidfuzz", "tzdata"), needs=("api_key", "backend"),
           judge="imac_builder.status:judge_search"),
     Stage("download", "imac_builder.download.stage:run_download", (T.SONGS, T.MATCHES),
           (T.SEGMENTS, T.LEDGER), modules=("yt_dlp", "soundfile"),

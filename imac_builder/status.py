@@ -59,11 +59,12 @@ class StatusSummary:
         out = []
         if "songs_to_search" in p:
             line = f"  search: {p['songs_to_search']} songs left to search"
+            backend = p.get("search_backend", "api")
             if p.get("search_days") is not None:
                 line += (f", about {p['search_days']} days at {p['daily_quota']:,} units a "
-                         f"day ({p['units_per_song']} units a song)")
+                         f"day ({p['units_per_song']} units a song, {backend} backend)")
             elif p["songs_to_search"]:
-                line += " (ytdlp backend: no quota)"
+                line += f" ({backend} backend: no quota)"
             out.append(line)
         if "videos_to_download" in p:
             line = f"  download: {p['videos_to_download']} videos left"
@@ -207,7 +208,8 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
 
     commands = {s.name: f"{cmd} {s.name} {hint(s)}".rstrip() for s in stages.STAGES}
     changed = _config_changes(r, pipeline)
-    seen = Seen(wd, r, _rows(r, T.SONGS), _rows(r, T.MATCHES), _rows(r, T.LEDGER))
+    seen = Seen(wd, r, _rows(r, T.SONGS), _rows(r, T.MATCHES), _rows(r, T.LEDGER),
+                memory, pipeline or {})
     st = [s.judgement()(seen) for s in stages.STAGES if s.judge]
     songs, matches, ledger = seen.songs, seen.matches, seen.ledger
     for s in st:
@@ -240,6 +242,9 @@ class Seen:
     songs: list[dict[str, str]]
     matches: list[dict[str, str]]
     ledger: list[dict[str, str]]
+    #: What the work directory remembers (``workdir.json``) and the pipeline's tables.
+    memory: dict = field(default_factory=dict)
+    pipeline: dict = field(default_factory=dict)
     #: Feature stores present (music, images), filled by the features judge.
     stores: list[str] = field(default_factory=list)
     #: The fingerprint of the current split (None: none usable), by the split judge.
@@ -266,8 +271,9 @@ def judge_search(seen: Seen) -> StageState:
     new = {s["track_id"] for s in seen.songs} - {m.get("track_id") for m in seen.matches}
     todo = sum(k in ("not searched", "search failed") for k in kinds)
     state = STALE if new else PARTIAL if todo else DONE
-    return StageState("search", state, _count(kinds) + (f"; {len(new)} new songs" if new
-                                                        else ""))
+    backend = _recorded(seen.memory, seen.pipeline, "search", "backend")
+    return StageState("search", state, _count(kinds) +
+                      (f"; {len(new)} new songs" if new else "") + f"; backend {backend}")
 
 
 def judge_download(seen: Seen) -> StageState:
@@ -375,6 +381,7 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
                 left += 1
         plan["songs_to_search"] = left
         backend = _recorded(state, pipeline, "search", "backend")
+        plan["search_backend"] = str(backend)
         if backend == "api":
             results = int(_recorded(state, pipeline, "search", "results")  # type: ignore[arg-type]
                           or SearchConfig().results)

@@ -5,10 +5,11 @@
 #
 #   bash scripts/setup.sh [--dev] [--venv DIR]
 #
-# --dev adds the test tools and the free music and photographs from Debian's packages
-# that the tests use. The environment is made with the `python3` on PATH in DIR (default
-# .venv, or $IMAC_VENV); a stock system Python that refuses pip (PEP 668,
-# "externally-managed-environment") is fine, since nothing is installed into it.
+# --dev adds the test tools, the free music and photographs from Debian's packages that
+# the tests use, and chromium with its driver (the review page's browser test). The
+# environment is made with the `python3` on PATH in DIR (default .venv, or $IMAC_VENV);
+# a stock system Python that refuses pip (PEP 668, "externally-managed-environment") is
+# fine, since nothing is installed into it.
 # PYTHON=/path/to/python installs into that interpreter's environment instead (an
 # existing venv or conda env) and makes no new one.
 set -euo pipefail
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
     --venv) [ $# -ge 2 ] || { echo "setup.sh: --venv needs a folder" >&2; exit 2; }
             venv="$2"; shift ;;
     --venv=*) venv="${1#--venv=}" ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown option $1 (use --dev, --venv DIR)" >&2; exit 2 ;;
   esac
   shift
@@ -42,6 +43,8 @@ apt_install() {
 pkgs=(ffmpeg)
 if [ "$dev" = 1 ]; then
   pkgs+=(frozen-bubble-data hyperrogue-music singularity-music mate-backgrounds)
+  # the headless browser the review page's test drives (tests/test_review_browser.py)
+  pkgs+=(chromium chromium-driver)
 fi
 if ! dpkg -s "${pkgs[@]}" >/dev/null 2>&1; then
   apt_install "${pkgs[@]}"

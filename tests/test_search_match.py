@@ -126,7 +126,8 @@ def test_thresholds_and_penalty_words_are_configurable() -> None:
     loose = MatchConfig(penalty_words=("karaoke",), min_title=50, qualifier_penalty=0)
     assert choose("Adele", "Hello", 231.0, cand, loose).status == "matched"
     strict = MatchConfig(min_score=99.5)
-    fan = [_c("Adele - Hello", "Some Fan", 231, rank=3)]
+    # 240 s: within tolerance but not close, so no duration credit lifts it to 100
+    fan = [_c("Adele - Hello", "Some Fan", 240, rank=3)]
     assert choose("Adele", "Hello", 231.0, fan, CFG).status == "matched"
     assert choose("Adele", "Hello", 231.0, fan, strict).status == "no_match"
 

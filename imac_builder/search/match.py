@@ -17,6 +17,7 @@ to its best candidate when that candidate passes every threshold; otherwise it i
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,18 +46,36 @@ _NOISE = (
     "original mix", "bonus track", "sub espanol", "subtitulada", "traducida", "traduccion",
     "legendada", "paroles", "testo", "songtext", "with lyrics", "officiel", "oficial",
     "video oficial", "video ufficiale", "offizielles video", "hq audio", "hd audio",
+    "performance video", "clip video", "clip officiel", "clipe", "clipe oficial",
+    "video clip", "videoclip oficial", "hq sound", "hd sound", "music video edit",
+    "video edit", "official music video edit", "audio oficial", "audio officiel",
+    "official hd video", "lyrical",
+    "lyrical video", "video song", "full video", "full video song", "full audio",
+    "audio song", "visual", "official visual", "animated video", "vertical video",
+    "remastered version", "remastered audio", "remastered video", "4k remaster",
+    "hd remaster", "extended version", "single version", "enhanced",
+    "enhanced music video", "track", "video musical", "promo", "official promo",
+    "promo video", "new song", "latest song", "new video", "audio stream",
+    "official audio stream", "clean version", "explicit version", "dirty version",
+    "re mastered", "oficiel", "hd upgrade", "fan video", "official fan video", "fan made",
+    "fanmade", "w lyrics", "with lyric", "clip oficial", "restored", "hq restored",
+    "color coded", "color coded lyrics", "hit song", "latest hit song", "full",
+    "original video", "video original", "official release", "vinyl video",
+    "official vinyl video", "video animation", "animated", "in stores now",
 )
+#: Longest phrases first: "full video song" before "full video".
+_NOISE = tuple(sorted(dict.fromkeys(_NOISE), key=len, reverse=True))
 _NOISE_RE = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in _NOISE) + r")\b")
 _REMASTER_RE = re.compile(
     r"[-–]?\s*\b(?:(?:19|20)\d\d\s+(?:digital\s+)?re-?master(?:ed)?|"
     r"re-?master(?:ed)?\s+(?:in\s+)?(?:19|20)\d\d)\b", re.IGNORECASE)
 _YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
-_BRACKET_RE = re.compile(r"[\(\[\{【]([^\)\]\}】]*)[\)\]\}】]")
-_FEAT_RE = re.compile(r"\b(?:feat|ft|featuring)\b\.?[^\-\(\)\[\]|]*", re.IGNORECASE)
+_BRACKET_RE = re.compile(r"[\(\[\{【「『〔]([^\)\]\}】」』〕]*)[\)\]\}】」』〕]")
+_FEAT_RE = re.compile(r"(?:\b(?:feat|ft|featuring)\b\.?|\bw/\s)[^\-\(\)\[\]|]*", re.IGNORECASE)
 #: A featured-artist part in brackets: only names ("(feat. Acoustic Anna)"). Outside
 #: brackets a "ft. ..." part runs to the end and may carry a version ("ft. X Live").
-_BRACKET_FEAT_RE = re.compile(r"[\(\[]\s*(?:feat|ft|featuring)\b\.?[^\)\]]*[\)\]]",
-                              re.IGNORECASE)
+_BRACKET_FEAT_RE = re.compile(
+    r"[\(\[]\s*(?:(?:feat|ft|featuring|with)\b\.?|w/\s)[^\)\]]*[\)\]]", re.IGNORECASE)
 _CHANNEL_SUFFIX = re.compile(
     r"(?:\s*-\s*topic|vevo|\s*official(?:\s+channel)?|\s*music|\s*tv|\s*channel)\s*$",
     re.IGNORECASE)
@@ -71,7 +90,82 @@ FAR_OFF_TOPIC = 0.1
 #: Words that join a title's parts and qualify nothing ("Song by Artist").
 _JOINERS = frozenset({"by", "the", "a", "an", "and", "of", "de", "la", "le", "el", "with",
                       "x"})
-_PARTS_RE = re.compile(r"[\(\[\{【]([^\)\]\}】]*)[\)\]\}】]|\s[-–—|:/~]\s|\s*[|•]\s*")
+_PARTS_RE = re.compile(r"[\(\[\{【「『〔]([^\)\]\}】」』〕]*)[\)\]\}】」』〕]|\s[-–—|:~]\s|"
+                       r"\s*[|•]\s*|:\s")
+
+#: Names joined into an artist list: "A, B & C", "A x B", "A feat. B", "A e B", "A、B".
+_NAME_JOINERS = re.compile(
+    r"\s*(?:,|&|\+|、|・|✖|×|\s/\s|\band\b|\bx\b|\bwith\b|\bfeat\b\.?|\bft\b\.?|\bfeaturing\b|"
+    r"\bw/|\by\b|\be\b|\bet\b|\bund\b|\bcon\b|\bvs\b\.?)\s*", re.IGNORECASE)
+#: Parts of a title a song title may stand alone in.
+_SEG_RE = re.compile(r"\s[-–—~|]\s|\s*[|｜•]\s*|:\s|[\"“”«»「」『』【】\[\]\(\)]|"
+                     r"(?:^|\s)['‘]|['’](?:\s|$)")
+_TRACK_NO = re.compile(r"^\s*\d{1,2}\s*[.)]\s+")
+_TRACK_RE = re.compile(r"\btrack\s+\d{1,2}\b", re.IGNORECASE)
+_PART_ABBR = re.compile(r"\bPt\.?\s+(?=[0-9IVX])", re.IGNORECASE)
+_CREW_RE = re.compile(r"(?:🎥\s*|\b(?:shot|dir\.?|directed|filmed|prod\.?|produced)\s+)by\b\.?"
+                      r"[^\-–—|\(\)\[\]]*", re.IGNORECASE)
+_CJK = r"\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_SCRIPT_EDGE = re.compile(rf"(?<=[A-Za-z0-9])(?=[{_CJK}])|(?<=[{_CJK}])(?=[A-Za-z0-9])")
+#: Channels of record labels: evidence for an official upload (with the artist named
+#: in the title).
+_LABEL_RE = re.compile(
+    r"\b(?:records|recordings|music group|entertainment|labels?|t-series|sony music\w*|"
+    r"universal music\w*|warner\w*|zee music\w*|yrf|tips official|saregama\w*|aditya music|"
+    r"lahari\w*|speed records|hybe|smtown|jyp\w*|1thek|stone music\w*|rhino|spinnin\w*|"
+    r"monstercat|ultra music|armada\w*|atlantic|interscope|columbia|capitol|def jam|"
+    r"island|republic|rca|epic|emi\w*|parlophone|elektra|geffen|motown|big machine|"
+    r"sub pop|domino|ninja tune|mercury|polydor|virgin|bmg|believe|dharma|88rising|"
+    r"the orchard|musicgroup|decca|motown|stax|chess|sun records)\b", re.IGNORECASE)
+#: Words that name another performance, whether in the title or the channel: a TV
+#: show, a radio or web session, a festival (beyond ``penalty_words``, not configurable).
+VERSION_MARKERS: tuple[str, ...] = (
+    "late show", "tonight show", "late late show", "kimmel", "colbert", "fallon",
+    "jools holland", "graham norton", "saturday night live", "snl", "today show",
+    "good morning america", "bbc radio", "live lounge", "kexp", "tiny desk", "npr music",
+    "audiotree", "sofar", "session", "sessions", "a colors show", "blogotheque",
+    "like a version", "triple j", "festival", "lollapalooza", "glastonbury", "coachella",
+    "rock in rio", "tomorrowland", "en vivo", "ao vivo", "en directo", "en concierto",
+    "dal vivo", "top of the pops", "totp", "the voice", "x factor", "got talent",
+    "ed sullivan", "soul train", "musikladen", "beat club", "vevo dscvr", "vevo lift",
+    "one take", "busking",
+)
+#: Words by which a title says it is a video (a music video may have an intro).
+_VIDEO_WORDS = frozenset({"video", "mv", "clip", "clipe", "videoclip", "visualizer",
+                          "visualiser", "film"})
+#: Noise words whose misspellings are noise too ("Officical Video").
+_TYPO_NOISE = frozenset({"official", "oficial", "officiel", "video", "lyrics", "audio"})
+#: Duration evidence: within CLOSE_S seconds counts for the candidate (DURATION_CREDIT
+#: points); more than BARE_OFF of the song's length off under a bare title is another
+#: take of the song (a live or alternative recording titled like the release).
+CLOSE_S = 5.0
+DURATION_CREDIT = 3.0
+BARE_OFF = 0.12
+
+
+def _prep(text: str) -> str:
+    """A title as compared: full-width forms folded (NFKC), no leading track number
+    ("12. "), a space where Latin meets CJK or Hangul ("MAYDAY五月天")."""
+    t = unicodedata.normalize("NFKC", text or "")
+    t = _PART_ABBR.sub("Part ", t)
+    return _SCRIPT_EDGE.sub(" ", _TRACK_NO.sub("", t))
+
+
+def _strip_credits(title: str) -> str:
+    """A video title without its crew credits ("🎥 By Ryan Lynch", "Prod. By X",
+    "Shot by Y"), each up to the next separator."""
+    return _TRACK_RE.sub(" ", _CREW_RE.sub(" ", title))
+
+
+def _script(word: str) -> str:
+    """The writing system of a folded word ("" for digits only)."""
+    for ch in word:
+        if ch.isalpha():
+            if ch.isascii():
+                return "latin"
+            name = unicodedata.name(ch, "other ").split()[0]
+            return "cjk" if name in ("CJK", "HIRAGANA", "KATAKANA") else name.lower()
+    return ""
 
 
 @dataclass(frozen=True)
@@ -104,19 +198,32 @@ class Candidate:
     duration: float | None
     rank: int
     url: str
+    #: What a structured backend (YouTube Music) says of the recording: its artists, its
+    #: album and the result type ("song": the release audio; "video": an upload).
+    artists: tuple[str, ...] = ()
+    album: str | None = None
+    result_type: str | None = None
 
     def to_dict(self) -> dict:
-        return {"video_id": self.video_id, "title": self.title,
-                "channel_title": self.channel_title, "duration": self.duration,
-                "rank": self.rank, "url": self.url}
+        d = {"video_id": self.video_id, "title": self.title,
+             "channel_title": self.channel_title, "duration": self.duration,
+             "rank": self.rank, "url": self.url}
+        if self.artists or self.album or self.result_type:
+            d.update(artists=list(self.artists), album=self.album,
+                     result_type=self.result_type)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Candidate:
         dur = d.get("duration")
+        arts = d.get("artists") or ()
         return cls(video_id=str(d["video_id"]), title=str(d.get("title") or ""),
                    channel_title=str(d.get("channel_title") or ""),
                    duration=None if dur is None else float(dur), rank=int(d.get("rank", 0)),
-                   url=str(d.get("url") or watch_url(d["video_id"])))
+                   url=str(d.get("url") or watch_url(d["video_id"])),
+                   artists=tuple(str(a) for a in arts if a) if isinstance(arts, list) else (),
+                   album=str(d["album"]) if d.get("album") else None,
+                   result_type=str(d["result_type"]) if d.get("result_type") else None)
 
 
 @dataclass
@@ -240,11 +347,26 @@ def _trim(text: str) -> str:
     return " ".join(w)
 
 
+def _segments(video_title: str, keep: str) -> list[str]:
+    """The folded, noise-free parts of a video title set off by dashes, pipes, colons,
+    quotes or brackets: "Title - Artist", "Artist: 'Title'", "【Artist】Title"."""
+    noise = _noise_re(keep)
+    out = []
+    # split first: a "feat." part runs to the next separator, and a quoted title may
+    # follow it ('Brent Faiyaz Feat Tyler, The Creator "Gravity"')
+    for seg in _SEG_RE.split(_REMASTER_RE.sub(" ", video_title)):
+        f = fold(_YEAR_RE.sub(" ", noise.sub(" ", fold(_FEAT_RE.sub(" ", seg or "")))))
+        if f:
+            out.append(f)
+    return out
+
+
 def _title_score(song_title: str, video_title: str, artist: str) -> tuple[float, float]:
     """(title similarity, artist-in-title similarity) for one video title."""
     from rapidfuzz import fuzz
 
-    full, short = _strip_noise(video_title, f"{artist} {fold(song_title)}")
+    keep = f"{artist} {fold(song_title)}"
+    full, short = _strip_noise(video_title, keep)
     nt = fold(song_title)
     nt_short = _drop_brackets(song_title) or nt
     best, best_title = 0.0, nt
@@ -255,6 +377,8 @@ def _title_score(song_title: str, video_title: str, artist: str) -> tuple[float,
             rests.append((rest, vcost))
             rests.append((_trim(rest), vcost))  # "X by Artist", "Artist performs X"
             rests.append((v, vcost + 2.0))  # a self-titled song: "Bad Company" on Topic
+    # one part of the title on its own: "Title - Artist", "Artist: 'Title'", "A, B - Title"
+    rests += [(seg, 3.0) for seg in _segments(video_title, keep)]
     for rest, vcost in rests:
         for s, cost in ((nt, 0.0), (nt_short, 3.0)):
             if not s or not rest:
@@ -263,17 +387,20 @@ def _title_score(song_title: str, video_title: str, artist: str) -> tuple[float,
             if sc > best:
                 best, best_title = sc, s
     # the artist is looked for in what is left once the title is taken out, so that a
-    # title resembling the artist's name ("The Spark" / "The Roots") does not count
-    without_title, _ = _remove(best_title, full)
+    # title resembling the artist's name ("The Spark" / "The Roots") does not count; a
+    # "ft. Artist" part counts too ("Lil Baby ft. Nardo Wick - Pop Out")
     artist_sim = 0.0
-    for name in dict.fromkeys((artist, _THE.sub("", artist))):
-        if name and without_title:
-            artist_sim = max(artist_sim, _window(name, without_title)[0])
+    for hay in (full, fold(_NOISE_RE.sub(" ", fold(video_title)))):
+        without_title, _ = _remove(best_title, hay)
+        for name in dict.fromkeys((artist, _THE.sub("", artist))):
+            if name and without_title:
+                artist_sim = max(artist_sim, _window(name, without_title)[0])
     return best, artist_sim
 
 
 def _channel(channel: str, artist: str) -> tuple[float, str]:
-    """How well the channel names the artist, and which kind of official channel it is."""
+    """How well the channel names the artist, and which kind of official channel it is
+    (Topic, VEVO, the artist's own; a record label's is "label" whoever the artist)."""
     from rapidfuzz import fuzz
 
     kind = ""
@@ -291,7 +418,11 @@ def _channel(channel: str, artist: str) -> tuple[float, str]:
         return 0.0, ""
     score = max(float(fuzz.ratio(a, c)) for c in names)
     if score < 90:
-        return score, ""
+        # "Marshmello, Slushii": a list of names, one of them the artist
+        parts = {_squash(x) for x in _NAME_JOINERS.split(name) if x and x.strip()} - {""}
+        if len(parts) > 1 and a in parts:
+            return 100.0, kind or "artist's own"
+        return score, "label" if _LABEL_RE.search(channel) else ""
     return score, kind or "artist's own"
 
 
@@ -308,105 +439,272 @@ def _count(hay: Sequence[str], phrase: tuple[str, ...]) -> int:
 
 def _penalties(video_title: str, channel: str, own: Sequence[str],
                words: tuple[str, ...]) -> list[str]:
-    """Penalty words the video carries beyond what the song's own artist/title say
-    (``own``: their folded words).
+    """Penalty words and version markers (a TV show, a session, a festival) the video
+    carries beyond what the song's own artist/title say (``own``: their folded words).
 
     Counting keeps the band Live's "Live - Sun" clean but not "Sun (Live) - Live".
     """
     # a bracketed "(feat. ...)" holds names; any other "ft. ..." part hides nothing
     title = fold(_BRACKET_FEAT_RE.sub(" ", video_title)).split()
     chan = fold(channel).split()
+    hay = f" {' '.join(title)} | {' '.join(chan)} "
     found = []
-    for w, fw in _phrases(words):
+    for w, fw in _phrases(tuple(dict.fromkeys(words + VERSION_MARKERS))):
+        if f" {' '.join(fw)} " not in hay:  # most phrases: absent, decided at once
+            continue
         n_own = _count(own, fw)
         if _count(title, fw) > n_own or (not n_own and _count(chan, fw)):
-            found.append(w)
+            if not any(f" {w} " in f" {f} " for f in found):
+                found.append(w)
     return found
 
 
-def _explained(word: str, own: frozenset[str]) -> bool:
+def _explained(word: str, own: frozenset[str], scripts: frozenset[str]) -> bool:
     from rapidfuzz import fuzz
 
     if word in own or word in _JOINERS or _YEAR_RE.fullmatch(word):
         return True
-    # a typo or a dropped letter ("Tme" for "Time")
-    return len(word) >= 3 and any(len(o) >= 3 and fuzz.ratio(word, o) >= 80 for o in own)
+    sc = _script(word)
+    if sc and sc not in scripts:  # the artist or title in another script: "박재범 Jay Park"
+        return True
+    # a typo or a dropped letter ("Tme" for "Time", "Officical")
+    return len(word) >= 3 and any(len(o) >= 3 and fuzz.ratio(word, o) >= 80
+                                  for o in own | _TYPO_NOISE)
+
+
+def _names_in(part: str, names: tuple[str, ...]) -> bool:
+    """Whether a folded part of a title holds one of the song's names (its artists)."""
+    if not part:
+        return False
+    padded, squashed = f" {part} ", part.replace(" ", "")
+    for n in names:
+        if n and (f" {n} " in padded or (len(n) >= 4 and n.replace(" ", "") in squashed)
+                  or (len(n) >= 4 and _window(n, part)[0] >= 90)):
+            return True
+    return False
 
 
 @lru_cache(maxsize=8192)
-def _qualifiers(video_title: str, own: tuple[str, ...], keep: str) -> tuple[str, ...]:
+def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
+                names: tuple[str, ...] = (), channel: str = "",
+                album: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The parts of a video title (bracketed, or set off by " - ", "|", ":") holding
     words that neither the song's artist and title (``own``, folded words) nor known
-    noise explain; each part once, as its unexplained words."""
+    noise explain; each part once, as its unexplained words.
+
+    A part naming one of the song's artists (``names``) is an artist list: its other
+    names are co-artists ("Tory Lanez, Rich The Kid"). Parts after a "|" that name the
+    song's artists, album or film make a credits block: the block explains itself."""
     noise = _noise_re(keep)
     own_set = frozenset(own)
-    t = _FEAT_RE.sub(" ", _REMASTER_RE.sub(" ", video_title))
-    parts: list[str] = []
-    pos = 0
+    scripts = frozenset(_script(w) for w in own) - {""}
+    t = _BRACKET_FEAT_RE.sub(" ", _REMASTER_RE.sub(" ", video_title))
+    parts: list[tuple[str, bool]] = []  # (text, after a pipe)
+    pos, piped = 0, False
     for m in _PARTS_RE.finditer(t):
-        parts.append(t[pos:m.start()])
+        parts.append((t[pos:m.start()], piped))
         if m.group(1) is not None:
             inner = fold(m.group(1))
-            if not inner.startswith("from "):  # a soundtrack: "(From "Movie")"
-                parts.append(inner)
+            # a soundtrack: "(From "Movie")"; a producer credit: "(Prod. by X)"
+            if not inner.startswith(("from ", "prod ", "prod by", "produced by")):
+                parts.append((inner, piped))
+        elif "|" in m.group(0) or "•" in m.group(0):
+            piped = True
         pos = m.end()
-    parts.append(t[pos:])
+    parts.append((t[pos:], piped))
+    folded = [(p, fold(noise.sub(" ", fold(p))),
+               fold(noise.sub(" ", fold(_FEAT_RE.sub(" ", p)))), pp) for p, pp in parts]
+    credits = any(pp and _names_in(f, names + own_names(own_set)) for _, f, _, pp in folded)
+    # a label's upload naming the song's album or film: its pipes are the film's credits
+    if album and _is_label(channel):
+        credits = credits or bool(set(album) & set(fold(t).split()))
+    # "Kygo - Fever ft. Lukas Graham" for a song credited to Lukas Graham: the part
+    # before the first dash is the lead artist's slot once the song's artist is named
+    # in another part (a featured one)
+    lead = ""
+    if len(folded) > 1 and re.match(r"[^\-–—|:]+\s[-–—]\s", t):
+        first = folded[0][1]
+        if (first and len(first.split()) <= 5 and not _names_in(first, names)
+                and any(_names_in(fold(raw), names) for raw, *_ in folded[1:])):
+            lead = first
     out = []
-    for part in parts:
-        words = fold(noise.sub(" ", fold(part))).split()
-        extra = [w for w in words if not _explained(w, own_set)]
+    for raw, whole, f, pp in folded:
+        if whole.startswith(("prod ", "prod by ", "produced by ")) or (lead and whole == lead):
+            continue
+        if (pp and credits) or _artist_list(raw, names, own_set, scripts, noise):
+            continue
+        if len(channel) >= 4 and whole == channel:  # the uploader's own name: "(Desafío Music)"
+            continue
+        if whole and _LABEL_RE.fullmatch(whole.strip()):  # a label credit: "(Decca)"
+            continue
+        extra = [w for w in f.split() if not _explained(w, own_set, scripts)]
         if extra:
             out.append(" ".join(extra))
     return tuple(out)
 
 
-def _duration(expected: float | None, actual: float | None,
-              cfg: MatchConfig, far: float = FAR_OFF) -> tuple[float, str, bool]:
-    """(penalty, note, hard failure) for a video's duration against the MSD duration."""
+def _artist_list(raw: str, names: tuple[str, ...], own: frozenset[str],
+                 scripts: frozenset[str], noise: re.Pattern) -> bool:
+    """Whether a part of a title is a list of artists holding one of the song's:
+    "Tory Lanez, Rich The Kid", "Soolking feat Niska", "박재범 Jay Park" (a name, its
+    other-script copy). "NCT 127 'Designer'" is not: its other words are no names."""
+    chunks = [fold(noise.sub(" ", fold(x))) for x in _NAME_JOINERS.split(raw) if x]
+    chunks = [c for c in chunks if c]
+    from rapidfuzz import fuzz
+
+    for c in chunks:
+        if any(n and fuzz.ratio(_squash(c), _squash(n)) >= 90 for n in names):
+            return True  # "Enanitos Verdes" for "Los Enanitos Verdes"
+        for n in names:
+            if not n or f" {n} " not in f" {c} ":
+                continue
+            rest = f" {c} ".replace(f" {n} ", " ", 1).split()
+            if all(_explained(w, own, scripts) for w in rest):
+                return True
+    return False
+
+
+def own_names(own: frozenset[str]) -> tuple[str, ...]:
+    """The song's own longer words, as names a credits block may carry (album, film)."""
+    return tuple(w for w in own if len(w) >= 4 and w not in _JOINERS)
+
+
+def _is_bare(video_title: str) -> bool:
+    """A title that does not say it is a video (a music video may carry an intro)."""
+    return not (set(fold(video_title).split()) & _VIDEO_WORDS)
+
+
+def _duration(expected: float | None, actual: float | None, cfg: MatchConfig,
+              far: float = FAR_OFF, bare: bool = False) -> tuple[float, str, bool]:
+    """(penalty, note, hard failure) for a video's duration against the song's; a
+    negative penalty is a credit (the durations agree). The note says which way the
+    duration counted: "(for)" or "(against)"."""
     if actual is not None and actual <= 0:
-        return cfg.version_penalty, "live stream (no duration)", True
-    if expected is None or expected <= 0 or actual is None:
+        return cfg.version_penalty, "live stream (no duration, against)", True
+    if expected is None or expected <= 0:
         return 0.0, "" if actual is None else f"duration {actual:.0f}s", False
+    if actual is None:
+        return 0.0, "", False
     diff = abs(actual - expected)
     tol = max(cfg.duration_tolerance, cfg.duration_tolerance_pct / 100 * expected)
-    note = f"duration {actual:.0f}s vs MSD {expected:.0f}s"
+    note = f"duration {actual:.0f}s vs song {expected:.0f}s"
+    if diff <= min(tol, CLOSE_S):
+        return -DURATION_CREDIT, note + " (close: for)", False
     if diff <= tol:
-        return 0.0, note, False
+        return 0.0, note + " (within tolerance)", False
+    if bare and diff > max(tol, BARE_OFF * expected):
+        return (min(40.0, 10.0 + 60.0 * (diff - tol) / expected),
+                note + f" ({100 * diff / expected:.0f}% off under a bare title: another "
+                "take, against)", True)
     excess = (diff - tol) / expected
-    return min(40.0, 10.0 + 60.0 * excess), note + " (off)", excess > far
+    return min(40.0, 10.0 + 60.0 * excess), note + " (off: against)", excess > far
+
+
+_SONG_FEAT = re.compile(
+    r"[\(\[]\s*(?:feat\.?|ft\.?|featuring|with|w/)\s+([^\)\]]+)[\)\]]"
+    r"|\s(?:feat\.|ft\.|featuring)\s+(.+)$", re.IGNORECASE)
+
+
+_LABEL_SQUASHED = re.compile(
+    r"sonymusic|tseries|zeemusic|universalmusic|warnermusic|tipsofficial|saregama|"
+    r"adityamusic|lahari|speedrecords|yrf|vevo$")
+
+
+def _is_label(channel: str) -> bool:
+    """A record label's channel (or a VEVO one): "T-Series", "SonyMusicSouthVEVO"."""
+    return bool(_LABEL_RE.search(channel)
+                or _LABEL_SQUASHED.search(re.sub(r"[^a-z]", "", channel.lower())))
+
+
+def _album_words(album: str | None, title: str) -> tuple[str, ...]:
+    """The album's (or film's) own words: not the song title's, not noise, 4+ letters."""
+    films = re.findall(r"\bfrom\s+[\"'“]?([^\"'”\)\]]+)", title, re.IGNORECASE)
+    text = " ".join([album or ""] + films)
+    if not text.strip():
+        return ()
+    bare = re.sub(r"\bfrom\s+.*$", " ", _BRACKET_RE.sub(" ", title), flags=re.IGNORECASE)
+    words = set(fold(clean_title(text)).split()) - set(fold(bare).split()) - _JOINERS
+    return tuple(sorted(w for w in words if len(w) >= 4 and not _NOISE_RE.fullmatch(w)
+                        and w not in ("original", "motion", "picture", "soundtrack",
+                                      "deluxe", "edition", "version", "from")))
 
 
 @lru_cache(maxsize=4096)
-def _song(artist: str, title: str) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
-    """(folded spellings of the artist: cleaned, and as MSD wrote it; the cleaned title;
-    folded words of the raw artist and title)."""
+def _song(artist: str, title: str) -> tuple[tuple[str, ...], str, tuple[str, ...],
+                                             tuple[str, ...], tuple[str, ...]]:
+    """(folded spellings of the artist: cleaned, and as written; the cleaned title;
+    folded words of the raw artist and title; folded names of the artist list split at
+    its joiners; folded names the title's "(feat. ...)" part adds). Only the artist list
+    is evidence of the artist: a featured name alone is how fan uploads are titled."""
+    artist, title = _prep(artist), _prep(title)
     names = tuple(dict.fromkeys(n for n in (fold(clean_artist(artist)), fold(artist)) if n))
-    return names, clean_title(title), tuple(fold(f"{artist} {title}").split())
+    credited = list(names) + [fold(x) for x in _NAME_JOINERS.split(artist)
+                              if x and len(fold(x)) >= 2]
+    featured = [fold(x) for m in _SONG_FEAT.finditer(title) for g in m.groups() if g
+                for x in _NAME_JOINERS.split(g) if x and len(fold(x)) >= 2]
+    return (names, clean_title(title), tuple(fold(f"{artist} {title}").split()),
+            tuple(dict.fromkeys(c for c in credited if c)),
+            tuple(dict.fromkeys(f for f in featured if f)))
 
 
 def score_candidate(artist: str, title: str, duration: float | None, cand: Candidate,
-                    cfg: MatchConfig) -> Scored:
-    """Score one candidate for one MSD song (raw MSD artist and title)."""
-    names, t, own = _song(artist, title)
+                    cfg: MatchConfig, album: str | None = None) -> Scored:
+    """Score one candidate for one song (raw MSD or Spotify artist and title; the
+    album, when known, explains a credits block and a YouTube Music album field)."""
+    names, t, own, credited, featured = _song(artist, title)
+    if album:
+        own = own + tuple(fold(clean_title(album)).split())
+    vtitle, chan_text = _strip_credits(_prep(cand.title)), _prep(cand.channel_title)
     title_sim, artist_sim, official = 0.0, 0.0, ""
-    for a in names or ("",):  # "Kathryn Williams", and "Williams, Kathryn" as uploaded
-        ts, ats = _title_score(t, cand.title, a)
-        cs, off = _channel(cand.channel_title, a)
+    # "Kathryn Williams", and "Williams, Kathryn" as uploaded; then the other credited
+    # artists ("Clean Bandit x Elley Duhé" for a song credited to Elley Duhé)
+    for a in credited or ("",):
+        ts, ats = _title_score(t, vtitle, a)
+        cs, off = _channel(chan_text, a)
+        if off == "label":
+            cs = 0.0
+        if a not in names:  # a featured artist alone is weaker evidence
+            ats, cs = ats - 5, cs - 5
         if (ts + max(ats, cs), off != "") > (title_sim + artist_sim, official != ""):
             title_sim, artist_sim, official = ts, max(ats, cs), off
-    pens = _penalties(cand.title, cand.channel_title, own, tuple(cfg.penalty_words))
+    structured = ""
+    if cand.artists:  # YouTube Music: the release's own artist list
+        from rapidfuzz import fuzz
+
+        sa = max((fuzz.ratio(_squash(a), _squash(x)) for a in credited for x in cand.artists),
+                 default=0.0)
+        if sa >= artist_sim:
+            artist_sim = float(sa)
+            structured = "artists field"
+        if cand.result_type == "song" and sa >= 90:
+            official = "YouTube Music song"  # the release audio itself
+    if artist_sim < cfg.min_artist and title_sim >= 90:
+        # a film or album song on its label's (or a VEVO) channel, credited to its film
+        # and cast rather than to the singer: "Paiya - Thuli Thuli Video | Karthi" on
+        # Sony Music South for Haricharan's "Thuli Thuli" from the album "Paiya"
+        label = official in ("label", "VEVO") or _is_label(chan_text)
+        album_words = set(_album_words(album, t))
+        if label and album_words and album_words & set(fold(vtitle).split()):
+            artist_sim = cfg.min_artist
+            structured = "album named on a label's channel"
+    pens = _penalties(vtitle, chan_text, own, tuple(cfg.penalty_words))
     squashed = tuple(x for n in names for x in (n.replace(" ", ""),
                                                  _THE.sub("", n).replace(" ", "")))
-    quals = list(_qualifiers(cand.title, own + tuple(fold(" ".join(names)).split()) + squashed,
-                             f"{' '.join(names)} {fold(t)}"))
+    quals = list(_qualifiers(vtitle, own + tuple(fold(" ".join(credited)).split()) + squashed,
+                             f"{' '.join(names)} {fold(t)}", credited + featured,
+                             fold(chan_text), _album_words(album, t)))
+    strict = official in ("Topic", "YouTube Music song")
     dur_pen, dur_note, dur_fail = _duration(
-        duration, cand.duration, cfg, FAR_OFF_TOPIC if official == "Topic" else FAR_OFF)
+        duration, cand.duration, cfg, FAR_OFF_TOPIC if strict else FAR_OFF,
+        bare=_is_bare(vtitle) and official != "VEVO" and cand.result_type != "video")
     score = 0.55 * title_sim + 0.45 * artist_sim
     if official and artist_sim >= cfg.min_artist:
         score += cfg.official_bonus
-    score -= (cfg.version_penalty * len(pens) + cfg.qualifier_penalty * len(quals) + dur_pen
-              + 0.2 * cand.rank)
-    raw = score
+    # a close duration (a negative penalty) orders candidates but never lifts one over
+    # a threshold: alone it says nothing of which recording this is
+    score -= (cfg.version_penalty * len(pens) + cfg.qualifier_penalty * len(quals)
+              + max(0.0, dur_pen) + 0.2 * cand.rank)
+    raw = score - min(0.0, dur_pen)
     score = max(0.0, min(100.0, score))
     failed = []
     if title_sim < cfg.min_title:
@@ -416,20 +714,29 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     if dur_fail:
         failed.append("duration far off" if cand.duration and cand.duration > 0
                       else "live stream")
+    # credits (an official channel, a close duration) never buy back another version
+    if pens and cfg.version_penalty > 0:
+        failed.append("another version (" + ", ".join(pens) + ")")
+    if quals and cfg.qualifier_penalty > 0:
+        failed.append("unexplained qualifier")
     if score < cfg.min_score:
         failed.append(f"score {score:.1f} < {cfg.min_score:g}")
+    if structured:
+        why = structured if structured.startswith("album") else f"the {structured}"
+        dur_note = f"artist from {why}" + (f"; {dur_note}" if dur_note else "")
     return Scored(cand, round(score, 1), title_sim, artist_sim, official, pens,
                   dur_note, quals, failed, raw)
 
 
 def choose(artist: str, title: str, duration: float | None,
-           candidates: Sequence[Candidate], cfg: MatchConfig) -> Decision:
+           candidates: Sequence[Candidate], cfg: MatchConfig,
+           album: str | None = None) -> Decision:
     """Pick the best acceptable candidate, or say why none is acceptable."""
     if not (artist or "").strip() or not (title or "").strip():
         return Decision("no_match", None, "no_metadata: the song has no artist or title")
     if not candidates:
         return Decision("no_match", None, "no_candidates: the search returned no videos")
-    scored = [score_candidate(artist, title, duration, c, cfg) for c in candidates]
+    scored = [score_candidate(artist, title, duration, c, cfg, album) for c in candidates]
     scored.sort(key=lambda s: (bool(s.failed), -s.raw, s.candidate.rank))
     best = scored[0]
     if not best.failed:

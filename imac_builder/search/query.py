@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 #: Bracketed suffixes MSD appends that name an edition, not a different recording.
 _EDITION = re.compile(
@@ -20,6 +21,15 @@ _KEEP = re.compile(r"\b(?:live|remix|mix|acoustic|demo|instrumental|version\s+by
                    r"session|unplugged|reprise)\b", re.IGNORECASE)
 _FEAT = re.compile(r"\s*(?:[\(\[]\s*(?:featuring|feat\.?|ft\.?)\s+[^\)\]]*[\)\]]"
                    r"|\s(?:featuring|feat\.|ft\.)\s.*$)", re.IGNORECASE)
+#: Spotify and MSD edition suffixes after a dash: "- 2010 Remaster", "- Remastered
+#: Version", "- Single Version", "- Radio Edit", "- Mono", "- From \"Film\"".
+_DASH_EDITION = re.compile(
+    r"\s+[-–]\s+(?:(?:\d{4}\s+)?(?:digital(?:ly)?\s+)?re-?master(?:ed)?(?:\s+version)?"
+    r"(?:\s+\d{4})?|(?:single|album|radio|mono|stereo|original|lp|45|7\"|us|uk)"
+    r"(?:\s+(?:version|edit|mix|mono|stereo))*|radio\s+edit|edit|mono|stereo|"
+    r"(?:\d{4}\s+)?(?:stereo|mono)\s+(?:mix|version)(?:\s+\d{4})?|"
+    r"video\s+edit|(?:vers[aã]o\s+)?remasterizad[oa]|(?:versi[oó]n\s+)?remasterizad[oa]|"
+    r"from\s+.+|bonus\s+track)\s*$", re.IGNORECASE)
 _ARTIST_FEAT = re.compile(r"\s+(?:featuring|feat\.?|ft\.?)\s+.*$", re.IGNORECASE)
 _THOUSANDS = re.compile(r"(?<=\d)_(?=\d{3}\b)")
 _COMMA = re.compile(r"_\s*")
@@ -55,6 +65,7 @@ def clean_title(title: str) -> str:
         return m.group(0) if _KEEP.search(m.group(0)) else ""
 
     t = _EDITION.sub(drop, t)
+    t = _DASH_EDITION.sub("", t)
     t = _FEAT.sub("", t)
     return _SPACES.sub(" ", t).strip(" -,")
 
@@ -77,6 +88,7 @@ def build_query(artist: str, title: str) -> str:
     return text
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower case, accents removed, "&" as "and", punctuation as spaces."""
     t = text or ""

@@ -31,10 +31,14 @@ from .backend import Backoff, QuotaStop, Searcher, SearchError
 from .match import Candidate, Decision, MatchConfig, choose
 from .query import build_query
 from .quota import QuotaLedger, utcnow
+from .registry import BACKENDS as _REGISTRY
+from .registry import BackendContext, backend_info
 
 log = logging.getLogger(__name__)
 
 MATCH_COLUMNS = tables.MATCHES.columns
+#: The registered backends' names (:mod:`.registry`; adding one is one line there).
+BACKENDS = tuple(_REGISTRY)
 #: What ``--retry-failed`` accepts: every reason word, ``no_match`` (every searched song
 #: without a match) and ``all`` (those and the failed searches).
 RETRY_CHOICES = ("all", "no_match", *(w for w in SEARCH_REASONS
@@ -286,8 +290,9 @@ def run_search(
     song whose video failed to download for good (no network, no quota either way).
     ``access`` holds the yt-dlp options of the ``ytdlp`` backend (JS runtime, browser
     cookies, extractor arguments). Internal test seams: ``_searcher`` replaces the
-    backend, ``_http`` is handed to the API client (an ``HttpMockSequence``), ``_clock``
-    gives the time for the quota day, ``_backoff`` the retry pauses.
+    backend, ``_http`` is handed to the backend (the API client takes an
+    ``HttpMockSequence``, the ytmusic backend a ``requests.Session``), ``_clock`` gives
+    the time for the quota day, ``_backoff`` the retry pauses.
     """
     config = config or SearchConfig()
     retry = _check_modes(limit, rerank, rematch, retry_failed)
@@ -312,7 +317,8 @@ def run_search(
         if own_searcher and searcher is not None:
             searcher.close()  # type: ignore[attr-defined]
         summary.units_spent = max(0, ledger.spent_today - spent_before)
-        uses_quota = searcher.uses_quota if searcher is not None else config.backend == "api"
+        uses_quota = (searcher.uses_quota if searcher is not None
+                      else _REGISTRY.get(config.backend, _REGISTRY["api"]).uses_quota)
         summary.quota_left = ledger.left if uses_quota else None
         ledger.save()
         run.write_matches()
@@ -439,24 +445,10 @@ def _wants_retry(song: SongInfo, records: dict[str, dict], failures: dict[str, s
 def _make_searcher(backend: str, ledger: QuotaLedger, results: int,
                    api_key_file: Path | None, http: object,
                    backoff: Backoff | None, access: YtdlpAccess | None = None) -> Searcher:
-    if backend == "api":
-        from .youtube_api import ApiBackend, read_api_key
-
-        try:
-            import googleapiclient  # noqa: F401
-        except ImportError:
-            raise UserError("the api backend needs google-api-python-client: "
-                            "pip install 'imac_builder[search]'") from None
-        return ApiBackend(read_api_key(api_key_file), ledger, results, http=http,
-                          backoff=backoff)
-    from .ytdlp_search import YtdlpBackend
-
-    try:
-        import yt_dlp  # noqa: F401
-    except ImportError:
-        raise UserError("the ytdlp backend needs yt-dlp: pip install "
-                        "'imac_builder[search]'") from None
-    return YtdlpBackend(results, backoff=backoff, access=access)
+    """The registered backend ``backend`` (:mod:`.registry`)."""
+    return backend_info(backend).make(BackendContext(
+        ledger=ledger, results=results, api_key_file=api_key_file, http=http,
+        backoff=backoff, access=access))
 
 
 def _search_songs(todo: list[SongInfo], searcher: Searcher, clog: CandidateLog,

@@ -24,6 +24,7 @@ from ..vocab import is_youtube_id, watch_url
 from .backend import Backoff, QuotaStop, SearchError
 from .match import Candidate
 from .quota import COSTS, QuotaLedger
+from .registry import BackendContext
 
 log = logging.getLogger(__name__)
 
@@ -242,3 +243,10 @@ def _unescape(text: str) -> str:
     import html
 
     return html.unescape(text or "")
+
+
+def make(ctx: BackendContext) -> ApiBackend:
+    """The registry's factory (:mod:`.registry`): the key from ``ctx.api_key_file`` or
+    ``$YOUTUBE_API_KEY``."""
+    return ApiBackend(read_api_key(ctx.api_key_file), ctx.ledger, ctx.results, http=ctx.http,
+                      backoff=ctx.backoff)

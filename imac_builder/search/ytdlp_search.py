@@ -15,6 +15,7 @@ from ..vocab import is_youtube_id, watch_url
 from ..ytdlp_access import YtdlpAccess
 from .backend import Backoff, SearchError
 from .match import Candidate
+from .registry import BackendContext
 
 log = logging.getLogger(__name__)
 
@@ -120,3 +121,8 @@ class YtdlpBackend:
             first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
             raise SearchError(f"yt-dlp: {first}") from None
         return entries_to_candidates(info)
+
+
+def make(ctx: BackendContext) -> YtdlpBackend:
+    """The registry's factory (:mod:`.registry`)."""
+    return YtdlpBackend(ctx.results, backoff=ctx.backoff, access=ctx.access)

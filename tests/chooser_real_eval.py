@@ -1,0 +1,228 @@
+"""The chooser on real titles nobody here wrote, labelled by a reader blind to the code.
+
+Two materials (tests/data/real_eval/, see its NOTE.md):
+
+* **search lists**: 41 real YouTube Music search answers (songs and videos filters) for
+  27 real Spotify tracks, recorded by spotDL's test suite and read by ytmusicapi's parser
+  (tests/make_real_lists.py); every candidate labelled yes / no / unsure ("is this the
+  song's released recording?").
+* **linked videos**: 600 rows sampled from ../shared/data/spotify-youtube-linked (a real
+  Spotify track and the video public collectors linked to it; no video durations),
+  each labelled the same way. Offered alone, and in lists: a labelled-yes video among
+  real titles of *other* songs' linked videos by the same artist (from the whole file;
+  needs the shared data), and those impostors alone ("every right recording removed").
+
+Figures: right / wrong / no match over lists holding a right recording; false matches
+over the same lists with every yes and unsure candidate removed; single right videos
+accepted; single wrong videos refused. "unsure" candidates count neither way.
+
+    PYTHONPATH=. python tests/chooser_real_eval.py
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imac_builder.search.match import Candidate, MatchConfig, choose
+from imac_builder.search.query import clean_title, fold
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data" / "real_eval"
+LINKED = HERE.parents[1] / "shared" / "data" / "spotify-youtube-linked" / "linked_videos.csv"
+#: Impostors per linked list (real titles of the same artist's other songs).
+IMPOSTORS = 9
+
+
+@dataclass
+class Tally:
+    """One material's figures."""
+
+    lists: int = 0  # lists holding a right recording
+    right: int = 0
+    wrong: int = 0  # a "no" chosen
+    unsure: int = 0  # an "unsure" chosen
+    none: int = 0
+    absent: int = 0  # lists with every right (and unsure) recording removed
+    false: int = 0
+    single_right: int = 0
+    single_right_ok: int = 0
+    single_wrong: int = 0
+    single_wrong_ok: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, str]]:
+        def pct(a: int, b: int) -> str:
+            return f"{100 * a / b:.1f}% ({a}/{b})" if b else "n/a (0)"
+        return [
+            ("right recording chosen", pct(self.right, self.lists)),
+            ("wrong recording chosen", pct(self.wrong, self.lists)),
+            ("an 'unsure' one chosen", pct(self.unsure, self.lists)),
+            ("no match although a right one was listed", pct(self.none, self.lists)),
+            ("every right recording removed: still matched (false)",
+             pct(self.false, self.absent)),
+            ("a right single video offered alone: accepted",
+             pct(self.single_right_ok, self.single_right)),
+            ("a wrong single video offered alone: refused",
+             pct(self.single_wrong_ok, self.single_wrong)),
+        ]
+
+
+def _song_args(song: dict) -> tuple[str, str, float | None, str | None]:
+    artists = song["artists"] if isinstance(song.get("artists"), list) else [song["artist"]]
+    return ", ".join(artists), song["title"], song.get("duration"), song.get("album")
+
+
+def _list_eval(t: Tally, song: dict, cands: list[Candidate], labels: dict[str, str],
+               cfg: MatchConfig) -> None:
+    artist, title, dur, album = _song_args(song)
+    if any(labels.get(c.video_id) == "yes" for c in cands):
+        t.lists += 1
+        d = choose(artist, title, dur, cands, cfg, album=album)
+        got = labels.get(d.best.candidate.video_id) if d.status == "matched" else None
+        if d.status != "matched":
+            t.none += 1
+            t.misses.append(f"no match: {artist} / {title}: {d.reason[:160]}")
+        elif got == "yes":
+            t.right += 1
+        elif got == "no":
+            t.wrong += 1
+            t.misses.append(f"WRONG: {artist} / {title} -> {d.best.candidate.title!r} "
+                            f"({d.best.candidate.channel_title}): {d.reason[:120]}")
+        else:
+            t.unsure += 1
+        rest = [c for c in cands if labels.get(c.video_id) == "no"]
+        if rest:
+            t.absent += 1
+            d = choose(artist, title, dur, rest, cfg, album=album)
+            if d.status == "matched":
+                t.false += 1
+                t.misses.append(f"FALSE: {artist} / {title} -> {d.best.candidate.title!r} "
+                                f"({d.best.candidate.channel_title})")
+    for c in cands:
+        lab = labels.get(c.video_id)
+        if lab not in ("yes", "no"):
+            continue
+        one = Candidate(c.video_id, c.title, c.channel_title, c.duration, 0, c.url,
+                        c.artists, c.album, c.result_type)
+        ok = choose(artist, title, dur, [one], cfg, album=album).status == "matched"
+        if lab == "yes":
+            t.single_right += 1
+            t.single_right_ok += ok
+        else:
+            t.single_wrong += 1
+            t.single_wrong_ok += not ok
+
+
+def search_lists(cfg: MatchConfig | None = None) -> Tally:
+    """The recorded YouTube Music search lists, labelled candidate by candidate."""
+    cfg = cfg or MatchConfig()
+    lists = json.loads((DATA / "search_lists.json").read_text(encoding="utf-8"))
+    labels: dict[int, dict[int, str]] = defaultdict(dict)
+    with (DATA / "search_labels.csv").open(encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            labels[int(r["list_index"])][int(r["candidate_index"])] = r["label"].strip()
+    t = Tally()
+    for i, lst in enumerate(lists):
+        cands, by_vid = [], {}
+        for k, c in enumerate(lst["candidates"]):
+            cands.append(Candidate(
+                c["video_id"], c["title"], c["channel"], c.get("duration"), k,
+                f"https://www.youtube.com/watch?v={c['video_id']}",
+                tuple(c.get("artists") or ()), c.get("album"), c.get("result_type")))
+            by_vid[c["video_id"]] = labels[i].get(k, "")
+        _list_eval(t, lst["song"], cands, by_vid, cfg)
+    return t
+
+
+def _key(title: str) -> str:
+    return fold(re.sub(r"\s*[\(\[].*?[\)\]]", "", clean_title(title)))
+
+
+def linked(cfg: MatchConfig | None = None, linked_csv: Path = LINKED) -> Tally:
+    """The blind-labelled linked-video sample: single videos, and lists with the same
+    artist's other linked videos as impostors (those need the shared data)."""
+    cfg = cfg or MatchConfig()
+    labels = {}
+    with (DATA / "linked_labels.csv").open(encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            labels[int(r["row"])] = r["label"].strip()
+    with (DATA / "linked_sample.csv").open(encoding="utf-8", newline="") as fh:
+        sample = list(csv.DictReader(fh))
+    by_artist: dict[str, list[dict]] = defaultdict(list)
+    if linked_csv.exists():
+        with linked_csv.open(encoding="utf-8", newline="") as fh:
+            for n, r in enumerate(csv.DictReader(fh), start=2):
+                r["row"] = str(n)
+                by_artist[r["artist"]].append(r)
+    t = Tally()
+    for r in sample:
+        lab = labels.get(int(r["row"]), "")
+        song = {"artist": r["artist"], "title": r["title"], "album": r["album"] or None,
+                "duration": float(r["duration_s"]) if r["duration_s"] else None}
+        vid = f"row{int(r['row']):08d}"
+        own = Candidate(vid, r["video_title"], r["video_channel"], None, 0, "")
+        others = [o for o in by_artist.get(r["artist"], [])
+                  if o["row"] != r["row"] and _key(o["title"]) != _key(r["title"])
+                  and o["video_title"] != r["video_title"]][:IMPOSTORS]
+        if lab == "yes" and others:
+            cands = [Candidate(f"imp{int(o['row']):08d}", o["video_title"],
+                               o["video_channel"], None, k, "")
+                     for k, o in enumerate(others)]
+            cands.insert(len(cands) // 2, own)
+            cands = [Candidate(c.video_id, c.title, c.channel_title, None, k, "")
+                     for k, c in enumerate(cands)]
+            lab_by = {c.video_id: "no" for c in cands} | {vid: "yes"}
+            _list_eval(t, song, cands, lab_by, cfg)
+            # _list_eval also counted the impostors as single wrong videos: keep only the
+            # labelled video's single figure below
+            t.single_right -= 1
+            t.single_right_ok -= choose(song["artist"], song["title"], song["duration"],
+                                        [own], cfg, album=song["album"]).status == "matched"
+            t.single_wrong -= len(others)
+            t.single_wrong_ok -= sum(
+                choose(song["artist"], song["title"], song["duration"],
+                       [Candidate(c.video_id, c.title, c.channel_title, None, 0, "")], cfg,
+                       album=song["album"]).status != "matched"
+                for c in cands if c.video_id != vid)
+        if lab in ("yes", "no"):
+            ok = choose(song["artist"], song["title"], song["duration"], [own], cfg,
+                        album=song["album"]).status == "matched"
+            if lab == "yes":
+                t.single_right += 1
+                t.single_right_ok += ok
+                if not ok:
+                    t.misses.append(f"refused right: {r['artist']} / {r['title']} || "
+                                    f"{r['video_title']} || {r['video_channel']}")
+            else:
+                t.single_wrong += 1
+                t.single_wrong_ok += not ok
+                if ok:
+                    t.misses.append(f"accepted wrong: {r['artist']} / {r['title']} || "
+                                    f"{r['video_title']} || {r['video_channel']}")
+    return t
+
+
+def table(search: Tally, link: Tally) -> str:
+    lines = ["| on real, blind-labelled material | search lists (YouTube Music) "
+             "| linked videos (+ same-artist impostors) |", "|---|---|---|"]
+    for (name, a), (_, b) in zip(search.rows(), link.rows(), strict=True):
+        lines.append(f"| {name} | {a} | {b} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    s, lk = search_lists(), linked()
+    print(table(s, lk))
+    if "-v" in sys.argv:
+        for m in s.misses + lk.misses:
+            print(" ", m)
+
+
+if __name__ == "__main__":
+    main()
