@@ -105,10 +105,13 @@ def _run_options(w: Path, tmp: Path) -> dict[str, dict[str, list[str]]]:
         "doctor": {"stages": ["--for", "tags"], "cookies": ["--cookies", str(cookies)],
                    "api_key_file": ["--api-key-file", str(key)],
                    "js_runtime": ["--js-runtime", "deno"], "device": ["--device", "cuda"]},
+        "review": {"open_page": ["--open"], "jobs": ["--jobs", "1"]},
         "demo": {},  # --small: the demo fixture runs it (a whole demo is too slow here)
     }
 
 
+#: Options not given here, with the reason (and the test that covers them).
+NOT_HERE = {("review", "port"): "serves until Ctrl-C (tests/test_review.py runs it)"}
 #: Options that exclude each other: each gets a run of its own (the others at default).
 EXCLUSIVE = {"search": ("rerank", "rematch", "retry_failed")}
 RUNS = [(name, mode) for name in cli.commands if name != "demo"
@@ -129,7 +132,7 @@ def test_every_option_non_default(demo_small, tmp_path, command, mode):
         if command in C.CONFIGS else {}
     for p in cmd.params:
         if p.name in ("quiet", "json") or p.name in EXCLUSIVE.get(command, ()) and \
-                p.name != mode:
+                p.name != mode or (command, p.name) in NOT_HERE:
             continue
         if p.name in settings:
             value = other_value(C.CONFIGS[command], settings[p.name], files)
