@@ -12,7 +12,7 @@ from ..config import TagsConfig
 from ..errors import UserError
 from ..workdir import Workdir
 from .emotion import LABELS, Exclusions, TagDecision, classify_tag, is_candidate, label_of
-from .lastfm import read_lastfm
+from .lastfm import LastfmTags, read_lastfm
 from .metadata import TrackMeta, read_metadata
 from .report import render_report
 from .summary import Song, TagsSummary
@@ -32,16 +32,39 @@ def run_tags(
 ) -> TagsSummary:
     """Select, clean and group emotion tags; label songs; write the stage's outputs."""
     config = config or TagsConfig()
-    min_tag_weight = config.min_tag_weight
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     if not lastfm:
         raise UserError("give at least one --lastfm source")
-    if config.exclusions is not None:
-        excl = Exclusions.from_file(Path(config.exclusions))
-    else:
-        excl = Exclusions.default()
-
+    excl = (Exclusions.from_file(Path(config.exclusions)) if config.exclusions is not None
+            else Exclusions.default())
     data = read_lastfm(lastfm, is_candidate, progress=progress)
+    decisions, tracks_per_tag = _decide_tags(data, excl)
+    summary = TagsSummary(tracks_read=data.tracks_read,
+                          tracks_with_candidates=len(data.entries),
+                          duplicates_merged=data.duplicates_merged,
+                          skipped_files=sum(data.skipped.values()),
+                          skipped_reasons=dict(data.skipped))
+    labelled = _label(data, decisions, config.min_tag_weight, summary)
+    songs = _songs(labelled, data, metadata, summary)
+    _count_tags(decisions, songs, summary)
+    root = wd.root
+    tables.write_table(root, tables.SONGS, (s.row() for s in songs))
+    tag_rows = sorted(decisions.values(), key=lambda d: (-tracks_per_tag[d.tag], d.tag))
+    tables.write_table(root, tables.EMOTION_TAGS, (
+        (d.tag, d.group, "|".join(d.matched), tracks_per_tag[d.tag], int(d.kept), d.reason)
+        for d in tag_rows))
+    atomic.write_text(tables.TAGS_REPORT.at(root), render_report(
+        summary, songs, decisions, tracks_per_tag, data, excl, config.min_tag_weight,
+        metadata))
+    summary.outputs = [str(f.at(root)) for f in (tables.SONGS, tables.EMOTION_TAGS,
+                                                 tables.TAGS_REPORT)]
+    log.info("tags: %s", "; ".join(summary.lines()))
+    return summary
+
+
+def _decide_tags(data: LastfmTags, excl: Exclusions
+                 ) -> tuple[dict[str, TagDecision], Counter[str]]:
+    """Every candidate tag's decision (group, kept or why not), and its track count."""
     decisions: dict[str, TagDecision] = {}
     for per in data.entries.values():
         for tag in per:
@@ -52,12 +75,12 @@ def run_tags(
     tracks_per_tag: Counter[str] = Counter()
     for per in data.entries.values():
         tracks_per_tag.update(t for t in per if t in decisions)
+    return decisions, tracks_per_tag
 
-    summary = TagsSummary(tracks_read=data.tracks_read,
-                          tracks_with_candidates=len(data.entries),
-                          duplicates_merged=data.duplicates_merged,
-                          skipped_files=sum(data.skipped.values()),
-                          skipped_reasons=dict(data.skipped))
+
+def _label(data: LastfmTags, decisions: dict[str, TagDecision], min_tag_weight: float,
+           summary: TagsSummary) -> dict[str, tuple[dict[str, int], str, list[str]]]:
+    """Each track's scores per group, label and kept tags (tracks without a label out)."""
     labelled: dict[str, tuple[dict[str, int], str, list[str]]] = {}
     for track_id, per in data.entries.items():
         scores = dict.fromkeys(LABELS, 0)
@@ -74,7 +97,12 @@ def run_tags(
         label = label_of(scores)
         if label is not None:
             labelled[track_id] = (scores, label, sorted(kept))
+    return labelled
 
+
+def _songs(labelled: dict[str, tuple[dict[str, int], str, list[str]]], data: LastfmTags,
+           metadata: Path | None, summary: TagsSummary) -> list[Song]:
+    """The labelled songs with their metadata (from the file, else from the JSON)."""
     meta: dict[str, TrackMeta] = {}
     if metadata is not None:
         meta = read_metadata(Path(metadata), labelled.keys())
@@ -88,7 +116,11 @@ def run_tags(
             if artist is None:
                 summary.songs_without_metadata += 1
         songs.append(Song(m, scores, label, tags))
+    return songs
 
+
+def _count_tags(decisions: dict[str, TagDecision], songs: list[Song],
+                summary: TagsSummary) -> None:
     summary.songs_labelled = len(songs)
     summary.songs_per_label = {g: sum(s.label == g for s in songs) for g in LABELS}
     summary.candidate_tags = len(decisions)
@@ -98,16 +130,3 @@ def run_tags(
     summary.dropped_ambiguous = sum(d.group == "ambiguous" for d in decisions.values())
     summary.dropped_excluded = sum(not d.kept and d.group != "ambiguous"
                                    for d in decisions.values())
-
-    root = wd.root
-    tables.write_table(root, tables.SONGS, (s.row() for s in songs))
-    tag_rows = sorted(decisions.values(), key=lambda d: (-tracks_per_tag[d.tag], d.tag))
-    tables.write_table(root, tables.EMOTION_TAGS, (
-        (d.tag, d.group, "|".join(d.matched), tracks_per_tag[d.tag], int(d.kept), d.reason)
-        for d in tag_rows))
-    atomic.write_text(tables.TAGS_REPORT.at(root), render_report(
-        summary, songs, decisions, tracks_per_tag, data, excl, min_tag_weight, metadata))
-    summary.outputs = [str(f.at(root)) for f in (tables.SONGS, tables.EMOTION_TAGS,
-                                                 tables.TAGS_REPORT)]
-    log.info("tags: %s", "; ".join(summary.lines()))
-    return summary
