@@ -161,14 +161,35 @@ def _write_images(folder: Path, per_emotion: int) -> None:
                 image(emotion, seed=1000 * e_i + k).save(p, quality=90)
 
 
-def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True) -> DemoSummary:
-    """Run every registered stage on the built-in sample; ``small``: fewer songs, images."""
+#: What any command leaves in a work directory before a stage writes (not a build).
+_BOOKKEEPING = frozenset({".lock", "logs", "workdir.json"})
+
+
+def check_demo_workdir(root: Path, force: bool = False) -> None:
+    """Refuse to run the demo where a real build lives: its tables, journals and release
+    would be overwritten by sample data. An empty folder or an earlier demo's (it holds
+    ``demo-media``) is fine; ``force`` overrides."""
+    if force or not root.is_dir():
+        return
+    found = sorted(p.name for p in root.iterdir() if p.name not in _BOOKKEEPING)
+    if found and "demo-media" not in found:
+        raise UserError(f"work directory {root} holds a build that is not the demo's "
+                        f"({', '.join(found[:4])}): the demo would overwrite it; run it in "
+                        "another folder (--workdir imac-demo) or pass demo --force")
+
+
+def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True,
+             force: bool = False) -> DemoSummary:
+    """Run every registered stage on the built-in sample; ``small``: fewer songs, images.
+
+    Refused in a work directory that holds another build, unless ``force``."""
     from .extras import require
     from .train.trainer import TrainConfig
 
     require("demo")  # a missing package is one line naming its extra, before any work
 
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
+    check_demo_workdir(wd.root, force)
     sample = sample_dir()
     media = wd.root / "demo-media"
     manifest = wd.root / "manifests" / "imac-demo-0.1.0"

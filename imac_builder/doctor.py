@@ -184,8 +184,16 @@ def check_cookies(path: Path | None) -> Check:
                                         "checks)")
     from http.cookiejar import LoadError, MozillaCookieJar
 
+    from .errors import UserError
+    from .guard import COOKIES_LIMIT, check_input
+
     jar = MozillaCookieJar(str(path))
     fix = "export youtube.com cookies from a signed-in browser in Netscape format"
+    try:
+        check_input(path, "a cookie file", COOKIES_LIMIT)  # a FIFO, /dev/zero: not read
+    except (UserError, OSError) as e:
+        return Check("cookies", "missing", str(e) if isinstance(e, UserError) else
+                     f"{path}: unreadable ({type(e).__name__})", ["download"], fix)
     try:
         jar.load(ignore_discard=True, ignore_expires=True)
     except (OSError, LoadError, UnicodeDecodeError) as e:
@@ -205,8 +213,14 @@ def check_cookies(path: Path | None) -> Check:
 def check_api_key(api_key_file: Path | None) -> Check:
     """The YouTube Data API key: present and shaped like a Google key (never shown)."""
     if api_key_file is not None:
+        from .errors import UserError
+        from .guard import read_text
+
         try:
-            key = Path(api_key_file).read_text(encoding="utf-8").strip()
+            key = read_text(api_key_file, "an API key file", 4096).strip()
+        except UserError as e:
+            return Check("api_key", "missing", str(e), ["search"],
+                         "a file holding the key alone")
         except (OSError, UnicodeDecodeError) as e:
             return Check("api_key", "missing", f"{api_key_file}: unreadable "
                          f"({type(e).__name__})", needing("api_key"),

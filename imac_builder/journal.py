@@ -2,8 +2,9 @@
 
 Appends are whole lines written with one call and synced to disk, so a kill or a full
 disk loses at most the record in flight. Opening the journal cuts a torn last line (or
-the next append would be glued to it); replay skips lines that do not parse and counts
-them; compaction rewrites the journal atomically with the records a caller keeps.
+the next append would be glued to it); replay skips lines that do not parse (NaN and
+infinity included) and counts them; compaction rewrites the journal atomically with the
+records a caller keeps. A journal that is a symbolic link is refused, never followed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import atomic
+from .guard import open_input, open_nofollow, refuse_constant, strict_float
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,9 @@ class Journal:
 
     def repair(self) -> int:
         """Cut a torn last line; return how many bytes were dropped."""
-        if not self.path.is_file():
+        if not self.path.is_file() and not self.path.is_symlink():
             return 0
-        with self.path.open("rb+") as fh:
+        with os.fdopen(open_nofollow(self.path, os.O_RDWR), "rb+") as fh:
             size = fh.seek(0, os.SEEK_END)
             if size == 0:
                 return 0
@@ -54,9 +56,10 @@ class Journal:
     def replay(self) -> Iterator[Any]:
         """Every complete record in order; unreadable lines are skipped and counted."""
         self.bad_lines = 0
-        if not self.path.is_file():
+        if not self.path.is_file() and not self.path.is_symlink():
             return
-        data = self.path.read_bytes()
+        with os.fdopen(open_input(self.path, "a journal", None, nofollow=True), "rb") as fh:
+            data = fh.read()
         lines = data.split(b"\n")
         if lines and lines[-1] and not data.endswith(b"\n"):
             lines.pop()  # cut short by a crash: never complete, never counted
@@ -64,8 +67,10 @@ class Journal:
             if not raw.strip():
                 continue
             try:
-                yield json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                # NaN, Infinity and numbers that overflow (1e999) are no values
+                yield json.loads(raw.decode("utf-8"), parse_constant=refuse_constant,
+                                 parse_float=strict_float)
+            except (UnicodeDecodeError, ValueError, RecursionError):
                 self.bad_lines += 1
                 log.warning("ignored unreadable line %d of %s", i + 1, self.path)
 
@@ -81,7 +86,8 @@ class Journal:
     def open(self) -> Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.repair()
-        self._fh = self.path.open("ab")
+        self._fh = os.fdopen(open_nofollow(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT),
+                             "ab")
         return self
 
     def close(self) -> None:

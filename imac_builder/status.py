@@ -7,12 +7,13 @@ fingerprint — not by file times, so a stage that found nothing to do stays ``d
 
 from __future__ import annotations
 
-import json
+import os
 import shlex
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from . import guard
 from . import tables as T
 from .errors import UserError
 from .vocab import DONE, NOT_STARTED, PARTIAL, STALE
@@ -116,10 +117,11 @@ def failure_lines(failures: list[Failure]) -> list[str]:
 
 
 def _rows(root: Path, table: T.Table) -> list[dict[str, str]]:
-    """A table's rows; none when it is absent or unreadable (status only reads)."""
+    """A table's rows; none when it is absent. A table that is not UTF-8 CSV is one line
+    naming it, as for the stage that reads it (a count from half a table would mislead)."""
     try:
         return T.read_table(root, table, required=(), missing_ok=True)
-    except (OSError, UserError):
+    except OSError:
         return []
 
 
@@ -144,7 +146,6 @@ def _store_ids(path: Path) -> tuple[list[str], str] | None:
 
 def _features_state(wd: Workdir, modality: str) -> str | None:
     """``done``/``stale`` for one store, or None when it is absent or unreadable."""
-    from .errors import UserError
     from .features.inputs import image_items, music_items
     from .features.shards import items_hash
 
@@ -161,7 +162,6 @@ def _features_state(wd: Workdir, modality: str) -> str | None:
 def _config_changes(root: Path, pipeline: dict[str, dict] | None) -> dict[str, str]:
     """Stages whose recorded configuration differs from the pipeline's, with what changed."""
     from .config import CONFIGS, stage_config
-    from .errors import UserError
 
     recorded = read_state(root).get("configs", {})
     out: dict[str, str] = {}
@@ -327,10 +327,8 @@ def judge_split(seen: Seen) -> StageState:
 
 def judge_train(seen: Seen) -> StageState:
     for p in sorted(T.RUNS.at(seen.root).glob("*/metrics.json")):
-        try:
-            trained_on = json.loads(p.read_text()).get("split_sha256")
-        except (OSError, ValueError):
-            trained_on = None
+        metrics = guard.json_object(p, "a run's metrics")
+        trained_on = metrics.get("split_sha256")
         seen.runs[p.parent.name] = DONE if trained_on and trained_on == seen.split_hash \
             else STALE
     runs = seen.runs
@@ -383,15 +381,16 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
         backend = _recorded(state, pipeline, "search", "backend")
         plan["search_backend"] = str(backend)
         if backend == "api":
-            results = int(_recorded(state, pipeline, "search", "results")  # type: ignore[arg-type]
-                          or SearchConfig().results)
+            results = guard.finite(_recorded(state, pipeline, "search", "results")
+                                   or SearchConfig().results,
+                                   f"{root / 'workdir.json'}: search results", lo=1,
+                                   hi=500, integer=True)
             units = COSTS["search.list"] * math.ceil(results / 50) + COSTS["videos.list"]
             daily = DEFAULT_DAILY_QUOTA
-            try:
-                doc = json.loads(T.QUOTA.at(root).read_text(encoding="utf-8"))
-                daily = int(doc.get("daily_quota", daily))
-            except (OSError, ValueError, TypeError, AttributeError):
-                pass
+            if os.path.lexists(T.QUOTA.at(root)):
+                from .search.quota import QuotaLedger
+
+                daily = QuotaLedger.load(T.QUOTA.at(root)).recorded_quota or daily
             per_day = daily // units
             plan.update(units_per_song=units, daily_quota=daily,
                         search_days=math.ceil(left / per_day) if per_day else None)
@@ -401,13 +400,11 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
                     x.get("status", ""), DOWNLOAD_STATUSES["error"]).retryable}
         todo = [m for m in matches if m.get("status") == "matched"
                 and (m.get("track_id"), m.get("video_id")) not in done]
-        rate = float(_recorded(state, pipeline, "download", "rate") or 0)  # type: ignore[arg-type]
+        rate = guard.finite(_recorded(state, pipeline, "download", "rate") or 0,
+                            f"{root / 'workdir.json'}: download rate", lo=0)
         segments = 0
         for m in todo:
-            try:
-                seconds = float(m.get("video_duration") or DEFAULT_SECONDS)
-            except ValueError:
-                seconds = DEFAULT_SECONDS
+            seconds = guard.finite_or_none(m.get("video_duration")) or DEFAULT_SECONDS
             segments += int(seconds // SEGMENT_SECONDS)
         plan["videos_to_download"] = len(todo)
         plan["rate"] = rate
@@ -432,4 +429,5 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
                                             f"({x.get('video_id', '')})", word,
                                             x.get("reason", "")))
     summary.failures_by_reason = {k: dict(sorted(v.items())) for k, v in fails.items()}
-    summary.overrides = len(_rows(root, T.OVERRIDES))
+    summary.overrides = sum(1 for x in _rows(root, T.OVERRIDES)  # blank rows decide nothing
+                            if x.get("track_id", "").strip())

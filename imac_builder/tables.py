@@ -11,6 +11,7 @@ checked against these declarations by a test.
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -183,6 +184,10 @@ def read_csv(path: Path, *, required: Iterable[str] = (), missing: UserError | N
     and paste or two files joined, never something to count twice).
     """
     path = Path(path)
+    if os.path.lexists(path) and not path.is_file():  # a FIFO, a device: never opened
+        from .guard import check_input
+
+        check_input(path, what or path.name, None)
     if not path.is_file():
         if missing is not None:
             raise missing
@@ -218,7 +223,9 @@ def check_unique(path: Path, key: Sequence[str], rows: Iterable[dict[str, str]])
     """Refuse a table in which a key appears on more than one row (one line naming it)."""
     seen: dict[tuple[str, ...], int] = {}
     for i, row in enumerate(rows, 2):
-        k = tuple(row.get(c, "") for c in key)
+        k = tuple(row.get(c, "").strip() for c in key)  # "TR1" and "TR1 " are one key
+        if not any(k):
+            continue  # a blank row is no record
         if k in seen:
             shown = "/".join(k)[:80]
             raise UserError(f"{path}: {'/'.join(key)} {shown!r} appears twice (rows {seen[k]} "
@@ -243,3 +250,49 @@ def write_table(root: Path | str, table: Table, rows: Iterable[Sequence[object]]
     check_field_sizes(table, rows)
     return atomic.write_csv(table.at(root), table.columns, rows)
 
+
+#: What makes a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_formula(value: str) -> bool:
+    if not value.startswith(FORMULA_START):
+        return False
+    try:
+        float(value)  # -5, +1.5: numbers, not formulas
+    except ValueError:
+        return True
+    return False
+
+
+def formula_cells(path: Path) -> list[tuple[int, str, str]]:
+    """``(row, column, value)`` of every cell of a CSV that a spreadsheet would take for a
+    formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a CR and is no number).
+
+    The data keep such values as they are (a title may start with "-"); releases and
+    ``verify`` report them, and :func:`write_csv_safe` writes a copy for spreadsheets.
+    """
+    out = []
+    with Path(path).open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        for i, row in enumerate(reader, 2):
+            out += [(i, header[j] if j < len(header) else str(j), v)
+                    for j, v in enumerate(row) if v and _is_formula(v)]
+    return out
+
+
+def write_csv_safe(src: Path, dst: Path) -> int:
+    """Copy a CSV with every formula-like cell prefixed by ``'`` (which spreadsheets show
+    as text); return how many cells were prefixed. The source is not changed."""
+    n = 0
+    rows = []
+    with Path(src).open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        for row in reader:
+            safe = ["'" + v if v and _is_formula(v) else v for v in row]
+            n += sum(a != b for a, b in zip(safe, row, strict=True))
+            rows.append(safe)
+    atomic.write_csv(dst, header, rows)
+    return n

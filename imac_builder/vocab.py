@@ -40,10 +40,10 @@ SEGMENT_SAMPLES = SAMPLE_RATE * SEGMENT_SECONDS
 
 TRACK_ID = re.compile(r"TR[A-Z0-9]{16}")
 SEGMENT_ID = re.compile(r"(TR[A-Z0-9]{16})_(\d{3})")
-#: A YouTube video id as YouTube issues them.
+#: A YouTube video id as YouTube issues them; the one video-id rule of every table,
+#: journal and manifest (``guard.video_id`` checks it where ids enter).
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
-#: Video ids other sites (and the tests' loopback server) use: what a manifest may hold.
-VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+VIDEO_ID = YOUTUBE_ID
 #: Image ids are file-name stems in the wild (``amusement_0001``, Flickr ids).
 IMAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,254}")
 

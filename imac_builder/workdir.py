@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UserError
+from .guard import check_not_link, json_object, open_nofollow
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,14 @@ class Workdir:
         """
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / ".lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_nofollow(path, os.O_RDWR | os.O_CREAT)  # a link out is refused
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:
                 if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    holder = path.read_text(errors="replace").strip() or "another process"
+                    holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or \
+                        "another process"
                     raise UserError(
                         f"work directory {self.root} is in use by {holder}; "
                         "wait for it to finish or use another --workdir"
@@ -65,14 +67,19 @@ STATE_FILE = "workdir.json"
 
 
 def read_state(root: Path | str) -> dict:
-    """The remembered state (empty when absent or unreadable: it is only a memory)."""
-    import json
-
-    try:
-        doc = json.loads((Path(root) / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+    """The remembered state (empty when absent). A file edited into something else (a
+    FIFO, a list, NaN, a string where a table goes) is one line naming it: it is read
+    by the bounded, strict reader (:func:`guard.json_object`)."""
+    path = Path(root) / STATE_FILE
+    if not os.path.lexists(path):
         return {}
-    return doc if isinstance(doc, dict) else {}
+    doc = json_object(path, "a work directory's memory (delete it to forget)", nofollow=True)
+    for key in ("configs",):
+        if not isinstance(doc.get(key, {}), dict) or not all(
+                isinstance(v, dict) for v in doc.get(key, {}).values()):
+            raise UserError(f"{path}: {key!r} is not a table of tables: fix it or delete "
+                            "the file (it only remembers settings)")
+    return doc
 
 
 def update_state(root: Path | str, **changes: object) -> dict:
@@ -81,6 +88,7 @@ def update_state(root: Path | str, **changes: object) -> dict:
 
     from . import atomic
 
+    check_not_link(Path(root) / STATE_FILE)
     doc = read_state(root)
     for key, value in changes.items():
         if isinstance(value, dict) and isinstance(doc.get(key), dict):

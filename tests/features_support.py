@@ -72,7 +72,7 @@ def write_segments(root: Path, segments: dict[str, np.ndarray | bytes | None],
                 f.write_bytes(data)
             else:
                 sf.write(f, data, SR, subtype="PCM_16", format="FLAC")
-        rows.append((sid, track, "vid", k, 60 * k, 60, rel, f"sha{k}", label))
+        rows.append((sid, track, "vid00000000", k, 60 * k, 60, rel, f"sha{k}", label))
     (root / "download").mkdir(parents=True, exist_ok=True)
     with (root / "download" / "segments.csv").open("w", newline="") as fh:
         w = csv.writer(fh)

@@ -140,3 +140,53 @@ def test_youtube_music_fields_are_used() -> None:
     off = _c("Santa Baby", "Eartha Kitt", 232, artists=("Eartha Kitt",),
              result_type="song")
     assert score_candidate("Eartha Kitt", "Santa Baby", 206.0, off, CFG).failed
+
+
+# Graded qualifiers (dev-set kinds, generic title conventions): an unexplained part that
+# names no other version costs points; one naming a version fails.
+@pytest.mark.parametrize("artist,title,video,channel", [
+    ("Nelly Furtado", "Maneater", "Nelly Furtado - Maneater (US Version) (Official Music Video)",
+     "NellyFurtadoVEVO"),
+    ("Dan + Shay", "All To Myself", "Dan + Shay - All To Myself (Shadow Video)", "Dan And Shay"),
+    ("Megadeth", "We'll Be Back", "Megadeth - We'll Be Back: Chapter I", "megadethvevo"),
+    ("Rammstein", "Sonne", "Rammstein - Sonne (Offizielles Musikvideo)", "Rammstein Official"),
+    ("Leo Santana", "VáPurMim - Ao Vivo", "Di Propósito, Leo Santana - VáPurMim (Ao Vivo)",
+     "DiPropositoVEVO"),
+    ("Purple Disco Machine", "About Damn Time - Purple Disco Machine Remix",
+     "Lizzo - About Damn Time (Purple Disco Machine Remix) [Official Audio]", "Lizzo Music"),
+    ("Jay Chou", "晴天", "周杰倫 Jay Chou【晴天 Sunny Day】-Official Music Video",
+     "周杰倫 Jay Chou"),
+])
+def test_harmless_qualifiers_and_the_songs_own_version_pass(artist, title, video, channel):
+    assert _ok(artist, title, video, channel)
+
+
+@pytest.mark.parametrize("artist,title,video,channel", [
+    ("Marilyn Manson", "Sweet Dreams", "Marilyn Manson - Sweet Dreams (Ballroom Version)",
+     "MarilynMansonVEVO"),
+    ("Led Zeppelin", "Rock and Roll", "Led Zeppelin - Rock And Roll (Alternate Mix)",
+     "Led Zeppelin"),
+    ("Chet Baker", "My Funny Valentine", "Chet Baker - My Funny Valentine - Torino 1959", "x"),
+    ("Zoé", "Luna", "Zoé - Luna (Dance Practice)", "ZoeVEVO"),
+    ("Shakira", "Waka Waka", "Shakira - Waka Waka | Made Famous by Shakira", "Karaoke Hits"),
+    # the song's own version must be named by the video
+    ("Lil Nas X", "Old Town Road - Remix", "Lil Nas X - Old Town Road (Official Video)",
+     "LilNasXVEVO"),
+    ("Diego Verdaguer", "Pídeme (En Vivo)", "Diego Verdaguer - Pídeme [Video Oficial HD]",
+     "Diego Verdaguer"),
+    # a sequel's number
+    ("Tame Impala", "Metamorphosis 2", "Tame Impala - Metamorphosis (Official Video)", "x"),
+])
+def test_another_version_fails(artist, title, video, channel):
+    assert not _ok(artist, title, video, channel)
+
+
+def test_a_harmless_part_costs_points_but_never_fails_alone() -> None:
+    clean = score_candidate("Dan + Shay", "All To Myself",
+                            None, _c("Dan + Shay - All To Myself", "Dan And Shay"), CFG)
+    shadow = score_candidate("Dan + Shay", "All To Myself", None,
+                             _c("Dan + Shay - All To Myself (Shadow Video)", "Dan And Shay"),
+                             CFG)
+    assert shadow.harmless == ["shadow"] and not shadow.qualifiers
+    title_cost = 0.55 * (clean.title - shadow.title)
+    assert clean.raw - shadow.raw - title_cost == pytest.approx(CFG.qualifier_penalty / 3)

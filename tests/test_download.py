@@ -67,7 +67,7 @@ def serve(srv, media, names):
     for i, name in enumerate(names):
         song = media[name]
         srv.routes[f"/{name}"] = Route.file(song.path, song.content_type)
-        rows.append((track_id(i), f"vid{i}", srv.url(f"/{name}")))
+        rows.append((track_id(i), f"vid{i:08d}", srv.url(f"/{name}")))
     return rows
 
 
@@ -126,7 +126,7 @@ def test_failures_end_in_the_ledger_and_the_run_goes_on(tmp_path, loopback, medi
                 "/cut.ogg": "network", "/short.ogg": "too_short", "/stall.ogg": "network",
                 "/busy.ogg": "rate_limited", "/good.ogg": "ok"}
     paths = list(expected)
-    rows = [(track_id(i), f"vid{i}", srv.url(p)) for i, p in enumerate(paths)]
+    rows = [(track_id(i), f"vid{i:08d}", srv.url(p)) for i, p in enumerate(paths)]
     write_inputs(tmp_path, rows)
     by_path = dict(zip(paths, (r[0] for r in rows), strict=True))
 
@@ -189,7 +189,7 @@ def test_limit_keep_original_and_proxy(tmp_path, loopback, media):
     srv.routes["/a.ogg"] = Route.file(ogg.path, ogg.content_type)
     remote = "http://music.example.invalid/b.m4a"
     srv.routes[remote] = Route.file(m4a.path, m4a.content_type)
-    rows = [(track_id(0), "a", srv.url("/a.ogg")), (track_id(1), "b", remote)]
+    rows = [(track_id(0), "a" * 11, srv.url("/a.ogg")), (track_id(1), "b" * 11, remote)]
     write_inputs(tmp_path, rows)
 
     first = run_download(tmp_path, limit=1, **fast(keep_original=True))
@@ -210,7 +210,7 @@ def test_rate_limiting_stops_the_run_instead_of_burning_the_list(tmp_path, loopb
     rows = []
     for i in range(5):
         loopback.routes[f"/r{i}"] = Route(b"slow down", 429, "text/plain")
-        rows.append((track_id(i), f"v{i}", loopback.url(f"/r{i}")))
+        rows.append((track_id(i), f"v{i:010d}", loopback.url(f"/r{i}")))
     write_inputs(tmp_path, rows)
     t0 = time.monotonic()
     summary = run_download(tmp_path, **{**fast(rate_limit_wait=0.2), "_rate_limit_tries": 1},
@@ -267,7 +267,7 @@ def test_a_disk_filling_up_stops_the_run_and_keeps_finished_songs(
 def test_cli_refuses_bad_input_with_one_line(tmp_path, runner):
     res = runner.invoke(cli, ["--workdir", str(tmp_path), "download"])
     assert res.exit_code == 1 and "run `imac-build tags` first" in res.output
-    write_inputs(tmp_path, [(track_id(0), "v", "http://127.0.0.1:9/x.ogg")])
+    write_inputs(tmp_path, [(track_id(0), "v" * 11, "http://127.0.0.1:9/x.ogg")])
     res = runner.invoke(cli, ["--workdir", str(tmp_path), "download", "--cookies",
                               str(tmp_path / "missing.txt")])
     assert res.exit_code == 1 and "cookie file" in res.output
@@ -292,7 +292,7 @@ def test_sigkill_midway_then_rerun_matches_an_uninterrupted_run(tmp_path, loopba
         song = media[names[i % 4]]
         # a short stall per request makes the run last long enough to be killed midway
         srv.routes[f"/s{i}"] = Route.file(song.path, song.content_type, stall=0.3)
-        rows.append((track_id(i), f"v{i}", srv.url(f"/s{i}")))
+        rows.append((track_id(i), f"v{i:010d}", srv.url(f"/s{i}")))
     ref, killed = tmp_path / "ref", tmp_path / "killed"
     write_inputs(ref, rows)
     write_inputs(killed, rows)

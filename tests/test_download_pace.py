@@ -66,7 +66,7 @@ def test_the_stage_paces_all_workers_together(tmp_path, loopback) -> None:
     rows = []
     for i in range(3):
         loopback.routes[f"/s{i}.ogg"] = Route(ogg, content_type="audio/ogg")
-        rows.append((track_id(i), f"vid{i}", loopback.url(f"/s{i}.ogg")))
+        rows.append((track_id(i), f"vid{i:08d}", loopback.url(f"/s{i}.ogg")))
     write_inputs(tmp_path / "w", rows)
     t0 = time.monotonic()
     # 3 songs, 3 workers, 3,600 an hour: two gaps of 0.5-1.5 s between the starts

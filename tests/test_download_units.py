@@ -120,11 +120,12 @@ def test_segments_are_exact_and_hash_the_pcm():
 
 
 def _row(tid: str, status: str = "ok", n: int = 1) -> LedgerRow:
-    return LedgerRow(tid, "v", "http://h/x", status, "", 1, "2026-01-01T00:00:00Z", n)
+    return LedgerRow(tid, "vvvvvvvvvvv", "http://h/x", status, "", 1, "2026-01-01T00:00:00Z",
+                     n)
 
 
 def _seg(tid: str, k: int) -> SegmentRow:
-    return SegmentRow(f"{tid}_{k:03d}", tid, "v", k, f"{60 * k:.3f}", "60.000",
+    return SegmentRow(f"{tid}_{k:03d}", tid, "vvvvvvvvvvv", k, f"{60 * k:.3f}", "60.000",
                       f"audio/{tid}/{tid}_{k:03d}.flac", "ab" * 32, "positive")
 
 

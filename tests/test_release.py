@@ -282,8 +282,26 @@ def _tamper(rel: Path, dest: Path, table: str, old: str, new: str) -> Path:
     _edit(dest / table, old, new)
     meta = json.loads((dest / "manifest.json").read_text())
     meta["files"][table]["sha256"] = sha(dest / table)
-    (dest / "manifest.json").write_text(json.dumps(meta))
+    meta["files"][table]["bytes"] = (dest / table).stat().st_size
+    reseal(dest, meta)
     return dest
+
+
+def reseal(dest: Path, meta: dict) -> None:
+    """Write ``meta`` as manifest.json and make croissant.json agree with it (every
+    checksum fixed, as a careful tamperer would)."""
+    from imac_builder.release.manifest import croissant_digest
+
+    doc = json.loads((dest / "croissant.json").read_text())
+    for d in doc["distribution"]:
+        if d["name"] in meta["files"]:
+            d["sha256"] = meta["files"][d["name"]]["sha256"]
+    meta["croissant_sha256"] = croissant_digest(doc)
+    (dest / "manifest.json").write_text(json.dumps(meta))
+    for d in doc["distribution"]:
+        if d["name"] == "manifest.json":
+            d["sha256"] = sha(dest / "manifest.json")
+    (dest / "croissant.json").write_text(json.dumps(doc))
 
 
 def test_hostile_manifests_are_refused(built, tmp_path, runner):

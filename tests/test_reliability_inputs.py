@@ -104,7 +104,7 @@ def test_bad_audio_through_download_then_features(tmp_path, loopback, bad_audio,
             y, rate, subtype, fmt = data
             sf.write(p, y, rate, subtype=subtype, format=fmt)
         bad[sid] = name
-        extra_rows.append([sid, "TRHANDMADE00000000", "vid", k, 60 * k, 60,
+        extra_rows.append([sid, "TRHANDMADE00000000", "vid00000000", k, 60 * k, 60,
                            f"audio/TRHANDMADE00000000/{name}", "", "neutral"])
     with open(tmp_path / "download/segments.csv", "a", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(extra_rows)
@@ -240,12 +240,12 @@ def test_excel_saved_matches_csv_with_bom_and_crlf_is_read(tmp_path, runner):
     (tmp_path / "tags").mkdir()
     (tmp_path / "tags/songs.csv").write_text(SONGS_HEAD)
     body = MATCHES_HEAD + ("TRAAAAAAAAAAAAAAAA,,,,,,,no_match,none\n"
-                           "TRBBBBBBBBBBBBBBBB,vid,http://127.0.0.1:9/x.ogg,t,c,61,90,matched,ok\n")
+                           "TRBBBBBBBBBBBBBBBB,vid00000000,http://127.0.0.1:9/x.ogg,t,c,61,90,matched,ok\n")
     (tmp_path / "search/matches.csv").write_bytes(
         b"\xef\xbb\xbf" + body.replace("\n", "\r\n").encode())
     jobs, invalid = read_matches(tmp_path, {})
     assert [(j.track_id, j.video_id, j.url) for j in jobs] == [
-        ("TRBBBBBBBBBBBBBBBB", "vid", "http://127.0.0.1:9/x.ogg")] and invalid == 0
+        ("TRBBBBBBBBBBBBBBBB", "vid00000000", "http://127.0.0.1:9/x.ogg")] and invalid == 0
     tried("hand-edited tables", 1)
 
 

@@ -57,14 +57,17 @@ def test_hostile_ids_and_paths_in_tables_are_refused(tmp_path, runner, monkeypat
     rows += [(f"TRHOSTILE{i:09d}", h, u) for i, (h, u) in enumerate(
         [("--exec=touch PWNED", "--exec=touch PWNED"), ("v;id", "file:///etc/passwd"),
          ("$(touch PWNED)", f"{loopback.url('/x')};touch PWNED"),
-         ("-o/tmp/x", "-o/tmp/x")])]
+         ("-o/tmp/x", "-o/tmp/x"), ("vid00000000", "file:///etc/passwd"),
+         ("vid00000001", f"{loopback.url('/x')};touch PWNED")])]
     write_inputs(wd, rows)
     with deadline(120):
         res = runner.invoke(imac_cli, ["--workdir", str(wd), "-q", "download",
                                        "--socket-timeout", "3", "--retries", "0"])
-    assert res.exit_code == 0, res.output  # each hostile row is a recorded failure
+    assert res.exit_code == 0, res.output  # each hostile row is skipped or a failure
     ledger = list(csv.DictReader(open(wd / "download/ledger.csv", encoding="utf-8")))
     assert ledger and all(r["status"] != "ok" for r in ledger)
+    # a hostile video id never reaches yt-dlp: the row is skipped (counted) on the way in
+    assert {r["video_id"] for r in ledger} == {"vid00000000", "vid00000001"}
     assert all(re.fullmatch(r"TR[A-Z0-9]{16}", r["track_id"]) for r in ledger)
     _no_pwned(tmp_path, REPO)
     outside = {p.name for p in tmp_path.iterdir()}
@@ -219,7 +222,7 @@ def test_a_second_process_on_the_same_workdir_is_refused(tmp_path, loopback, run
     pytest.importorskip("yt_dlp")
     from download_media import write_inputs
     loopback.routes["/slow"] = Route(b"x" * 1000, content_type="audio/mpeg", stall=3.0)
-    write_inputs(tmp_path / "w", [("TRLOCK000000000000", "vid", loopback.url("/slow"))])
+    write_inputs(tmp_path / "w", [("TRLOCK000000000000", "vid00000000", loopback.url("/slow"))])
     first = subprocess.Popen(cli(tmp_path / "w", "download", "--socket-timeout", "10"),
                              env=env(), cwd=REPO, stderr=subprocess.PIPE)
     try:
@@ -360,7 +363,7 @@ def test_a_disk_filled_by_another_process_mid_download_stops_and_resumes(tmp_pat
         cmd = cli(wd, "download", "--socket-timeout", "5")
         proc = subprocess.Popen(cmd, env=env(), cwd=REPO, stderr=subprocess.PIPE, text=True)
         with deadline(60):
-            while sum(1 for p in loopback.hits if p.startswith("/full/")) < 2:
+            while sum(1 for p in list(loopback.hits) if p.startswith("/full/")) < 2:
                 assert proc.poll() is None, proc.stderr.read()
         ballast = mnt / "ballast"
         fd = os.open(ballast, os.O_WRONLY | os.O_CREAT, 0o644)

@@ -7,6 +7,7 @@ import errno
 import functools
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -29,6 +30,8 @@ from ..config import (
     stage_config,
 )
 from ..errors import UserError
+from ..guard import open_nofollow, printable
+from ..paths import inside
 from ..stopping import exit_code, stop_workers
 from ..workdir import Workdir, read_state, record_config, update_state
 
@@ -74,12 +77,15 @@ class App:
     def setup_logging(self) -> Path:
         """Log to ``W/logs/imac-build.log`` (and to stderr with -v)."""
         path = self.workdir.logs / "imac-build.log"
+        if not inside(self.workdir.root, path.parent):
+            raise UserError(f"{path.parent} is a symbolic link out of the work directory: "
+                            "the log is never written elsewhere; remove the link")
         root = logging.getLogger("imac_builder")
         root.setLevel(logging.DEBUG)
         for h in [h for h in root.handlers if getattr(h, "_imac", False)]:
             root.removeHandler(h)  # a previous command in this process (tests, notebooks)
             h.close()
-        handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
+        handlers: list[logging.Handler] = [_LogFile(path)]
         handlers[0].setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         if self.verbose:
@@ -119,8 +125,22 @@ class App:
             click.echo(json.dumps({"command": stage, **summary.to_dict()}, sort_keys=True))
         elif not self.quiet:
             for line in summary.lines():
-                click.echo(line)
+                click.echo(printable(line))  # titles and reasons come from files
         return summary
+
+
+class _LogFile(logging.FileHandler):
+    """``W/logs/imac-build.log``: opened without following a symbolic link (a link out of
+    the work directory is refused in one line, never appended to), and written with
+    undecodable characters escaped (a work directory whose name is not UTF-8 logs too)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8", errors="backslashreplace", delay=True)
+        self.stream = self._open()
+
+    def _open(self):  # noqa: ANN202 - logging's own signature
+        fd = open_nofollow(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        return os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace")
 
 
 def remove_stale(stage: str, root: Path) -> int:
@@ -157,11 +177,12 @@ class ImacGroup(click.Group):
         except click.UsageError as e:
             where = e.ctx.command_path if e.ctx else "imac-build"
             _json_error(argv, e.format_message(), e.exit_code)
-            click.echo(f"Error: {e.format_message()} (see '{where} --help')", err=True)
+            click.echo(printable(f"Error: {e.format_message()} (see '{where} --help')"),
+                       err=True)
             sys.exit(e.exit_code)
         except click.ClickException as e:
             _json_error(argv, e.format_message(), e.exit_code)
-            e.show()
+            click.echo(printable(f"Error: {e.format_message()}"), err=True)
             sys.exit(e.exit_code)
         except click.Abort:
             click.echo("Aborted.", err=True)
@@ -175,7 +196,7 @@ class ImacGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as e:
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(printable(str(e))) from None
         except KeyboardInterrupt as e:
             what = "interrupted" if exit_code(e) == 130 else f"stopped by {_signame(e)}"
             click.echo(f"{what}: finished work is kept; run the same command again "
@@ -185,10 +206,10 @@ class ImacGroup(click.Group):
             raise
         except Exception as e:
             if (line := failure_line(e)) is not None:
-                raise click.ClickException(line) from None
+                raise click.ClickException(printable(line)) from None
             if isinstance(ctx.obj, App) and ctx.obj.verbose:
                 raise
-            raise click.ClickException(internal_error(ctx.obj, e)) from None
+            raise click.ClickException(printable(internal_error(ctx.obj, e))) from None
 
 
 def _signame(e: KeyboardInterrupt) -> str:
@@ -252,13 +273,15 @@ def internal_error(app: object, e: BaseException) -> str:
     """Log a bug's traceback where the line says it is, and return that line."""
     where = ""
     text = traceback.format_exc()
-    if isinstance(app, App) and app.workdir.root.is_dir():
+    if isinstance(app, App) and app.workdir.root.is_dir() and inside(
+            app.workdir.root, app.workdir.root / "logs"):
         try:
             path = app.workdir.logs / "imac-build.log"
-            with path.open("a", encoding="utf-8") as fh:
+            fd = open_nofollow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as fh:
                 fh.write(f"internal error\n{text}\n")
             where = f"; traceback in {path}"
-        except OSError:
+        except (OSError, UserError):
             where = ""
     if not where:
         where = "; run it again with -v to see the traceback"

@@ -39,6 +39,8 @@ def doctor(ctx: click.Context, stages: tuple[str, ...], cookies: Path | None,
     if app.json:
         click.echo(json.dumps({"command": "doctor", **report.to_dict()}, sort_keys=True))
     elif not app.quiet:
-        click.echo("\n".join(report.lines()))
+        from ..guard import printable
+
+        click.echo("\n".join(printable(x) for x in report.lines()))
     if not report.ok:
         ctx.exit(1)

@@ -46,14 +46,18 @@ def _pipeline() -> dict | None:
               help="Release version (default: the smallest bump the changes allow).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of releases (default: ./manifests).")
+@click.option("--csv-safe", is_flag=True,
+              help="Also write spreadsheet/, a copy of the tables whose cells that start "
+                   "like a formula (=, +, -, @) are quoted for spreadsheets (the data are "
+                   "never altered).")
 @click.pass_obj
-def release(app: App, version: str | None, out: Path | None,
+def release(app: App, version: str | None, out: Path | None, csv_safe: bool,
             config: ReleaseConfig) -> None:
     """Write a versioned manifest (and croissant.json) of the work directory."""
     from ..release.stage import run_release
 
     app.run("release", run_release, workdir=app.workdir, config=config, version=version,
-            out=out, pipeline=_pipeline(), progress=app.progress)
+            out=out, pipeline=_pipeline(), csv_safe=csv_safe, progress=app.progress)
 
 
 @click.command()
@@ -111,6 +115,7 @@ def rebuild(app: App, manifest: Path, allow_missing: bool, image_root: Path | No
 @click.pass_obj
 def diff(app: App, a: Path, b: Path) -> None:
     """What changed from release A to release B (added, removed, relabelled, moved)."""
+    from ..guard import printable
     from ..release.diff import run_diff
 
     result = run_diff(a, b)  # reads two folders only: no work directory, no lock
@@ -118,4 +123,4 @@ def diff(app: App, a: Path, b: Path) -> None:
         click.echo(json.dumps({"command": "diff", **result.to_dict()}, sort_keys=True))
     elif not app.quiet:
         for line in result.lines():
-            click.echo(line)
+            click.echo(printable(line))

@@ -29,4 +29,6 @@ def status(app: App, failures: bool) -> None:
     if app.json:
         click.echo(json.dumps({"command": "status", **summary.to_dict()}, sort_keys=True))
     elif not app.quiet:
-        click.echo("\n".join(summary.lines(failures=failures)))
+        from ..guard import printable
+
+        click.echo("\n".join(printable(x) for x in summary.lines(failures=failures)))

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from .. import tables
 from ..errors import UserError
-from ..vocab import SEGMENT_SECONDS, is_track_id
+from ..vocab import SEGMENT_SECONDS, is_track_id, is_video_id
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,8 @@ def read_labels(root: Path) -> dict[str, str]:
 
 
 def read_matches(root: Path, labels: dict[str, str]) -> tuple[list[Job], int]:
-    """Rows of ``search/matches.csv`` whose status is ``matched``; also count invalid rows."""
+    """Rows of ``search/matches.csv`` whose status is ``matched``; also count invalid rows
+    (a track id or video id that is not one: never handed to yt-dlp)."""
     jobs: list[Job] = []
     seen: set[str] = set()
     invalid = 0
@@ -62,6 +63,11 @@ def read_matches(root: Path, labels: dict[str, str]) -> tuple[list[Job], int]:
         tid = rec["track_id"].strip()
         if not is_track_id(tid):
             log.warning("matches.csv: skipped a row with invalid track_id %r", tid)
+            invalid += 1
+            continue
+        if not is_video_id(rec["video_id"].strip()):
+            log.warning("matches.csv: skipped %s: video id %r is not a video id", tid,
+                        rec["video_id"][:40])
             invalid += 1
             continue
         if tid in seen:
@@ -76,9 +82,13 @@ def read_matches(root: Path, labels: dict[str, str]) -> tuple[list[Job], int]:
 def check_options(cookies: Path | None, proxy: str | None, limit: int | None) -> None:
     """Refuse bad per-run options with one clear line (the settings are checked by
     :class:`~imac_builder.config.DownloadConfig`)."""
-    if cookies is not None and not Path(cookies).is_file():
+    if cookies is not None and not Path(cookies).exists():
         raise UserError(f"cookie file {cookies} not found (export it from a browser in "
                         "Netscape format)")
+    if cookies is not None:  # a FIFO, /dev/zero: refused before yt-dlp reads it
+        from ..guard import COOKIES_LIMIT, check_input
+
+        check_input(cookies, "a cookie file", COOKIES_LIMIT)
     if proxy:
         scheme = urlsplit(proxy).scheme.lower()
         if scheme not in PROXY_SCHEMES or not urlsplit(proxy).hostname:

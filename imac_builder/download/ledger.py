@@ -14,7 +14,8 @@ import logging
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .. import atomic, tables
+from .. import atomic, guard, tables
+from ..errors import UserError
 from ..journal import Journal
 from ..vocab import DOWNLOAD_STATUSES
 
@@ -97,15 +98,17 @@ class Ledger:
         """Read both tables and replay the journal; return how many songs were replayed."""
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic.remove_stale_temporaries(self.folder)
-        for rec in tables.read_csv(self.ledger_path, what=tables.LEDGER.path):
+        for n, rec in enumerate(tables.read_csv(self.ledger_path, what=tables.LEDGER.path), 2):
             r = _typed(LedgerRow, rec)
+            guard.video_id(r.video_id, f"{self.ledger_path} line {n}",  # type: ignore[attr-defined]
+                           empty_ok=True)
             self.rows[r.track_id] = r  # type: ignore[attr-defined]
         for rec in tables.read_csv(self.segments_path, what=tables.SEGMENTS.path):
             s = _typed(SegmentRow, rec)
             self.segments.setdefault(s.track_id, []).append(s)  # type: ignore[attr-defined]
         for rec in tables.read_csv(self.failed_path, what=tables.FAILED_VIDEOS.path):
             key = (rec.get("track_id", ""), rec.get("video_id", ""))
-            if all(key):
+            if all(key) and guard.is_video_id(key[1]):
                 self.failed[key] = tuple(rec.get(c, "") for c in FAILED_COLUMNS)
         for r in list(self.rows.values()):  # ledgers written before the history was kept
             self._remember_failure(r)
@@ -114,7 +117,10 @@ class Ledger:
             try:
                 row = _typed(LedgerRow, rec["ledger"])
                 segs = [_typed(SegmentRow, x) for x in rec["segments"]]
-            except (KeyError, TypeError, ValueError, AttributeError):
+                guard.video_id(row.video_id, "a journal record",  # type: ignore[attr-defined]
+                               empty_ok=True)
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError,
+                    UserError):
                 # damaged by hand or by the disk: that song is downloaded again (its
                 # files are removed as uncommitted leftovers)
                 log.warning("ignored an unusable record of %s", self.journal.path)

@@ -42,7 +42,7 @@ class DownloadSummary:
                f"{self.failed_before} failed before, {self.to_do} to do"]
         if self.invalid_rows:
             out.append(f"skipped {self.invalid_rows} rows of search/matches.csv with an "
-                       "invalid track_id (see logs/imac-build.log)")
+                       "invalid track or video id (see logs/imac-build.log)")
         why = ", ".join(f"{n} {s}" for s, n in sorted(self.failures.items()))
         out.append(f"attempted {self.attempted}: {self.ok} ok ({self.segments_written} "
                    f"segments), {failed} failed{f' ({why})' if why else ''}; "

@@ -10,9 +10,9 @@ tables and newer format versions are refused with one clear line.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -144,15 +144,80 @@ class Manifest:
         for name in sorted(files):
             table = TABLES[name[:-4]]
             f = folder / name
-            if not f.is_file():
+            if not os.path.lexists(f):
                 raise UserError(f"{folder}: {name} is listed but missing")
             want = files[name].get("sha256") if isinstance(files[name], dict) else None
+            _check_size(f, files[name], name)
             if sha256_file(f) != want:
                 raise UserError(f"{folder}: {name} does not match its sha256 in "
                                 f"{MANIFEST_JSON}; the release is damaged or was edited")
             manifest.tables[table.name] = _read_table(f, table)
         _check_rows(manifest)
+        _check_croissant(folder, meta)
         return manifest
+
+
+#: Largest table a release may hold when its manifest records no size (older releases).
+TABLE_LIMIT = 4 << 30
+
+
+def _check_size(path: Path, entry: object, name: str) -> None:
+    """A listed file must be a regular file of the size the manifest records (or at most
+    :data:`TABLE_LIMIT`), checked before a byte is hashed: a FIFO or a 1 TiB sparse file
+    is refused at once."""
+    from .. import guard
+
+    recorded = entry.get("bytes") if isinstance(entry, dict) else None
+    fd = guard.open_input(path, f"a release's {name}", None)
+    try:
+        size = os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+    if recorded is not None:
+        want = guard.finite(recorded, f"{path.parent / MANIFEST_JSON}: bytes of {name}",
+                            lo=0, integer=True)
+        if size != want:
+            raise UserError(f"{path.parent}: {name} is {size:,} bytes, not the {want:,} "
+                            f"{MANIFEST_JSON} records; the release is damaged or was edited")
+    elif size > TABLE_LIMIT:
+        raise UserError(f"{path} is {size:,} bytes, over the {TABLE_LIMIT:,} a release table "
+                        "may have; the release is damaged or was edited")
+
+
+def croissant_digest(doc: Any) -> str:
+    """The checksum ``manifest.json`` records for ``croissant.json``: the sha256 of its
+    JSON in canonical form with the manifest's own checksum left out (croissant.json
+    lists manifest.json's sha256, so the two cannot hold each other's plain checksum)."""
+    import copy
+    import hashlib
+
+    doc = copy.deepcopy(doc)
+    for d in doc.get("distribution", []) if isinstance(doc, dict) else []:
+        if isinstance(d, dict) and d.get("name") == MANIFEST_JSON:
+            d["sha256"] = ""
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _check_croissant(folder: Path, meta: dict[str, Any]) -> None:
+    """``croissant.json`` against the checksum the manifest records (releases made since
+    it is recorded), and the manifest's sha256 that croissant.json lists."""
+    from .. import guard
+    from .provenance import sha256_file
+
+    want = meta.get("croissant_sha256")
+    if want is None:
+        return
+    path = folder / CROISSANT_JSON
+    if not path.is_file() and not path.is_symlink():
+        raise UserError(f"{folder}: {CROISSANT_JSON} is listed in {MANIFEST_JSON} but missing")
+    doc = guard.read_json(path, "a Croissant description", JSON_LIMIT, nofollow=True)
+    listed = {d.get("name"): d.get("sha256") for d in (doc.get("distribution") or [])
+              if isinstance(d, dict)} if isinstance(doc, dict) else {}
+    if (croissant_digest(doc) != want
+            or listed.get(MANIFEST_JSON) != sha256_file(folder / MANIFEST_JSON)):
+        raise UserError(f"{folder}: {CROISSANT_JSON} does not match its checksum in "
+                        f"{MANIFEST_JSON}; the release is damaged or was edited")
 
 
 #: Largest manifest.json read (a real one is a few kilobytes).
@@ -163,25 +228,9 @@ JSON_DEPTH = 64
 
 def read_json(path: Path, what: str) -> Any:
     """Parse a small JSON file from elsewhere: size and nesting bounded, one-line errors."""
-    try:
-        size = path.stat().st_size
-        if size > JSON_LIMIT:
-            raise UserError(f"{path} is {size:,} bytes, over the {JSON_LIMIT:,} {what} may "
-                            "have: it is not one")
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text: it is not {what}") from None
-    # count nesting before parsing (strings removed): a deep file exhausts the parser's stack
-    bare = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
-    depth = max(accumulate(1 if c in "[{" else -1 for c in bare if c in "[]{}"), default=0)
-    if depth > JSON_DEPTH:
-        raise UserError(f"{path} nests {depth} levels deep, over the {JSON_DEPTH} {what} may "
-                        "have: it is not one")
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, RecursionError, ValueError) as e:
-        raise UserError(f"{path} is not valid JSON ({type(e).__name__}: {str(e)[:80]})"
-                        ) from None
+    from .. import guard
+
+    return guard.read_json(path, what, JSON_LIMIT)
 
 
 def _read_table(path: Path, table: Table) -> list[dict[str, str]]:
@@ -192,13 +241,17 @@ def _read_table(path: Path, table: Table) -> list[dict[str, str]]:
 
 def _check_rows(m: Manifest) -> None:
     """Refuse ids and paths that could name files outside the work directory."""
+    from .. import guard
+
     for r in m.rows("songs"):
         check_track_id(r["track_id"], "songs.csv")
     for r in m.rows("videos"):
         check_track_id(r["track_id"], "videos.csv")
+        guard.video_id(r["video_id"], f"videos.csv ({r['track_id']})", empty_ok=True)
         if r["url"]:
             check_url(r["url"], f"videos.csv ({r['track_id']})")
     for r in m.rows("segments"):
+        guard.video_id(r["video_id"], f"segments.csv ({r['segment_id'][:40]})")
         check_segment_id(r["segment_id"], check_track_id(r["track_id"], "segments.csv"),
                          "segments.csv")
     for r in m.rows("images"):

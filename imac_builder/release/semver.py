@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ..errors import UserError
 
-VERSION = re.compile(r"^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$")
+#: ASCII digits only: ``\d`` would also take other scripts' digits (``2٠.0.0``).
+VERSION = re.compile(r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$")
 LEVELS = ("patch", "minor", "major")
 FIRST = (1, 0, 0)
 

@@ -27,12 +27,15 @@ from .manifest import (
     TABLES,
     Manifest,
     build_tables,
+    croissant_digest,
 )
 from .provenance import config_hash, pipeline_config, sha256_file, store_info, versions
 from .semver import choose_version, fmt, parse_version, released
 
 log = logging.getLogger(__name__)
 
+#: The folder of a release's spreadsheet-safe copy (``--csv-safe``), not part of the data.
+SPREADSHEET = "spreadsheet"
 DESCRIPTION = ("IMAC-style image-music affective correspondence data as a manifest: MSD "
                "songs labelled from Last.fm emotion tags, the videos their audio comes from "
                "with 60 s segment offsets and checksums of the decoded samples, Image "
@@ -52,6 +55,9 @@ class ReleaseSummary:
     missing: int = 0
     config_hash: str = ""
     redacted: list[str] = field(default_factory=list)
+    #: Cells a spreadsheet would run as formulas ("songs.csv row 3 title '=...'").
+    formulas: list[str] = field(default_factory=list)
+    spreadsheet: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,8 +73,28 @@ class ReleaseSummary:
                f"configuration hash {self.config_hash[:16]}"]
         if self.redacted:
             out.append(f"left out of the published configuration: {', '.join(self.redacted)}")
+        out += formula_lines(self.formulas, self.spreadsheet)
         out.append(f"wrote {self.folder}")
         return out
+
+
+def formula_lines(formulas: list[str], spreadsheet: str = "") -> list[str]:
+    """Say that cells would be formulas in a spreadsheet (the data keep them)."""
+    if not formulas:
+        return []
+    how = (f"a copy with them quoted for spreadsheets is in {spreadsheet}" if spreadsheet
+           else "the tables keep them as they are; `release --csv-safe` also writes a copy "
+                "with them quoted for spreadsheets")
+    return [f"{len(formulas)} cells start like a spreadsheet formula (=, +, -, @, tab, CR; "
+            f"first: {formulas[0]}): {how}"]
+
+
+def find_formulas(folder: Path) -> list[str]:
+    """Every formula-like cell of a release's tables, as ``file row N column 'value'``."""
+    from ..tables import formula_cells
+
+    return [f"{t.file} row {i} {col} {v[:40]!r}" for t in TABLES.values()
+            if (folder / t.file).is_file() for i, col, v in formula_cells(folder / t.file)]
 
 
 def default_out() -> Path:
@@ -78,12 +104,14 @@ def default_out() -> Path:
 
 def run_release(workdir: Workdir | Path, *, config: ReleaseConfig | None = None,
                 version: str | None = None, out: Path | None = None,
-                pipeline: dict[str, Any] | None = None, progress: bool = True
-                ) -> ReleaseSummary:
+                pipeline: dict[str, Any] | None = None, csv_safe: bool = False,
+                progress: bool = True) -> ReleaseSummary:
     """Write ``<out>/<name>-<version>/``; refuse understated or already released versions.
 
     ``pipeline`` is the pipeline configuration (the ``--config`` TOML tables) recorded
-    with the release after secrets and local paths are removed.
+    with the release after secrets and local paths are removed. Cells a spreadsheet
+    would run as formulas are reported; ``csv_safe`` also writes ``spreadsheet/``, a copy
+    of the tables with them quoted (the data are never altered).
     """
     config = config or ReleaseConfig()
     name, url, license_url = config.name, config.url, config.license_url
@@ -125,7 +153,8 @@ def run_release(workdir: Workdir | Path, *, config: ReleaseConfig | None = None,
         for t in TABLES.values():
             atomic.write_csv(tmp / t.file, t.columns,
                              ([r[c] for c in t.columns] for r in tables[t.name]))
-            files[t.file] = {"sha256": sha256_file(tmp / t.file), "rows": len(tables[t.name])}
+            files[t.file] = {"sha256": sha256_file(tmp / t.file), "rows": len(tables[t.name]),
+                             "bytes": (tmp / t.file).stat().st_size}
         # read the tables back as a collaborator will (same checks), and compare them
         # with the previous release
         provisional = {**meta, "version": fmt(previous or (0, 0, 0)), "files": files}
@@ -140,23 +169,38 @@ def run_release(workdir: Workdir | Path, *, config: ReleaseConfig | None = None,
         if target.exists():
             raise UserError(f"{target} already exists: a released version is never "
                             "overwritten; choose a newer --version")
+        checksums = {f: v["sha256"] for f, v in files.items()}
+        checksums[MANIFEST_JSON] = ""  # known once the manifest holds croissant's digest
+        doc = croissant(name, chosen, created, DESCRIPTION, checksums, url, license_url)
         meta.update(version=chosen, previous=summary.previous or None, change=level,
-                    files=files)
+                    files=files, croissant_sha256=croissant_digest(doc))
         atomic.write_text(tmp / MANIFEST_JSON,
                           json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-        checksums = {f: v["sha256"] for f, v in files.items()}
-        checksums[MANIFEST_JSON] = sha256_file(tmp / MANIFEST_JSON)
-        doc = croissant(name, chosen, created, DESCRIPTION, checksums, url, license_url)
+        for d in doc["distribution"]:
+            if d["name"] == MANIFEST_JSON:
+                d["sha256"] = sha256_file(tmp / MANIFEST_JSON)
         atomic.write_text(tmp / CROISSANT_JSON, json.dumps(doc, indent=2) + "\n")
+        Manifest.load(tmp)  # the published pair checks out as verify will check it
+        formulas = find_formulas(tmp)
         _refuse_leaks(tmp, scrub)
         for p in tmp.iterdir():
             p.chmod(0o644)  # a release is for sharing (temporary files are private)
         tmp.chmod(0o755)
+        if csv_safe and formulas:  # a copy for spreadsheets, beside the data (not in it)
+            from ..tables import write_csv_safe
+
+            for t in TABLES.values():
+                write_csv_safe(tmp / t.file, tmp / SPREADSHEET / t.file)
         try:  # checked by the kernel at the rename: another release may have won since
             atomic.rename_noreplace(tmp, target)
         except FileExistsError:
             raise UserError(f"{target} was released by another run meanwhile: a released "
                             "version is never overwritten; choose a newer --version") from None
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if e.filename is None:  # a write that failed (disk full): the folder is --out's
+            raise OSError(e.errno, e.strerror, f"--out {out}") from None
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -166,6 +210,8 @@ def run_release(workdir: Workdir | Path, *, config: ReleaseConfig | None = None,
     summary.missing = len(tables["status"])
     summary.config_hash = meta["config_hash"]
     summary.redacted = redacted
+    summary.formulas = formulas
+    summary.spreadsheet = str(target / SPREADSHEET) if csv_safe and formulas else ""
     log.info("release: %s", "; ".join(summary.lines()))
     return summary
 

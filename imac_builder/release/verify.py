@@ -48,6 +48,8 @@ class VerifySummary:
     not_checked: dict[str, int] = field(default_factory=dict)
     allow_missing: bool = False
     report: str = ""
+    #: Cells of the manifest's tables a spreadsheet would run as formulas.
+    formulas: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -79,6 +81,9 @@ class VerifySummary:
                 out.append(f"  ... and {len(items) - SHOWN} more {what} (see {self.report})")
         for kind, n in sorted(self.not_checked.items()):
             out.append(f"{n} {kind} not checked (no image folder: give --image-root)")
+        from .stage import formula_lines
+
+        out += formula_lines(self.formulas)
         if self.report:
             out.append(f"wrote {self.report}")
         return out
@@ -134,6 +139,9 @@ def run_verify(workdir: Workdir | Path, manifest: Path | Manifest, allow_missing
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     m = manifest if isinstance(manifest, Manifest) else Manifest.load(manifest)
     summary = VerifySummary(manifest=m.label, allow_missing=allow_missing)
+    from .stage import find_formulas
+
+    summary.formulas = find_formulas(m.folder)
     images = [r for r in m.rows("images") if r["status"] == "ok"]
     if image_root is None and T.IMAGE_FILES.at(wd.root).is_dir():
         image_root = T.IMAGE_FILES.at(wd.root)

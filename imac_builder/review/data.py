@@ -92,9 +92,12 @@ def _song_key(artist: str, title: str, duration: float | None, cands: list[dict]
 
 
 def _load_cache(root: Path, config_hash: str) -> dict[str, list]:
-    try:
-        doc = json.loads((root / CACHE).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+    from ..errors import UserError
+    from ..guard import read_json
+
+    try:  # bounded and strict: a FIFO or a link planted here is no cache
+        doc = read_json(root / CACHE, "a score cache", nofollow=True)
+    except (OSError, UserError):
         return {}
     if not isinstance(doc, dict) or doc.get("config") != config_hash or \
             not isinstance(doc.get("songs"), dict):

@@ -98,9 +98,11 @@ def save_decisions(workdir: Workdir, decisions: list[tuple[str, str | None, str]
                    ) -> dict[str, tuple[str, str]]:
     """Merge decisions into ``search/overrides.csv`` under the work directory's lock and
     return every override now in it (a bad existing row or a busy lock: UserError)."""
+    from ..guard import check_not_link
     from ..search.stage import read_overrides
 
     with workdir.lock("review --serve: saving search/overrides.csv"):
+        check_not_link(T.OVERRIDES.at(workdir.root))  # a link out is refused, not replaced
         rows = read_overrides(workdir.root)
         for tid, vid, note in decisions:
             if vid is None:

@@ -62,10 +62,53 @@ _NOISE = (
     "color coded", "color coded lyrics", "hit song", "latest hit song", "full",
     "original video", "video original", "official release", "vinyl video",
     "official vinyl video", "video animation", "animated", "in stores now",
+    # localised "official (music) video" and friends (folded: no accents)
+    "offizielles musikvideo", "offizielles video", "musikvideo", "video officielle",
+    "clip officiel", "video clip officiel", "clip video officiel", "videoclipe",
+    "videoclipe oficial", "video clipe", "video clipe oficial", "clipe original",
+    "videoclip ufficiale", "video ufficiale", "videoclip officiel", "video oficial hd",
+    "officiele video", "officiele videoclip", "resmi video", "resmi klip", "klip",
+    "video klip", "video klip resmi", "video lirik", "lirik video", "lirik",
+    "oficjalny teledysk", "teledysk", "musikk video", "video musical oficial",
+    "official mv", "뮤직비디오", "공식", "公式", "官方", "官方完整版", "完整版", "高畫質",
+    "官方版", "高清", "ミュージックビデオ", "歌詞",
+    # what an upload says of itself, not of the recording
+    "song", "songs", "video release", "release", "official video release", "soundtrack",
+    "original soundtrack", "ost", "uncensored", "censored", "edited", "widescreen",
+    "directors cut", "director s cut", "closed captioned", "cc", "chyron", "clip",
+    "original", "con letra", "letra oficial", "subtitulos", "english lyrics",
+    "exclusive", "premiere", "world premiere", "out now", "new", "latest", "fps", "60 fps",
+    "hd 720", "hd 1080", "720", "1080", "480", "360 visualizer", "visualizador",
+    "visualizador oficial", "videolyric", "video lyric", "art track",
 )
 #: Longest phrases first: "full video song" before "full video".
 _NOISE = tuple(sorted(dict.fromkeys(_NOISE), key=len, reverse=True))
-_NOISE_RE = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in _NOISE) + r")\b")
+
+
+def _trie(phrases: Sequence[str]) -> str:
+    """One regex alternation for many phrases, as a character trie: the same matches as
+    ``a|b|...`` with the longest phrases first, found several times faster."""
+    root: dict = {}
+    for p in phrases:
+        node = root
+        for ch in p:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        end = "" in node
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if end:
+            return "(?:" + body + ")?"
+        return body
+
+    return emit(root)
+
+
+_NOISE_RE = re.compile(r"\b(?:" + _trie(_NOISE) + r")\b")
 _REMASTER_RE = re.compile(
     r"[-–]?\s*\b(?:(?:19|20)\d\d\s+(?:digital\s+)?re-?master(?:ed)?|"
     r"re-?master(?:ed)?\s+(?:in\s+)?(?:19|20)\d\d)\b", re.IGNORECASE)
@@ -116,7 +159,10 @@ _LABEL_RE = re.compile(
     r"monstercat|ultra music|armada\w*|atlantic|interscope|columbia|capitol|def jam|"
     r"island|republic|rca|epic|emi\w*|parlophone|elektra|geffen|motown|big machine|"
     r"sub pop|domino|ninja tune|mercury|polydor|virgin|bmg|believe|dharma|88rising|"
-    r"the orchard|musicgroup|decca|motown|stax|chess|sun records)\b", re.IGNORECASE)
+    r"the orchard|musicgroup|decca|motown|stax|chess|sun records|think music\w*|"
+    r"sony music south|eros now|shemaroo|venus|ishtar music|divo|muzik ?247|junglee music|"
+    r"times music|tips music|sun tv|sun pictures|white hill\w*|geet mp3|"
+    r"desi music factory|speed records|saregama\w*)\b", re.IGNORECASE)
 #: Words that name another performance, whether in the title or the channel: a TV
 #: show, a radio or web session, a festival (beyond ``penalty_words``, not configurable).
 VERSION_MARKERS: tuple[str, ...] = (
@@ -128,7 +174,9 @@ VERSION_MARKERS: tuple[str, ...] = (
     "rock in rio", "tomorrowland", "en vivo", "ao vivo", "en directo", "en concierto",
     "dal vivo", "top of the pops", "totp", "the voice", "x factor", "got talent",
     "ed sullivan", "soul train", "musikladen", "beat club", "vevo dscvr", "vevo lift",
-    "one take", "busking",
+    "one take", "busking", "choreography", "choreo", "dance practice", "dance cover",
+    "dance studio", "fancam", "made famous by", "originally performed by",
+    "originally by", "as performed by", "style of", "tribute to",
 )
 #: Words by which a title says it is a video (a music video may have an intro).
 _VIDEO_WORDS = frozenset({"video", "mv", "clip", "clipe", "videoclip", "visualizer",
@@ -141,6 +189,9 @@ _TYPO_NOISE = frozenset({"official", "oficial", "officiel", "video", "lyrics", "
 CLOSE_S = 5.0
 DURATION_CREDIT = 3.0
 BARE_OFF = 0.12
+#: An unexplained part that names no other version ("(Shadow Video)", "(US Version)")
+#: costs this share of ``qualifier_penalty``; one naming a version fails the candidate.
+HARMLESS_SHARE = 1 / 3
 
 
 def _prep(text: str) -> str:
@@ -240,6 +291,8 @@ class Scored:
     qualifiers: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     raw: float = 0.0  # the score before clipping to 0-100, for ordering
+    #: unexplained parts that name no other version: they cost points, never fail
+    harmless: list[str] = field(default_factory=list)
 
     def explain(self) -> str:
         parts = [f"title {self.title:.0f}", f"artist {self.artist:.0f}"]
@@ -251,6 +304,9 @@ class Scored:
             parts.append("penalised " + ", ".join(f"'{p}'" for p in self.penalties))
         if self.qualifiers:
             parts.append("unexplained " + ", ".join(f"'{q}'" for q in self.qualifiers))
+        if self.harmless:
+            parts.append("unexplained but harmless " +
+                         ", ".join(f"'{q}'" for q in self.harmless))
         parts.append(f"rank {self.candidate.rank}")
         return "; ".join(parts)
 
@@ -271,7 +327,7 @@ def _noise_re(keep: str) -> re.Pattern:
     phrases = [n for n in _NOISE if f" {n} " not in own]
     if len(phrases) == len(_NOISE):
         return _NOISE_RE
-    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in phrases) + r")\b")
+    return re.compile(r"\b(?:" + _trie(phrases) + r")\b")
 
 
 def _strip_noise(title: str, keep: str) -> tuple[str, str]:
@@ -280,7 +336,11 @@ def _strip_noise(title: str, keep: str) -> tuple[str, str]:
 
     ``keep`` is the folded artist and title of the song: noise words they use stay.
     """
-    noise = _noise_re(keep)
+    return _strip_noise_with(title, _noise_re(keep))
+
+
+@lru_cache(maxsize=8192)
+def _strip_noise_with(title: str, noise: re.Pattern) -> tuple[str, str]:
 
     def bracket(m: re.Match) -> str:
         inner = fold(m.group(1))
@@ -350,7 +410,11 @@ def _trim(text: str) -> str:
 def _segments(video_title: str, keep: str) -> list[str]:
     """The folded, noise-free parts of a video title set off by dashes, pipes, colons,
     quotes or brackets: "Title - Artist", "Artist: 'Title'", "【Artist】Title"."""
-    noise = _noise_re(keep)
+    return _segments_with(video_title, _noise_re(keep))
+
+
+@lru_cache(maxsize=8192)
+def _segments_with(video_title: str, noise: re.Pattern) -> tuple[str, ...]:
     out = []
     # split first: a "feat." part runs to the next separator, and a quoted title may
     # follow it ('Brent Faiyaz Feat Tyler, The Creator "Gravity"')
@@ -358,7 +422,7 @@ def _segments(video_title: str, keep: str) -> list[str]:
         f = fold(_YEAR_RE.sub(" ", noise.sub(" ", fold(_FEAT_RE.sub(" ", seg or "")))))
         if f:
             out.append(f)
-    return out
+    return tuple(out)
 
 
 def _title_score(song_title: str, video_title: str, artist: str) -> tuple[float, float]:
@@ -378,7 +442,14 @@ def _title_score(song_title: str, video_title: str, artist: str) -> tuple[float,
             rests.append((_trim(rest), vcost))  # "X by Artist", "Artist performs X"
             rests.append((v, vcost + 2.0))  # a self-titled song: "Bad Company" on Topic
     # one part of the title on its own: "Title - Artist", "Artist: 'Title'", "A, B - Title"
-    rests += [(seg, 3.0) for seg in _segments(video_title, keep)]
+    segs = _segments(video_title, keep)
+    rests += [(seg, 3.0) for seg in segs]
+    # a part with the title in two scripts: "告白氣球 Love Confession", "逆光 Backlight"
+    scripts = {_script(w) for w in nt.split()} - {""}
+    for seg in segs:
+        mine = " ".join(w for w in seg.split() if _script(w) in scripts or not _script(w))
+        if mine and mine != seg:
+            rests.append((mine, 3.0))
     for rest, vcost in rests:
         for s, cost in ((nt, 0.0), (nt_short, 3.0)):
             if not s or not rest:
@@ -484,13 +555,62 @@ def _names_in(part: str, names: tuple[str, ...]) -> bool:
     return False
 
 
+#: Words by which an unexplained part of a title names another version of the song
+#: (it fails the candidate); any other unexplained part is harmless noise that only
+#: costs points ("(Shadow Video)", "(US Version)", "(Chapter I)").
+_HARD_QUAL = re.compile(
+    r"\b(?:versions?|version|versao|versione|versie|fassung|mix(?:es)?|remix\w*|rmx|"
+    r"rework|redux|reprise|remake|re ?record\w*|alternat\w*|alt|takes?|medley|edit|dub|"
+    r"vip|bootleg|flip|extended|long|short|orchestral|symphonic|orchestra|philharmonic|"
+    r"stripped|reimagined|rearranged|re ?imagined|acapella|a cappella|cappella|dvd|set|"
+    r"sessions?|sessie|sesion|sessao|show|mtv|piano|guitar|choir|kids|lo ?fi|8 ?bit|"
+    r"chiptune|tik ?tok|slowed|reverb|sped|speed|pitched|daycore|hardstyle|boosted|"
+    r"rehearsal|demo|outtake|teaser|trailer|preview|snippet|sneak|interview|"
+    r"documentary|behind|making|fancam|fan ?cam|mirrored|reversed?|hours?|loop\w*|"
+    r"instrumental|inst|beat|backing|minus|karaoke|cover|tribute|parody|tour|vivo|"
+    r"directo|concert|concierto|konzert|acoustic|acustic[oa]|unplugged|"
+    r"ensaio|gig|size|bonus|duet|duett|dueto|solo|orchestration|arrangement|"
+    r"arr|mashup|megamix|club|radio|special|anniversary|deluxe|performs|performing|"
+    r"vocals?|isolated|stems?|multitrack|only|bass|drums?|sing ?along|singalong|"
+    # concert venues: "[Wembley, 1986]", "Live from the Hollywood Bowl"
+    r"hall|arena|stadium|theat(?:er|re)|amphitheat\w*|bowl|palladium|olympia|forum|"
+    r"coliseum|colosseum|budokan|wembley|red rocks|montreux|roskilde|paradiso|fillmore|"
+    r"apollo|hammersmith|royal albert|madison square|o2|"
+    r"\d+(?: \d+)*|"
+    + "|".join(re.escape(fold(w)) for w in VERSION_MARKERS + DEFAULT_PENALTY_WORDS)
+    + r")\b")
+#: "X Version" / "X Edit" phrases that name the same recording (or its video).
+_SAME_VERSION = re.compile(
+    r"\b(?:us|uk|usa|international|intl|video|music video|album|single|original|official|"
+    r"explicit|clean|dirty|censored|uncensored|hd|hq|4k|full|lp|cd|digital|remastered|"
+    r"stereo|mono|radio|studio|studio sound|hd|video clip)\s+(?:version|edit)\b|"
+    r"\bversi[oó]n\s+original\b")
+_SAME_WORDS = re.compile(r"\b(?:version|edit|radio)\b")
+_VERSION_WORD = re.compile(r"\b(?:version|versions|versao|versione|mix|remix|edit)\b")
+
+
+def _hard(part: str, extra: list[str]) -> bool:
+    """Whether an unexplained part of a title (``part`` folded, ``extra`` its
+    unexplained words) names another version: "(Alternate Mix)", "(Ballroom Version)",
+    "2.0"; "(US Version)" and "(Shadow Video)" do not."""
+    e = " ".join(extra)
+    if _YEAR_RE.search(part):  # a dated event: "Torino 1959", "[Wembley, 1986]"
+        return True
+    if _SAME_VERSION.search(part):
+        e = _SAME_WORDS.sub(" ", e)
+    elif _VERSION_WORD.search(part):  # "(Lullaby Version)" for a "(Complete Version)"
+        return True
+    return bool(_HARD_QUAL.search(e))
+
+
 @lru_cache(maxsize=8192)
 def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
                 names: tuple[str, ...] = (), channel: str = "",
-                album: tuple[str, ...] = ()) -> tuple[str, ...]:
+                album: tuple[str, ...] = ()) -> tuple[tuple[str, bool], ...]:
     """The parts of a video title (bracketed, or set off by " - ", "|", ":") holding
     words that neither the song's artist and title (``own``, folded words) nor known
-    noise explain; each part once, as its unexplained words.
+    noise explain; each part once, as its unexplained words and whether they name
+    another version (:func:`_hard`).
 
     A part naming one of the song's artists (``names``) is an artist list: its other
     names are co-artists ("Tory Lanez, Rich The Kid"). Parts after a "|" that name the
@@ -522,7 +642,7 @@ def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
     # before the first dash is the lead artist's slot once the song's artist is named
     # in another part (a featured one)
     lead = ""
-    if len(folded) > 1 and re.match(r"[^\-–—|:]+\s[-–—]\s", t):
+    if len(folded) > 1 and _LEAD_SLOT.match(t):
         first = folded[0][1]
         if (first and len(first.split()) <= 5 and not _names_in(first, names)
                 and any(_names_in(fold(raw), names) for raw, *_ in folded[1:])):
@@ -539,7 +659,7 @@ def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
             continue
         extra = [w for w in f.split() if not _explained(w, own_set, scripts)]
         if extra:
-            out.append(" ".join(extra))
+            out.append((" ".join(extra), _hard(fold(raw), extra)))
     return tuple(out)
 
 
@@ -605,6 +725,11 @@ _SONG_FEAT = re.compile(
     r"|\s(?:feat\.|ft\.|featuring)\s+(.+)$", re.IGNORECASE)
 
 
+_LEAD_SLOT = re.compile(r"[^\-–—|:]+\s[-–—]\s")
+_NON_LETTERS = re.compile(r"[^a-z]")
+_FILM_RE = re.compile(r"\bfrom\s+[\"'“]?([^\"'”\)\]]+)", re.IGNORECASE)
+_FROM_TAIL = re.compile(r"\bfrom\s+.*$", re.IGNORECASE)
+_DASH_SPLIT = re.compile(r"\s[-–]\s")
 _LABEL_SQUASHED = re.compile(
     r"sonymusic|tseries|zeemusic|universalmusic|warnermusic|tipsofficial|saregama|"
     r"adityamusic|lahari|speedrecords|yrf|vevo$")
@@ -613,20 +738,84 @@ _LABEL_SQUASHED = re.compile(
 def _is_label(channel: str) -> bool:
     """A record label's channel (or a VEVO one): "T-Series", "SonyMusicSouthVEVO"."""
     return bool(_LABEL_RE.search(channel)
-                or _LABEL_SQUASHED.search(re.sub(r"[^a-z]", "", channel.lower())))
+                or _LABEL_SQUASHED.search(_NON_LETTERS.sub("", channel.lower())))
 
 
 def _album_words(album: str | None, title: str) -> tuple[str, ...]:
     """The album's (or film's) own words: not the song title's, not noise, 4+ letters."""
-    films = re.findall(r"\bfrom\s+[\"'“]?([^\"'”\)\]]+)", title, re.IGNORECASE)
+    films = _FILM_RE.findall(title)
     text = " ".join([album or ""] + films)
     if not text.strip():
         return ()
-    bare = re.sub(r"\bfrom\s+.*$", " ", _BRACKET_RE.sub(" ", title), flags=re.IGNORECASE)
+    bare = _FROM_TAIL.sub(" ", _BRACKET_RE.sub(" ", title))
     words = set(fold(clean_title(text)).split()) - set(fold(bare).split()) - _JOINERS
     return tuple(sorted(w for w in words if len(w) >= 4 and not _NOISE_RE.fullmatch(w)
                         and w not in ("original", "motion", "picture", "soundtrack",
                                       "deluxe", "edition", "version", "from")))
+
+
+#: A version suffix after a dash in a song's title ("VáPurMim - Ao Vivo", "Sunroof -
+#: Loud Luxury Remix"): compared as a bracketed part, and required of the video.
+_DASH_VERSION = re.compile(
+    r"\s+[-–]\s+([^-–()\[\]]*\b(?:live|vivo|en vivo|ao vivo|remix|mix|version|versi[oó]n|"
+    r"versao|acoustic|ac[uú]stico|unplugged|slowed|sped up|reverb|instrumental|rework|"
+    r"re-work|session|sessions)\b[^-–()\[\]]*)$", re.IGNORECASE)
+#: Kinds of version a song's own title may name; the video must name the same kind
+#: ("Song (Live)" is not answered by the studio video). Each: the words that say it.
+_REQUIRED = (
+    ("live", frozenset({"live", "vivo", "directo", "concert", "concierto", "session",
+                        "sessions", "unplugged"})),
+    ("remix", frozenset({"remix", "mix", "rmx", "rework", "edit", "bootleg", "flip", "vip",
+                         "dub", "remixes", "version"})),
+    ("acoustic", frozenset({"acoustic", "acustico", "acustica", "unplugged", "stripped"})),
+    ("slowed", frozenset({"slowed", "sped", "speed", "reverb", "nightcore"})),
+    ("instrumental", frozenset({"instrumental", "inst", "karaoke"})),
+)
+_REQUIRED_WORDS = {
+    "live": "live", "vivo": "live", "directo": "live", "remix": "remix",
+    "rework": "remix", "acoustic": "acoustic", "acustico": "acoustic",
+    "unplugged": "acoustic", "slowed": "slowed", "sped": "slowed", "reverb": "slowed",
+    "instrumental": "instrumental",
+}
+
+
+_ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
+
+
+_NUM_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+              "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+#: Catalogue numbers of classical works ("Op. 28", "BWV 1007", "K. 622"): not a sequel's.
+_CATALOGUE = frozenset({"op", "opus", "bwv", "k", "kv", "l", "hob", "rv", "d", "no", "n",
+                        "hwv", "sz", "wq", "woo", "s", "r", "p", "nr"})
+
+
+def _main_title(title: str) -> str:
+    """A cleaned song title's main part, folded: no brackets, nothing after " - "."""
+    return fold(_DASH_SPLIT.split(_BRACKET_RE.sub(" ", title))[0])
+
+
+def _numbers(folded: str, words: bool = False) -> set[str]:
+    """The numbers a folded title carries (roman numerals II-IX as digits; with
+    ``words``, "two" as 2 too), leaving out years, a leading track number and the
+    catalogue numbers of classical works: "METAMORPHOSIS 2", "Pt. II"."""
+    out, ws = set(), folded.split()
+    for i, w in enumerate(ws):
+        if not words and (i == 0 or ws[i - 1] in _CATALOGUE or _YEAR_RE.fullmatch(w)):
+            continue
+        if w.isdigit() and len(w) <= 6:
+            out.add(str(int(w)))
+        elif w in _ROMAN:
+            out.add(_ROMAN[w])
+        elif words and w in _NUM_WORDS:
+            out.add(_NUM_WORDS[w])
+    return out
+
+
+def _required(title: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The kinds of version a cleaned song title's bracketed parts name."""
+    kinds = {_REQUIRED_WORDS[w] for m in _BRACKET_RE.finditer(title)
+             for w in fold(m.group(1)).split() if w in _REQUIRED_WORDS}
+    return tuple(k for k in _REQUIRED if k[0] in kinds)
 
 
 @lru_cache(maxsize=4096)
@@ -642,7 +831,8 @@ def _song(artist: str, title: str) -> tuple[tuple[str, ...], str, tuple[str, ...
                               if x and len(fold(x)) >= 2]
     featured = [fold(x) for m in _SONG_FEAT.finditer(title) for g in m.groups() if g
                 for x in _NAME_JOINERS.split(g) if x and len(fold(x)) >= 2]
-    return (names, clean_title(title), tuple(fold(f"{artist} {title}").split()),
+    return (names, _DASH_VERSION.sub(r" (\1)", clean_title(title)),
+            tuple(fold(f"{artist} {title}").split()),
             tuple(dict.fromkeys(c for c in credited if c)),
             tuple(dict.fromkeys(f for f in featured if f)))
 
@@ -678,6 +868,14 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
             structured = "artists field"
         if cand.result_type == "song" and sa >= 90:
             official = "YouTube Music song"  # the release audio itself
+    if artist_sim < cfg.min_artist and title_sim >= 90 and any(
+            len(n) >= 4 and f" {n} " in f" {fold(p)} " for n in credited
+            for p in _BRACKET_RE.findall(t)) and any(
+            len(n) >= 4 and f" {n} " in f" {fold(vtitle)} " for n in credited):
+        # the song is the credited artist's remix or version of another's song, named in
+        # its title and the video's: "About Damn Time (Purple Disco Machine Remix)"
+        artist_sim = 90.0
+        structured = "artist named in the song's own remix credit"
     if artist_sim < cfg.min_artist and title_sim >= 90:
         # a film or album song on its label's (or a VEVO) channel, credited to its film
         # and cast rather than to the singer: "Paiya - Thuli Thuli Video | Karthi" on
@@ -690,9 +888,15 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     pens = _penalties(vtitle, chan_text, own, tuple(cfg.penalty_words))
     squashed = tuple(x for n in names for x in (n.replace(" ", ""),
                                                  _THE.sub("", n).replace(" ", "")))
-    quals = list(_qualifiers(vtitle, own + tuple(fold(" ".join(credited)).split()) + squashed,
-                             f"{' '.join(names)} {fold(t)}", credited + featured,
-                             fold(chan_text), _album_words(album, t)))
+    parts = _qualifiers(vtitle, own + tuple(fold(" ".join(credited)).split()) + squashed,
+                        f"{' '.join(names)} {fold(t)}", credited + featured,
+                        fold(chan_text), _album_words(album, t))
+    quals = [q for q, hard in parts if hard]
+    vwords = set(fold(vtitle).split())
+    missing = [k for k, ws in _required(t) if not vwords & ws]
+    # "Part 2" is another song than "Part 1"; "Linked" is not "Link"
+    nums = _numbers(_main_title(t)) - _numbers(fold(vtitle), words=True)
+    harmless = [q for q, hard in parts if not hard]
     strict = official in ("Topic", "YouTube Music song")
     dur_pen, dur_note, dur_fail = _duration(
         duration, cand.duration, cfg, FAR_OFF_TOPIC if strict else FAR_OFF,
@@ -703,6 +907,7 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     # a close duration (a negative penalty) orders candidates but never lifts one over
     # a threshold: alone it says nothing of which recording this is
     score -= (cfg.version_penalty * len(pens) + cfg.qualifier_penalty * len(quals)
+              + cfg.qualifier_penalty * HARMLESS_SHARE * len(harmless)
               + max(0.0, dur_pen) + 0.2 * cand.rank)
     raw = score - min(0.0, dur_pen)
     score = max(0.0, min(100.0, score))
@@ -719,13 +924,18 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
         failed.append("another version (" + ", ".join(pens) + ")")
     if quals and cfg.qualifier_penalty > 0:
         failed.append("unexplained qualifier")
+    if nums:
+        failed.append("the song's number " + ", ".join(sorted(nums)) + " is not in the video")
+    if missing:
+        failed.append("the song's title names a version (" + ", ".join(missing)
+                      + "); the video's does not")
     if score < cfg.min_score:
         failed.append(f"score {score:.1f} < {cfg.min_score:g}")
     if structured:
         why = structured if structured.startswith("album") else f"the {structured}"
         dur_note = f"artist from {why}" + (f"; {dur_note}" if dur_note else "")
     return Scored(cand, round(score, 1), title_sim, artist_sim, official, pens,
-                  dur_note, quals, failed, raw)
+                  dur_note, quals, failed, raw, harmless)
 
 
 def choose(artist: str, title: str, duration: float | None,

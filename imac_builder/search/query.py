@@ -34,6 +34,7 @@ _ARTIST_FEAT = re.compile(r"\s+(?:featuring|feat\.?|ft\.?)\s+.*$", re.IGNORECASE
 _THOUSANDS = re.compile(r"(?<=\d)_(?=\d{3}\b)")
 _COMMA = re.compile(r"_\s*")
 _SPACES = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^\w]+|_")
 
 
 def _fix_underscores(text: str) -> str:
@@ -95,9 +96,9 @@ def fold(text: str) -> str:
     if not t.isascii():
         t = unicodedata.normalize("NFKD", t)
         t = "".join(c for c in t if not unicodedata.combining(c))
-    t = t.lower()
+    t = t.lower().replace("ı", "i")  # Turkish dotless i: "Ayrılmam" as "Ayrilmam"
     t = t.replace("&", " and ").replace("'", "").replace("’", "").replace("`", "")
-    t = re.sub(r"[^\w]+|_", " ", t)
+    t = _NON_WORD.sub(" ", t)
     return _SPACES.sub(" ", t).strip()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .. import atomic
+from .. import atomic, guard
 from ..errors import UserError
 
 log = logging.getLogger(__name__)
@@ -49,19 +50,32 @@ class QuotaLedger:
     daily_quota: int = DEFAULT_DAILY_QUOTA
     clock: Callable[[], datetime] = utcnow
     days: dict[str, dict] = field(default_factory=dict)
+    #: The budget the file was saved with (``status`` plans with it), if any.
+    recorded_quota: int | None = None
 
     @classmethod
     def load(cls, path: Path, daily_quota: int = DEFAULT_DAILY_QUOTA,
              clock: Callable[[], datetime] = utcnow) -> QuotaLedger:
         days: dict[str, dict] = {}
-        if path.exists():
+        recorded = None
+        guard.check_not_link(path)
+        if os.path.lexists(path):
+            what = "a quota ledger (move it away to start a new one)"
+            doc = guard.json_object(path, what, nofollow=True)
             try:
-                doc = json.loads(path.read_text(encoding="utf-8"))
                 days = {str(k): dict(v) for k, v in doc.get("days", {}).items()}
             except (ValueError, AttributeError, TypeError):
-                raise UserError(f"{path} is not a quota ledger (JSON with 'days'); "
-                                "move it away to start a new ledger") from None
-        return cls(Path(path), int(daily_quota), clock, days)
+                raise UserError(f"{path} is not {what}: 'days' is not a table of days"
+                                ) from None
+            for day, rec in days.items():  # "lots", NaN, 1e999: one line, not a crash
+                rec["units"] = guard.finite(rec.get("units", 0), f"{path}: units of {day}",
+                                            lo=0, integer=True)
+                if not isinstance(rec.get("calls", {}), dict):
+                    raise UserError(f"{path}: calls of {day} is not a table: it is not {what}")
+            if "daily_quota" in doc:
+                recorded = guard.finite(doc["daily_quota"], f"{path}: daily_quota", lo=0,
+                                        hi=1e12, integer=True)
+        return cls(Path(path), int(daily_quota), clock, days, recorded)
 
     def _now_pacific(self) -> datetime:
         return self.clock().astimezone(pacific())
@@ -123,5 +137,6 @@ class QuotaLedger:
                 "days": dict(sorted(self.days.items()))}
 
     def save(self) -> None:
+        guard.check_not_link(self.path)  # never replace a link planted in the work directory
         atomic.write_text(self.path, json.dumps(self.to_dict(), indent=2, sort_keys=True)
                           + "\n")

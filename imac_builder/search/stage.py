@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import atomic, tables
+from .. import atomic, guard, tables
 from ..config import SearchConfig
 from ..errors import UserError
 from ..journal import Journal
@@ -98,13 +98,24 @@ class CandidateLog(Journal):
                 tid = rec["track_id"]
                 if not is_track_id(tid):
                     raise ValueError(tid)
-                rec["candidates"] = [Candidate.from_dict(c).to_dict()
+                rec["candidates"] = [_checked(Candidate.from_dict(c)).to_dict()
                                      for c in rec.get("candidates") or []]
                 rec.setdefault("query", "")
+                if not isinstance(rec["query"], str):
+                    raise TypeError("query")
                 records[tid] = rec
-            except (ValueError, KeyError, TypeError, AttributeError):
+            except (ValueError, KeyError, TypeError, AttributeError, OverflowError,
+                    UserError):
                 bad += 1
         return records, bad + self.bad_lines
+
+
+def _checked(c: Candidate) -> Candidate:
+    """A stored candidate whose id is a video id and whose numbers are finite."""
+    guard.video_id(c.video_id, "a candidate")
+    if c.duration is not None:
+        guard.finite(c.duration, "a candidate's duration", lo=0)
+    return c
 
 
 def read_matches(root: Path) -> dict[str, dict]:
@@ -118,7 +129,8 @@ def read_matches(root: Path) -> dict[str, dict]:
 
 def read_overrides(root: Path) -> dict[str, tuple[str, str]]:
     """``search/overrides.csv``: track id -> (video id or ``skip``, note). Written by a
-    person; a bad row is one line naming it."""
+    person; a bad row is one line naming it, and a track twice (``TR1`` and ``TR1 ``
+    included) is refused with both lines by the table reader."""
     out: dict[str, tuple[str, str]] = {}
     path = tables.OVERRIDES.at(root)
     rows = tables.read_table(root, tables.OVERRIDES, required=("track_id", "video_id"),
@@ -132,7 +144,8 @@ def read_overrides(root: Path) -> dict[str, tuple[str, str]]:
         if vid.lower() == SKIP:
             vid = SKIP
         elif not is_video_id(vid):
-            raise UserError(f"{path} line {n}: {vid!r} is not a video id (or 'skip')")
+            raise UserError(f"{path} line {n}: {vid!r} is not a video id "
+                            f"({guard.VIDEO_ID_RULE}) or 'skip'")
         out[tid] = (vid, " ".join(row.get("note", "").split()))
     return out
 
@@ -183,6 +196,8 @@ class SearchSummary:
     failed_in_a_row: int = 0
     bad_rows: int = 0
     bad_lines: int = 0
+    #: Tracks of search/overrides.csv that are not in tags/songs.csv (never applied).
+    unknown_overrides: list[str] = field(default_factory=list)
     match_config: dict = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
 
@@ -206,6 +221,10 @@ class SearchSummary:
         if self.overrides or self.excluded_videos:
             out.append(f"applied {self.overrides} overrides ({self.skipped} skip); "
                        f"{self.excluded_videos} videos excluded as failed downloads")
+        if self.unknown_overrides:
+            out.append(f"{len(self.unknown_overrides)} rows of search/overrides.csv name "
+                       f"tracks not in tags/songs.csv (first: {self.unknown_overrides[0]}): "
+                       "not applied; check the track ids")
         if self.bad_rows or self.bad_lines:
             out.append(f"ignored {self.bad_rows} songs.csv rows with a bad track id and "
                        f"{self.bad_lines} unreadable candidates.jsonl lines")
@@ -370,11 +389,14 @@ class _SearchRun:
         summary = SearchSummary(backend=config.backend, rerank=reuse, rematch=rematch,
                                 bad_rows=bad_rows, bad_lines=bad_lines,
                                 match_config=cfg.to_dict())
+        overrides = read_overrides(wd.root)
+        known = {s.track_id for s in songs}
+        summary.unknown_overrides = sorted(t for t in overrides if t not in known)
         failures: dict[str, str] = {
             t: r["reason"] for t, r in previous.items()
             if r.get("status") == "no_match"
             and (r.get("reason") or "").startswith("search_failed") and t not in records}
-        return cls(wd.root, cfg, songs, clog, records, previous, read_overrides(wd.root),
+        return cls(wd.root, cfg, songs, clog, records, previous, overrides,
                    read_failed_videos(wd.root), failures, summary)
 
     def write_matches(self) -> None:

@@ -55,8 +55,10 @@ def read_api_key(api_key_file: Path | None = None) -> str:
     """The key from ``api_key_file`` if given, else from ``$YOUTUBE_API_KEY``."""
     if api_key_file is not None:
         try:
-            key = Path(api_key_file).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as e:
+            from ..guard import read_text  # a FIFO or /dev/zero: refused, not read
+
+            key = read_text(api_key_file, "an API key file", 4096).strip()
+        except OSError as e:
             raise UserError(f"cannot read the API key file {api_key_file}: "
                             f"{type(e).__name__}") from None
         if not key:

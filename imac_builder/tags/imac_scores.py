@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .. import atomic, tables
 from ..errors import UserError
+from ..guard import finite
 from ..search.query import fold
 from ..vocab import LABELS
 from ..workdir import Workdir
@@ -63,13 +64,16 @@ def read_score_file(path: Path) -> tuple[list[ScoreRow], int]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"score file {path} does not exist")
+    from ..guard import read_bytes
+
+    data = read_bytes(path, "a score file", 1 << 30)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        try:
-            text = path.read_text(encoding="latin-1")
-        except OSError as e:  # pragma: no cover - unreadable after is_file
-            raise UserError(f"cannot read {path}: {e}") from None
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data:
+            raise UserError(f"score file {path} is UTF-16 or binary, not text: save it as "
+                            "UTF-8 CSV") from None
+        text = data.decode("latin-1")  # the authors' 8-bit file: every byte is a letter
     first = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first else ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -93,9 +97,9 @@ def read_score_file(path: Path) -> tuple[list[ScoreRow], int]:
             continue
         try:
             vals = {f: rec[i].strip() for f, i in where.items()}
-            rows.append(ScoreRow(vals["song"], vals["artist"], float(vals["pos"]),
-                                 float(vals["neu"]), float(vals["neg"])))
-        except (IndexError, ValueError):
+            rows.append(ScoreRow(vals["song"], vals["artist"],
+                                 *(finite(vals[k], "score") for k in ("pos", "neu", "neg"))))
+        except (IndexError, ValueError, UserError):  # NaN and infinity are no scores
             bad += 1
     return rows, bad
 

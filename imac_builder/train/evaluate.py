@@ -4,6 +4,7 @@ Tables 4 and 5 side by side, and cross-modal retrieval (image → songs)."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -224,8 +225,11 @@ def run_evaluate(workdir: Workdir | Path, *, config: EvaluateConfig | None = Non
                         "again (--fresh) before evaluating")
     model = load_model(out / "model.pt", data)
     metrics_path = out / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    seed = int(metrics.get("seed", 0))
+    from .. import guard
+
+    metrics = (guard.json_object(metrics_path, "a run's metrics")
+               if os.path.lexists(metrics_path) else {})
+    seed = guard.finite(metrics.get("seed", 0), f"{metrics_path}: seed", integer=True)
     test = data.pairs["test"]
     sc = score_pairs(model, data, test)
     n = len(test)
@@ -289,15 +293,17 @@ def all_runs(wd: Workdir, current: str, summary: EvalSummary, split_hash: str
     test accuracy and its 95% Wilson interval (this evaluation's numbers for ``current``),
     and ``apart``: why it is not comparable with this evaluation (trained on another split
     or under another pair protocol), empty when it is."""
+    from .. import guard
     from .metrics import wilson_interval
 
     rows = []
     for path in sorted(T.RUNS.at(wd.root).glob("*/metrics.json")):
         try:
-            m = json.loads(path.read_text())
-            acc, kind = float(m["test_accuracy"]), str(m.get("model", "acp"))
+            m = guard.json_object(path, "a run's metrics")
+            acc, kind = guard.finite(m["test_accuracy"], "", lo=0, hi=1), \
+                str(m.get("model", "acp"))
             n = int(m.get("pairs", {}).get("test", 0))
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, UserError):
             continue  # a damaged or foreign file is not a run
         if kind not in PAPER_NAMES:
             continue

@@ -1,0 +1,248 @@
+"""Guards for what comes from outside the program's own making, each written once.
+
+- :func:`video_id`: the one video-id check where ids enter (journals, tables, manifests).
+- :func:`finite`: the one number check for numbers read from files (NaN and infinity
+  pass every range check, because every comparison with NaN is false).
+- :func:`open_input` / :func:`read_bytes` / :func:`read_json`: the bounded reader for
+  files a user, a manifest or a work directory names: a regular file (a FIFO would block
+  forever, ``/dev/zero`` never ends), of at most a given size, checked on the opened
+  descriptor (no window between the check and the read), parsed into one-line errors.
+- :func:`open_nofollow`: the safe open for bookkeeping files the program writes in place
+  (the lock, the log, the journals): a symbolic link is refused, never followed.
+- :func:`printable`: control characters escaped in every message the CLI prints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import stat
+from itertools import accumulate
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+from .vocab import YOUTUBE_ID
+
+#: What a video id is, in words, for the messages.
+VIDEO_ID_RULE = "11 characters of A-Z, a-z, 0-9, '_' and '-'"
+#: Largest hand-editable JSON file read (workdir.json, quota.json, metrics.json).
+JSON_LIMIT = 16 * 1024 * 1024
+#: Deepest nesting such a file may have.
+JSON_DEPTH = 64
+
+
+def shown(value: object, n: int = 40) -> str:
+    """A value quoted for a message, cut to ``n`` characters (control characters escaped
+    by :func:`repr`)."""
+    text = value if isinstance(value, str) else str(value)
+    return repr(text[:n]) + ("..." if len(text) > n else "")
+
+
+# ------------------------------------------------------------------ video ids
+def is_video_id(value: object) -> bool:
+    """A YouTube video id: exactly 11 characters of ``[A-Za-z0-9_-]`` (a full match)."""
+    return isinstance(value, str) and YOUTUBE_ID.fullmatch(value) is not None
+
+
+def video_id(value: object, where: str, *, empty_ok: bool = False) -> str:
+    """``value`` if it is a video id (or empty with ``empty_ok``); else one line naming
+    ``where``. Ids reach yt-dlp, URLs and file names: nothing else gets through."""
+    if isinstance(value, str) and (is_video_id(value) or (empty_ok and value == "")):
+        return value
+    raise UserError(f"{where}: {shown(value)} is not a video id ({VIDEO_ID_RULE})")
+
+
+# ------------------------------------------------------------------ numbers
+def finite(value: object, where: str, *, lo: float | None = None, hi: float | None = None,
+           integer: bool = False, empty: float | None = None) -> Any:
+    """A finite number from a file (JSON number or CSV text), within ``[lo, hi]``.
+
+    NaN, infinity, ``1e999`` (infinity once parsed), booleans, lists and words are
+    refused in one line naming ``where``. ``empty`` is returned for ``None`` or ``""``
+    when given (an optional field).
+    """
+    if empty is not None and value in (None, ""):
+        return empty
+    num: float
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise UserError(f"{where}: {shown(value)} is not a number")
+    try:
+        num = float(value)
+    except (ValueError, OverflowError):
+        raise UserError(f"{where}: {shown(value)} is not a number") from None
+    if not math.isfinite(num):
+        raise UserError(f"{where}: {shown(value)} is not a finite number")
+    if integer:
+        if num != int(num):
+            raise UserError(f"{where}: {shown(value)} is not a whole number")
+    if (lo is not None and num < lo) or (hi is not None and num > hi):
+        span = f"between {lo:g} and {hi:g}" if lo is not None and hi is not None else \
+            f"at least {lo:g}" if lo is not None else f"at most {hi:g}"
+        raise UserError(f"{where}: {shown(value)} is out of range (must be {span})")
+    return int(num) if integer else num
+
+
+def finite_or_none(value: object) -> float | None:
+    """A finite float, or None for anything else (an optional number that may be absent)."""
+    try:
+        return finite(value, "", empty=None) if value not in (None, "") else None
+    except UserError:
+        return None
+
+
+# ------------------------------------------------------------------ bounded reads
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISDIR, "a folder"))
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def open_input(path: Path | str, what: str, limit: int | None, *, nofollow: bool = False
+               ) -> int:
+    """Open a named input for reading: a regular file of at most ``limit`` bytes.
+
+    The file is opened without blocking (a FIFO opens at once instead of waiting for a
+    writer) and checked on the descriptor, so it cannot be swapped after the check.
+    Returns the descriptor (blocking again); raises one line otherwise.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+    if nofollow:
+        flags |= os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        if nofollow and e.errno == 40:  # ELOOP: the last component is a symbolic link
+            raise UserError(f"{path} is a symbolic link: {what} is never read or written "
+                            "through a link; replace it with the file") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UserError(f"{path} is {_kind(st.st_mode)}, not a file: {what} must be a "
+                            "regular file")
+        if limit is not None and st.st_size > limit:
+            raise UserError(f"{path} is {st.st_size:,} bytes, over the {limit:,} {what} may "
+                            "have: it is not one")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def check_input(path: Path | str, what: str, limit: int | None) -> int:
+    """Refuse a named input that is not a regular file of at most ``limit`` bytes (a
+    FIFO, ``/dev/zero``) before another library opens it; return its size."""
+    fd = open_input(path, what, limit)
+    try:
+        return os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+
+
+#: Largest cookie file read (a browser's export is kilobytes).
+COOKIES_LIMIT = 16 * 1024 * 1024
+
+
+def read_bytes(path: Path | str, what: str, limit: int, *, nofollow: bool = False) -> bytes:
+    """The bytes of a named input (see :func:`open_input`), never more than ``limit``."""
+    fd = open_input(path, what, limit, nofollow=nofollow)
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:  # grew while read
+        raise UserError(f"{path} is over the {limit:,} bytes {what} may have: it is not one")
+    return data
+
+
+def read_text(path: Path | str, what: str, limit: int, *, nofollow: bool = False) -> str:
+    """UTF-8 text (a byte-order mark allowed) of a named input; anything else one line."""
+    data = read_bytes(path, what, limit, nofollow=nofollow)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text: it is not {what}") from None
+
+
+def refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def strict_float(text: str) -> float:
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError(f"{text[:20]} overflows to infinity")
+    return v
+
+
+def parse_json(text: str, path: Path | str, what: str) -> Any:
+    """Parse JSON text strictly: nesting bounded before parsing; NaN, Infinity and
+    numbers that overflow refused; one line for every way it can be bad."""
+    bare = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+    depth = max(accumulate(1 if c in "[{" else -1 for c in bare if c in "[]{}"), default=0)
+    if depth > JSON_DEPTH:
+        raise UserError(f"{path} nests {depth} levels deep, over the {JSON_DEPTH} {what} may "
+                        "have: it is not one")
+    try:
+        return json.loads(text, parse_constant=refuse_constant, parse_float=strict_float)
+    except (ValueError, RecursionError) as e:
+        raise UserError(f"{path} is not valid JSON ({type(e).__name__}: {str(e)[:80]}): "
+                        f"it is not {what}") from None
+
+
+def read_json(path: Path | str, what: str, limit: int = JSON_LIMIT, *,
+              nofollow: bool = False) -> Any:
+    """A small JSON file a person may edit: bounded, strict, one-line errors."""
+    return parse_json(read_text(path, what, limit, nofollow=nofollow), path, what)
+
+
+def json_object(path: Path | str, what: str, limit: int = JSON_LIMIT, *,
+                nofollow: bool = False) -> dict:
+    """:func:`read_json` that must give an object (a table of keys)."""
+    doc = read_json(path, what, limit, nofollow=nofollow)
+    if not isinstance(doc, dict):
+        raise UserError(f"{path} holds a JSON {type(doc).__name__}, not an object: it is "
+                        f"not {what}")
+    return doc
+
+
+# ------------------------------------------------------------------ safe writes
+def open_nofollow(path: Path | str, flags: int, mode: int = 0o644) -> int:
+    """``os.open`` for a bookkeeping file the program writes in place (lock, log,
+    journal): the last component must not be a symbolic link (``O_NOFOLLOW``), so a link
+    planted in the work directory never makes the program truncate or append to a file
+    elsewhere. One line names the link."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), mode)
+    except OSError as e:
+        if e.errno == 40 or (e.errno == 20 and os.path.islink(path)):  # ELOOP
+            raise UserError(f"{path} is a symbolic link (to {shown(os.readlink(path), 80)}): "
+                            "the program never writes its bookkeeping through a link; "
+                            "remove the link and run the command again") from None
+        raise
+
+
+def check_not_link(path: Path | str) -> None:
+    """Refuse a bookkeeping file that is a symbolic link before it is replaced."""
+    if os.path.islink(path):
+        raise UserError(f"{path} is a symbolic link (to {shown(os.readlink(path), 80)}): "
+                        "the program never writes its bookkeeping through a link; remove "
+                        "the link and run the command again")
+
+
+# ------------------------------------------------------------------ messages
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """One line of ``text`` with control characters (ESC, BEL, CR, LF, NUL, bidi
+    overrides...) written as escapes (``\\x1b``), so nothing a file holds can drive the
+    terminal or add a line; tabs are kept, undecodable bytes (surrogate escapes) are shown
+    as ``\\udcXX``."""
+    text = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
