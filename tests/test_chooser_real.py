@@ -1,11 +1,13 @@
 """The chooser on real titles labelled by a reader blind to the code
 (tests/data/real_eval/, tests/chooser_real_eval.py; figures in docs/search.md).
 
-The floors sit a little under the third measurement on this material (which the rules
-were not tuned on: they were tuned on the linked file's other rows), so that a change
-that costs real songs fails here. Two were loosened by that measurement, which made
-them worse (search lists: false matches where absent 3 -> 7 of 37; linked: wrong
-singles refused 41 -> 39 of 44); docs/search.md says so. They are
+The floors sit a little under the fifth measurement on this material (made after the
+third measurement's misses had been read, so no longer blind; docs/search.md says so),
+so that a change that costs real songs fails here. The third measurement had loosened
+two floors (search-list false where absent, wrong linked singles refused); the fourth
+and fifth tightened them again (false 8 -> 1 of 37, wrong singles refused 38 -> 39
+of 44 and 603 -> 612 of 614, linked false 6 -> 2, linked wrong 3 -> 1; linked right
+chosen and right singles 478 -> 482 and 480 -> 482). They are
 below the issue's goals (right >= 95 %, false where absent <= 3 %, right single
 accepted >= 90 %, wrong single refused >= 95 %) where docs/search.md says so.
 """
@@ -26,22 +28,22 @@ def test_real_search_lists() -> None:
     assert t.single_right == 150 and t.single_wrong == 614
     assert t.right >= 36, t.misses
     assert t.wrong <= 1, t.misses
-    assert t.false <= 8, t.misses
+    assert t.false <= 1, t.misses
     assert t.single_right_ok >= 131
-    assert t.single_wrong_ok >= 603
+    assert t.single_wrong_ok >= 612
 
 
 def test_real_linked_videos_offered_alone() -> None:
     t = ev.linked(linked_csv=ev.DATA / "absent.csv")  # singles only: no shared data
     assert t.single_right == 528 and t.single_wrong == 44
-    assert t.single_right_ok >= 480, t.misses
-    assert t.single_wrong_ok >= 38, t.misses
+    assert t.single_right_ok >= 482, t.misses
+    assert t.single_wrong_ok >= 39, t.misses
 
 
 def test_real_linked_videos_among_impostors() -> None:
     shared_data("spotify-youtube-linked")
     t = ev.linked()
     assert t.lists == 528
-    assert t.right >= 478, t.misses
-    assert t.wrong <= 3, t.misses
-    assert t.false <= 6, t.misses
+    assert t.right >= 482, t.misses
+    assert t.wrong <= 1, t.misses
+    assert t.false <= 2, t.misses

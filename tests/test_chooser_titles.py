@@ -190,3 +190,100 @@ def test_a_harmless_part_costs_points_but_never_fails_alone() -> None:
     assert shadow.harmless == ["shadow"] and not shadow.qualifiers
     title_cost = 0.55 * (clean.title - shadow.title)
     assert clean.raw - shadow.raw - title_cost == pytest.approx(CFG.qualifier_penalty / 3)
+
+
+# issue 24, fourth round: the false-match mechanisms (invented titles)
+def test_structured_extra_artist_with_unexplained_part_is_another_version() -> None:
+    song = ("Iron Harbor", "Cold Lantern", None)
+    own = _c("Cold Lantern", "Iron Harbor", artists=("Iron Harbor",), result_type="song")
+    other = _c("Cold Lantern (The Long Way Down)", "Iron Harbor, DJ Quasar",
+               artists=("Iron Harbor", "DJ Quasar"), result_type="song")
+    assert not score_candidate(*song, own, CFG).failed
+    s = score_candidate(*song, other, CFG)
+    assert any("DJ Quasar" in f for f in s.failed), s.failed
+
+
+def test_video_lead_artist_is_someone_else() -> None:
+    assert not _ok("Pale Comets", "Drift (feat. Nora Vell)",
+                   "Rex Marlow ft Pale Comets and Nora Vell - Drift", "Rex Marlow")
+    assert _ok("Pale Comets", "Drift (feat. Nora Vell)",
+               "Pale Comets ft. Nora Vell - Drift (Official Video)", "Pale Comets")
+    # the song's own credit names its artist as featured: another lead is expected
+    assert _ok("Nora Vell", "Drift (feat. Nora Vell)",
+               "Rex Marlow - Drift ft. Nora Vell", "Rex Marlow")
+
+
+@pytest.mark.parametrize("song_title,video,ok", [
+    ("Glass Tide - Ombre Fox Remix", "Sela Moor - Glass Tide (Ombre Fox Remix)", True),
+    ("Glass Tide - Ombre Fox Remix", "Sela Moor - Glass Tide (Radio Edit)", False),
+    ("Glass Tide - Ombre Fox Remix", "Sela Moor - Glass Tide (remix)", False),
+    ("Glass Tide - Ombre Fox Remix", "Sela Moor - Glass Tide", False),
+    ("Glass Tide - Harbour FM Session", "Sela Moor - Glass Tide | Harbour FM Session", True),
+    ("Glass Tide - Harbour FM Session", "Sela Moor - Glass Tide (Remastered)", False),
+    ("Glass Tide (Arr. Vendrell)", "Glass Tide (arr. Vendrell) - Sela Moor", True),
+    ("Glass Tide (Arr. Vendrell)", "Sela Moor - Glass Tide", False),
+])
+def test_song_names_its_remixer_arranger_or_session(song_title: str, video: str,
+                                                     ok: bool) -> None:
+    assert _ok("Sela Moor", song_title, video, "Sela Moor") is ok
+
+
+@pytest.mark.parametrize("video", [
+    "Sela Moor - Glass Tide 432Hz", "Sela Moor - Glass Tide (528 Hz)",
+    "Sela Moor - Glass Tide [8D AUDIO]", "Sela Moor - Glass Tide (Bass Boosted)",
+    "Sela Moor - Glass Tide + reverb", "Sela Moor - Glass Tide 1 Hour",
+    "Sela Moor - Glass Tide [10 HOURS]", "Sela Moor - Glass Tide (loop)",
+])
+def test_effect_and_length_markers(video: str) -> None:
+    assert _ok("Sela Moor", "Glass Tide", "Sela Moor - Glass Tide", "Sela Moor")
+    assert not _ok("Sela Moor", "Glass Tide", video, "Sela Moor")
+
+
+def test_effect_marker_in_the_songs_own_title() -> None:
+    assert _ok("Hum Tones", "432 Hz Deep Rest", "432 Hz Deep Rest", "Hum Tones - Topic")
+
+
+@pytest.mark.parametrize("song_title,video,ok", [
+    ("Tethered", "Sela Moor - Tether (Official Video)", False),   # another word
+    ("Tether", "Sela Moor - Tethered (Official Video)", False),
+    ("Winter Harbour", "Sela Moor - Winter (Official Video)", False),  # a word missing
+    ("Winter Harbour", "Sela Moor - (Another Year's) Winter Harbour", False),
+    ("Winter Harbour", "Sela Moor - Winter Harbor (Official Video)", True),  # a spelling
+    ("Dreaming Of You", "Sela Moor - Dreamin' Of U", True),  # spoken spellings
+    ("Summer Tiime", "Sela Moor - Summertime", True),  # joined, a typo
+])
+def test_title_words_match_as_words(song_title: str, video: str, ok: bool) -> None:
+    assert _ok("Sela Moor", song_title, video, "Sela Moor") is ok
+
+
+def test_bracket_after_a_name_is_not_a_title() -> None:
+    assert _ok("Sela Moor", "Winter Harbour", "Sela Moor (셀라) 'Winter Harbour' Official MV",
+               "Sela Moor")
+
+
+@pytest.mark.parametrize("video,channel", [
+    ("Sela Moor - Glass Tide (1979) • TopPop", "TopPop"),
+    ("2022 Harbour Country Awards - Sela Moor - Glass Tide", "HCA Official"),
+    ("Sela Moor - Glass Tide (from Old Grey Whistle Test)", "SelaMoorVEVO"),
+    ("Sela Moor - Glass Tide", "Music Bank KBS"),
+])
+def test_tv_shows_and_awards_are_other_performances(video: str, channel: str) -> None:
+    assert not _ok("Sela Moor", "Glass Tide", video, channel)
+
+
+def test_a_video_results_artists_are_its_uploader_not_credits() -> None:
+    up = _c("Iron Harbor - Cold Lantern [No Copyright Sound]", "Free Tunes",
+            artists=("Free Tunes",), result_type="video")
+    s = score_candidate("Iron Harbor", "Cold Lantern", None, up, CFG)
+    assert not any("credits" in f for f in s.failed), s.failed
+
+
+@pytest.mark.parametrize("video", [
+    "Sela Moor - Lanterns Over The Glass Tide 432Hz",
+    "Sela Moor - Lanterns Over The Glass Tide reverbed",
+    "Lanterns Over The Glass Tide 528 Hz - Sela Moor",
+])
+def test_effect_marker_inside_the_title_part(video: str) -> None:
+    s = score_candidate("Sela Moor", "Lanterns Over The Glass Tide", None,
+                        _c(video, "Sela Moor"), CFG)
+    assert any(f.startswith("another version") for f in s.failed), s.failed

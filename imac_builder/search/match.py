@@ -177,6 +177,12 @@ VERSION_MARKERS: tuple[str, ...] = (
     "one take", "busking", "choreography", "choreo", "dance practice", "dance cover",
     "dance studio", "fancam", "made famous by", "originally performed by",
     "originally by", "as performed by", "style of", "tribute to",
+    # TV shows and broadcasters' music programmes, awards ceremonies
+    "music bank", "inkigayo", "m countdown", "show champion", "music core", "toppop",
+    "hitparade", "fernsehgarten", "wetten dass", "sanremo", "eurovision", "letterman",
+    "jay leno", "arsenio", "american idol", "la voz", "later with", "whistle test",
+    "rockpalast", "austin city limits", "awards", "grammys", "grammy", "vmas", "zdf",
+    "mnet", "mtv", "vh1",
 )
 #: Words by which a title says it is a video (a music video may have an intro).
 _VIDEO_WORDS = frozenset({"video", "mv", "clip", "clipe", "videoclip", "visualizer",
@@ -498,8 +504,11 @@ def _channel(channel: str, artist: str) -> tuple[float, str]:
 
 
 @lru_cache(maxsize=64)
-def _phrases(words: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    return tuple((w, tuple(fold(w).split())) for w in words if fold(w))
+def _phrases(words: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """Each phrase (``words``, then the version markers), its folded words and those
+    words padded with spaces."""
+    return tuple((w, tuple(fold(w).split()), f" {fold(w)} ")
+                 for w in dict.fromkeys(words + VERSION_MARKERS) if fold(w))
 
 
 def _count(hay: Sequence[str], phrase: tuple[str, ...]) -> int:
@@ -519,9 +528,10 @@ def _penalties(video_title: str, channel: str, own: Sequence[str],
     title = fold(_BRACKET_FEAT_RE.sub(" ", video_title)).split()
     chan = fold(channel).split()
     hay = f" {' '.join(title)} | {' '.join(chan)} "
+    present = set(title) | set(chan)
     found = []
-    for w, fw in _phrases(tuple(dict.fromkeys(words + VERSION_MARKERS))):
-        if f" {' '.join(fw)} " not in hay:  # most phrases: absent, decided at once
+    for w, fw, padded in _phrases(words):
+        if fw[0] not in present or padded not in hay:  # most: absent, decided at once
             continue
         n_own = _count(own, fw)
         if _count(title, fw) > n_own or (not n_own and _count(chan, fw)):
@@ -818,6 +828,214 @@ def _required(title: str) -> tuple[tuple[str, frozenset[str]], ...]:
     return tuple(k for k in _REQUIRED if k[0] in kinds)
 
 
+#: Frequency, effect and length markers of an edited upload ("432Hz", "8D Audio", "10
+#: Hours", "slowed + reverb"), matched as folded words.
+_EFFECT_RE = re.compile(r"\b(?:\d+ ?hz|\d+ ?(?:hours?|hrs?)|reverb\w*|bass ?boost\w*|"
+                        r"8 ?d(?: audio)?|loop(?:ed)?)\b")
+
+
+def _effects(video_title: str, own: str) -> list[str]:
+    """Effect markers in a folded video title the song's own folded words lack."""
+    squashed = own.replace(" ", "")
+    return [m.group(0) for m in _EFFECT_RE.finditer(video_title)
+            if m.group(0).replace(" ", "")[:6] not in squashed]
+
+
+#: Title words that may be missing or spelt otherwise without changing the song.
+_MINOR = frozenset({"the", "a", "an", "and", "of", "to", "in", "on", "n", "o", "s", "t",
+                    "feat", "ft", "with", "y", "e", "et", "und", "de", "la", "el", "le",
+                    "tha", "da", "i"})
+#: Spoken spellings and abbreviations of title words ("Wanna", "U", "Pt. 2", "RMX").
+_SPELLINGS = {"u": "you", "ya": "you", "ur": "your", "bout": "about", "ol": "old",
+              "ole": "old", "wanna": "want", "gonna": "going", "gotta": "got", "pt": "part",
+              "rmx": "remix", "luv": "love", "thru": "through", "nite": "night",
+              "tonite": "tonight", "cuz": "because", "coz": "because", "cause": "because",
+              "em": "them", "yg": "yang", "n": "and", "vol": "volume"}
+#: Words of a sectioned (classical) work title a video need not repeat.
+_WORK_WORDS = frozenset({"op", "opus", "no", "nr", "bwv", "kv", "hob", "vol", "volume",
+                         "part", "act", "scene", "movement", "mvt"} | set(_ROMAN) | {"i", "v", "x"})
+
+
+def _same_word(w: str, v: str) -> bool:
+    """Whether a video's word ``v`` spells the song's word ``w`` (a typo, a swapped or
+    dropped letter; "dreamin" for "dreaming"), and is not another word that starts the
+    same ("link" is not "linked", "love" is not "lover")."""
+    from rapidfuzz.distance import OSA
+
+    if w == v:
+        return True
+    a, b = (w[:-1] if w.endswith("ing") else w), (v[:-1] if v.endswith("ing") else v)
+    if a == b:
+        return True
+    if len(w) < 4 or w[0] != v[0] or a.startswith(b) or b.startswith(a):
+        return False
+    cut = 2 if len(w) >= 8 else 1
+    return OSA.distance(w, v, score_cutoff=cut) <= cut
+
+
+@lru_cache(maxsize=8192)
+def _missing_words(main: str, video: str) -> tuple[str, ...]:
+    """The content words of a song's folded main title that a folded video title lacks
+    (in a script the video uses), when they make it another title: any for a title of
+    up to three content words, two or more for a longer one ("Linked" for a "Link"
+    video, "Baby" for "Santa"). A title close as a whole (a typo, a plural, a joined
+    word: "Summertime") passes; the caller leaves out sectioned works ("Composer:
+    Work, Op. 1")."""
+    if not main:
+        return ()
+    vw = [_SPELLINGS.get(v, v) for v in video.split()]
+    mw = [_SPELLINGS.get(w, w) for w in main.split()]
+    # the title as whole words, perhaps joined or split otherwise ("Summer Time")
+    sq = "".join(mw)
+    if any("".join(vw[i:j]) == sq for i in range(len(vw))
+           for j in range(i + 1, min(len(vw), i + len(mw) + 2) + 1)):
+        return ()
+    scripts = {_script(v) for v in vw}
+    content = [w for w in mw if w not in _MINOR and len(w) >= 3 and w not in _WORK_WORDS
+               and _script(w) not in ("", "cjk", "hangul")]
+    content = [w for w in content if _script(w) in scripts]
+    out = tuple(w for w in content if not any(_same_word(w, v) for v in vw))
+    if not out or (len(content) > 3 and len(out) < 2):
+        return ()
+    if _window(" ".join(mw), " ".join(vw))[0] >= 90:
+        return ()
+    return out
+
+
+_JOIN_FEAT = re.compile(r"\s(?:feat\.?|ft\.?|featuring)\s", re.IGNORECASE)
+
+
+def _lead_is_other(vtitle: str, credited: tuple[str, ...], featured: tuple[str, ...],
+                   main: str) -> bool:
+    """Whether the video's lead artist (before " - ", ahead of "ft."/"feat.") is someone
+    else while the song's credited artist appears only as featured: "DJ Other ft Lead
+    and Guest - Song" for Lead's "Song (feat. Guest)". Applies only when the song's
+    credit says who leads (its own artist is not one of its featured names)."""
+    leads = [c for c in credited if not _names_in(c, featured)]
+    if not featured or not leads:
+        return False
+    m = _LEAD_SLOT.match(vtitle)
+    if not m:
+        return False
+    slot = m.group(0).rstrip(" -–—")
+    parts = _JOIN_FEAT.split(f" {slot} ", maxsplit=1)
+    if len(parts) < 2:
+        return False
+    head, tail = fold(parts[0]), fold(parts[1])
+    if not head or main and _squash(main) in head.replace(" ", ""):
+        return False
+    heads = [fold(x) for x in _NAME_JOINERS.split(parts[0]) if x and fold(x)]
+    if any(_names_in(h, tuple(credited) + featured) for h in heads):
+        return False
+    return _names_in(tail, tuple(leads))
+
+
+def _extra_artists(cand_artists: tuple[str, ...], names: tuple[str, ...],
+                   own: str) -> list[str]:
+    """The artists a structured result credits beyond the song's (its artists, featured
+    names, and names its title carries, such as a remixer)."""
+    from rapidfuzz import fuzz
+
+    out = []
+    for a in cand_artists:
+        s = _squash(a)
+        if not s or any(fuzz.ratio(s, _squash(n)) >= 85 for n in names if n):
+            continue
+        if f" {fold(a)} " in f" {own} ":
+            continue
+        out.append(a)
+    return out
+
+
+#: Words a song title's version part may hold that name no one ("- Radio Edit",
+#: "(Acoustic Version)", "- Live at"); the rest name a remixer, arranger or session.
+_GENERIC_VERSION = frozenset({
+    "remix", "remixed", "mix", "mixed", "rmx", "rework", "edit", "edited", "version",
+    "versions", "radio", "club", "extended", "original", "dub", "vip", "bootleg", "flip",
+    "live", "at", "from", "in", "on", "the", "a", "an", "of", "and", "by", "session",
+    "sessions", "arr", "arranged", "arrangement", "for", "acoustic", "single", "album",
+    "mono", "stereo", "remastered", "remaster", "explicit", "clean", "short", "long",
+    "instrumental", "unplugged", "studio", "demo", "vivo", "ao", "en", "directo",
+    "official", "video", "slowed", "sped", "up", "reverb", "acustico", "stripped",
+    "with", "feat", "ft", "orchestral", "piano", "guitar", "re", "recorded", "take",
+    "main", "new", "alternate", "alternative", "alt", "lp", "cd", "digital", "uk", "us",
+    "vocal", "mixes", "x", "vs", "de", "la", "el", "do", "da", "mtv", "bbc"})
+_VERSION_PART = re.compile(r"\b(?:remix\w*|mix|mixed|rmx|rework|edit|dub|vip|bootleg|flip|"
+                           r"session|sessions|arr|arranged|arrangement)\b")
+_REMIX_PART = re.compile(r"\b(?:remix\w*|rmx|rework|bootleg|flip|vip)\b")
+_NAMED_KINDS = re.compile(r"\b(?:session|sessions|arr|arranged|arrangement)\b")
+
+
+@lru_cache(maxsize=4096)
+def _version_names(title: str) -> tuple[tuple[tuple[str, ...], bool], ...]:
+    """For each version part of a cleaned song title (a bracket, or a dash suffix turned
+    into one) that names a remixer, arranger or session ("Lost Kings Remix", "Arr.
+    Kleynjans", "BBC Radio 2 Session"), the folded words that name it (years left out)
+    and whether it is an arrangement or a session (named anywhere in the video)."""
+    out = []
+    for m in _BRACKET_RE.finditer(title):
+        inner = fold(m.group(1))
+        if not _VERSION_PART.search(inner) or inner.startswith(("feat ", "ft ", "with ")):
+            continue
+        words = tuple(w for w in inner.split() if w not in _GENERIC_VERSION
+                      and not _YEAR_RE.fullmatch(w))
+        if words:
+            out.append((words, bool(_NAMED_KINDS.search(inner))))
+    return tuple(out)
+
+
+def _names_version(words: tuple[str, ...], anywhere: bool, vtitle: str,
+                   channel: str) -> bool:
+    """Whether the video names the song's remixer/arranger/session (``words``) in a part
+    that names a version, or (``anywhere``: an arranger, a session) anywhere in its
+    title or channel."""
+    squashed = "".join(words)
+    parts = [fold(p) for p in _BRACKET_RE.findall(vtitle)] + [
+        fold(p) for p in _SEG_RE.split(vtitle) if p]
+    hay = [p for p in parts if _VERSION_PART.search(p) or _HARD_QUAL.search(p)]
+    if anywhere or any(_REMIX_PART.search(p) for p in hay):
+        # an arranger or session anywhere; a remixer named as an artist of a "(Remix)"
+        hay += [fold(vtitle), fold(channel)]
+    for p in hay:
+        ws = p.split()
+        if all(any(_same_word(w, v) for v in ws) for w in words) or (
+                len(squashed) >= 5 and squashed in p.replace(" ", "")):
+            return True
+    return False
+
+
+def _leading_bracket(vtitle: str, main: str, own: frozenset[str], noise: re.Pattern) -> str:
+    """An unexplained bracket that opens the title part of a video title, right before
+    the song's title: part of another song's title ("Artist - (This Year's) Song" for
+    "Song"); "" if none. A bracket after a name ("Artist (Group) - Song") is not."""
+    if not main:
+        return ""
+    for m in _BRACKET_RE.finditer(vtitle):
+        before = vtitle[:m.start()].rstrip()
+        if before and before[-1] not in "-–—|:'\"“‘«「【~":
+            continue
+        after = vtitle[m.end():]
+        first = after.lstrip()[:1]
+        if not (first.isalnum() or first in "'\"‘’“”") or not f" {fold(after)} ".startswith(
+                f" {main} "):
+            continue
+        inner = fold(_YEAR_RE.sub(" ", noise.sub(" ", fold(m.group(1)))))
+        scripts = frozenset(_script(w) for w in main.split()) - {""}
+        extra = [w for w in inner.split() if w not in own and w not in _MINOR
+                 and (not _script(w) or _script(w) in scripts)]
+        if extra and not inner.startswith(("feat ", "ft ", "with ")):
+            return " ".join(extra)
+    return ""
+    for m in _BRACKET_RE.finditer(vtitle):
+        if not f" {fold(vtitle[m.end():])} ".startswith(f" {main} "):
+            continue
+        inner = fold(_YEAR_RE.sub(" ", noise.sub(" ", fold(m.group(1)))))
+        extra = [w for w in inner.split() if w not in own and w not in _MINOR]
+        if extra:
+            return " ".join(extra)
+    return ""
+
+
 @lru_cache(maxsize=4096)
 def _song(artist: str, title: str) -> tuple[tuple[str, ...], str, tuple[str, ...],
                                              tuple[str, ...], tuple[str, ...]]:
@@ -894,8 +1112,27 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     quals = [q for q, hard in parts if hard]
     vwords = set(fold(vtitle).split())
     missing = [k for k, ws in _required(t) if not vwords & ws]
+    # the song names its remixer, arranger or session: the video must name the same
+    missing += [" ".join(ws) for ws, anywhere in _version_names(t)
+                if not _names_version(ws, anywhere, vtitle, chan_text)]
+    main = _main_title(t)
+    fv = fold(vtitle)
+    pens += [e for e in _effects(fv, " ".join(own)) if e not in pens]
+    lost: tuple[str, ...] = ()
+    lead_br, other_lead, extra = "", False, []
+    if title_sim >= cfg.min_title and artist_sim >= cfg.min_artist:
+        # (only for a candidate that could pass: the others fail anyway)
+        # title words match as words: "Link" is not "Linked", "(Other) Song" not "Song"
+        lost = _missing_words(main, fv) if ":" not in t else ()
+        lead_br = _leading_bracket(vtitle, main, frozenset(own),
+                                   _noise_re(f"{' '.join(names)} {fold(t)}"))
+        other_lead = _lead_is_other(vtitle, credited, featured, main)
+        # a "song" result's artists are the release's credits; a "video" result's are
+        # its uploader (the channel), which says nothing of the recording's credits
+        extra = (_extra_artists(cand.artists, credited + featured, " ".join(own))
+                 if cand.artists and cand.result_type == "song" else [])
     # "Part 2" is another song than "Part 1"; "Linked" is not "Link"
-    nums = _numbers(_main_title(t)) - _numbers(fold(vtitle), words=True)
+    nums = _numbers(main) - _numbers(fv, words=True)
     harmless = [q for q, hard in parts if not hard]
     strict = official in ("Topic", "YouTube Music song")
     dur_pen, dur_note, dur_fail = _duration(
@@ -929,6 +1166,15 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     if missing:
         failed.append("the song's title names a version (" + ", ".join(missing)
                       + "); the video's does not")
+    if lost:
+        failed.append("the song's title word(s) " + ", ".join(lost) + " not in the video")
+    if lead_br:
+        failed.append(f"another song's title ('({lead_br})' leads the title)")
+    if other_lead:
+        failed.append("another artist's track (the song's artist only featured)")
+    if extra and (quals or harmless):
+        failed.append("another version (credits " + ", ".join(extra)
+                      + " with an unexplained part)")
     if score < cfg.min_score:
         failed.append(f"score {score:.1f} < {cfg.min_score:g}")
     if structured:
