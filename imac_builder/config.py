@@ -291,13 +291,15 @@ class SearchConfig(StageConfig):
 
 #: The most download workers (each a yt-dlp and an ffmpeg).
 MAX_JOBS = 64
+#: Videos an hour download and rebuild are paced at unless told otherwise.
+DEFAULT_RATE = 240.0
 
 
 @dataclass(frozen=True)
 class DownloadConfig(StageConfig):
     jobs: int = setting(1, "Songs downloaded at once.", lo=1, hi=MAX_JOBS)
     rate: float = setting(
-        240.0, "Videos an hour across all workers together, jittered (0: unpaced); "
+        DEFAULT_RATE, "Videos an hour across all workers together, jittered (0: unpaced); "
         "YouTube tolerates about 300 an hour per session.", lo=0)
     sleep: float = setting(0.0, "A further pause of each worker before each download, in "
                                 "seconds.", lo=0)
@@ -358,8 +360,8 @@ class FeaturesConfig(StageConfig):
         "IMAGENET1K_V1 (a file, or downloaded).",
         metavar="fid-helper[:PATH]|torchvision[:PATH]")
     shard_size: int | None = setting(
-        None, "Items per shard (default 32 segments, 256 with --engine torch, or 256 "
-              "images).", lo=1)
+        None, "Items per shard (default 32 segments, fewer when a small run would leave "
+              "local workers idle; 256 with --engine torch, or 256 images).", lo=1)
     batch_size: int = setting(32, "Images per inference batch.", lo=1)
 
 
@@ -395,6 +397,9 @@ class ReleaseConfig(StageConfig):
 @dataclass(frozen=True)
 class RebuildConfig(StageConfig):
     jobs: int = setting(1, "Songs downloaded at once.", lo=1, hi=MAX_JOBS)
+    rate: float = setting(
+        DEFAULT_RATE, "Videos an hour across all workers together, jittered (0: unpaced); "
+        "as download's --rate.", lo=0)
     sleep: float = setting(0.0, "Seconds each worker waits before a download.", lo=0)
 
 

@@ -210,8 +210,9 @@ def check_cookies(path: Path | None) -> Check:
                  needing("youtube"), fix)
 
 
-def check_api_key(api_key_file: Path | None) -> Check:
-    """The YouTube Data API key: present and shaped like a Google key (never shown)."""
+def check_api_key(api_key_file: Path | None, backend: str = "api") -> Check:
+    """The YouTube Data API key: present and shaped like a Google key (never shown);
+    search needs it when its ``backend`` is ``api``."""
     if api_key_file is not None:
         from .errors import UserError
         from .guard import read_text
@@ -219,7 +220,7 @@ def check_api_key(api_key_file: Path | None) -> Check:
         try:
             key = read_text(api_key_file, "an API key file", 4096).strip()
         except UserError as e:
-            return Check("api_key", "missing", str(e), ["search"],
+            return Check("api_key", "missing", str(e), needing("api_key"),
                          "a file holding the key alone")
         except (OSError, UnicodeDecodeError) as e:
             return Check("api_key", "missing", f"{api_key_file}: unreadable "
@@ -230,8 +231,13 @@ def check_api_key(api_key_file: Path | None) -> Check:
         key = os.environ.get("YOUTUBE_API_KEY", "").strip()
         where = "$YOUTUBE_API_KEY"
     if not key:
-        return Check("api_key", "skip", "no API key (search --backend api needs one; "
-                                        "--backend ytdlp and ytmusic need none)")
+        if backend == "api":
+            return Check("api_key", "missing", "no API key, and search's backend is api "
+                         "(the default, or the pipeline file's)", needing("api_key"),
+                         "export YOUTUBE_API_KEY=... (or --api-key-file), or search "
+                         "--backend ytdlp (or ytmusic)")
+        return Check("api_key", "skip", f"no API key (search's backend is {backend}: it "
+                                        "needs none)")
     shape = "well-formed" if GOOGLE_KEY.fullmatch(key) else \
         f"not shaped like a Google API key (AIza + 35 characters; this one has {len(key)})"
     return Check("api_key", "ok" if GOOGLE_KEY.fullmatch(key) else "warn",
@@ -271,8 +277,9 @@ def check_search_backends(workdir: Path | None = None) -> Check:
                  [], "pip install -e '.[search]'")
 
 
-def _remaining_download(root: Path) -> int:
-    """Matched songs the download stage has not finished, from the work directory."""
+def _remaining_download(root: Path) -> tuple[int, int]:
+    """Matched songs the download stage has not finished, and labelled songs not searched
+    yet (each may become a download), from the work directory."""
     from . import tables as T
 
     def rows(table: T.Table) -> list[dict[str, str]]:
@@ -281,10 +288,41 @@ def _remaining_download(root: Path) -> int:
         except (OSError, UserError, UnicodeDecodeError, csv.Error):
             return []
 
-    matched = {r.get("track_id") for r in rows(T.MATCHES)
+    matches = rows(T.MATCHES)
+    matched = {r.get("track_id") for r in matches
                if (r.get("status") or "").strip() == "matched"}
     done = {r.get("track_id") for r in rows(T.LEDGER) if r.get("status") == "ok"}
-    return len(matched - done)
+    searched = {r.get("track_id") for r in matches
+                if not (r.get("reason") or "").startswith(("not_searched", "search_failed"))}
+    state = _state(root)
+    if state.get("rebuilt_from"):
+        searched = {r.get("track_id") for r in matches} | searched
+    songs = {r.get("track_id") for r in rows(T.SONGS)}
+    subset = state.get("subset")
+    if isinstance(subset, dict) and isinstance(subset.get("track_ids"), list):
+        songs &= set(subset["track_ids"])
+        matched &= set(subset["track_ids"])
+    return len(matched - done), len(songs - searched - matched)
+
+
+def _state(root: Path) -> dict:
+    from .workdir import read_state
+
+    return read_state(root)
+
+
+def _search_backend(workdir: Path | None) -> str:
+    """The backend the next search runs with: the one it last ran with, else the
+    default."""
+    from dataclasses import fields
+
+    from .config import SearchConfig, field_default
+
+    values = ((_state(workdir) if workdir is not None else {}).get("configs") or {}) \
+        .get("search", {}).get("values") or {}
+    default = next(field_default(f) for f in fields(SearchConfig) if f.name == "backend")
+    backend = values.get("backend") if isinstance(values, dict) else None
+    return str(backend or default)
 
 
 def check_disk(workdir: Path | None) -> Check:
@@ -296,10 +334,12 @@ def check_disk(workdir: Path | None) -> Check:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     free = shutil.disk_usage(probe).free
-    songs = _remaining_download(root) if root.is_dir() else 0
-    need = songs * int(DEFAULT_SECONDS // 60) * FLAC_BYTES_PER_SEGMENT + DISK_MARGIN
-    detail = (f"{free / 1e9:.1f} GB free at {probe}; the {songs} songs left to download "
-              f"need about {need / 1e9:.1f} GB")
+    songs, unsearched = _remaining_download(root) if root.is_dir() else (0, 0)
+    need = ((songs + unsearched) * int(DEFAULT_SECONDS // 60) * FLAC_BYTES_PER_SEGMENT
+            + DISK_MARGIN)
+    detail = (f"{free / 1e9:.1f} GB free at {probe}; the {songs} matched songs left to "
+              f"download and {unsearched} songs not searched yet (counted as if each is "
+              f"found) need about {need / 1e9:.1f} GB")
     return Check("disk", "ok" if free >= need else "missing", detail,
                  needing("disk"), "free space or use another --workdir")
 
@@ -400,7 +440,7 @@ def check_modules() -> Check:
 def run_doctor(workdir: Path | None = None, stages: Sequence[str] = (),
                cookies: Path | None = None, api_key_file: Path | None = None,
                js_runtime: str | None = None, today: dt.date | None = None,
-               device: str = "cpu") -> DoctorReport:
+               device: str = "cpu", search_backend: str | None = None) -> DoctorReport:
     """Check this machine offline; ``stages`` are those the report must be ready for, on
     ``device`` (``cuda``: a GPU, a CUDA torch and torchvision become needs)."""
     unknown = [s for s in stages if s not in STAGES]
@@ -415,7 +455,8 @@ def run_doctor(workdir: Path | None = None, stages: Sequence[str] = (),
     report.checks.append(check_ytdlp(today or dt.date.today()))
     report.checks.extend(check_js_runtime(js_runtime))
     report.checks.append(check_cookies(cookies))
-    report.checks.append(check_api_key(api_key_file))
+    report.checks.append(check_api_key(api_key_file, search_backend or
+                                       _search_backend(workdir)))
     report.checks.append(check_search_backends(workdir))
     report.checks.append(check_disk(workdir))
     report.checks.extend(check_torch(device))

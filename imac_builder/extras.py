@@ -29,6 +29,8 @@ OPTIONAL: dict[str, tuple[str, str]] = {
     "rapidfuzz": ("rapidfuzz", "search"),
     "tzdata": ("tzdata", "search"),
     "mlcroissant": ("mlcroissant", "release"),
+    "pyarrow": ("pyarrow", "hf"),
+    "datasets": ("datasets", "hf"),
     "dask": ("dask[distributed]", "dask"),
     "distributed": ("dask[distributed]", "dask"),
     "torch": ("torch", ""),

@@ -49,10 +49,12 @@ def formats_page() -> str:
           "`segment_id = <track_id>_<k>` with k from 0 in three digits.", "",
           "## Status words", ""]
     for title, words in (("search/matches.csv", vocab.SEARCH_STATUSES),
+                         ("search/matches.csv` reasons of `no_match` (the word before the "
+                          "reason's first colon", vocab.SEARCH_REASONS),
                          ("download/ledger.csv", vocab.DOWNLOAD_STATUSES),
                          ("images/images.csv", vocab.IMAGE_STATUSES),
                          ("images/ledger.csv", vocab.IMAGE_FETCH_STATUSES)):
-        L += [f"`{title}`:", ""]
+        L += [f"`{title}`" + ("):" if "(" in title else ":"), ""]
         L += table(("status", "another run may fix it", "what to do"),
                    [(f"`{s.word}`", "yes" if s.retryable else "no", s.advice)
                     for s in words.values()])

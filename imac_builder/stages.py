@@ -76,7 +76,8 @@ STAGES: tuple[Stage, ...] = (
           "--lastfm lastfm_tags.db --metadata track_metadata.db",
           judge="imac_builder.status:judge_tags"),
     Stage("search", "imac_builder.search.stage:run_search", (T.SONGS,),
-          (T.CANDIDATES, T.MATCHES), modules=("rapidfuzz", "tzdata"), needs=("api_key", "backend"),
+          (T.CANDIDATES, T.MATCHES), modules=("rapidfuzz", "tzdata"),
+          needs=("api_key", "backend"),
           judge="imac_builder.status:judge_search"),
     Stage("download", "imac_builder.download.stage:run_download", (T.SONGS, T.MATCHES),
           (T.SEGMENTS, T.LEDGER), modules=("yt_dlp", "soundfile"),
@@ -98,7 +99,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("evaluate", "imac_builder.train.evaluate:run_evaluate", (T.SPLITS, *T.PAIRS.values()),
           (T.RUN,), modules=("matplotlib",),
           judge="imac_builder.status:judge_evaluate"),
-    Stage("release", "imac_builder.release.stage:run_release", (T.SONGS,), (T.MANIFEST,),
+    Stage("release", "imac_builder.release.stage:run_release",
+          (T.SONGS, T.MATCHES, T.SEGMENTS), (T.MANIFEST,),
           "--name imac --version X.Y.Z", modules=("mlcroissant",)),
 )
 BY_NAME: dict[str, Stage] = {s.name: s for s in STAGES}

@@ -64,6 +64,9 @@ class StatusSummary:
             if p.get("search_days") is not None:
                 line += (f", about {p['search_days']} days at {p['daily_quota']:,} units a "
                          f"day ({p['units_per_song']} units a song, {backend} backend)")
+            elif p["songs_to_search"] and backend == "api":
+                line += (f" (api backend: the daily quota of {p['daily_quota']:,} units is "
+                         f"below one song's {p['units_per_song']}: raise --daily-quota)")
             elif p["songs_to_search"]:
                 line += f" ({backend} backend: no quota)"
             out.append(line)
@@ -208,21 +211,31 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
 
     commands = {s.name: f"{cmd} {s.name} {hint(s)}".rstrip() for s in stages.STAGES}
     changed = _config_changes(r, pipeline)
+    from .subset import describe, recorded
+
+    scope = recorded(r)  # a subset (imac_builder.subset) or the demo's songs
+    if scope is not None:  # the rest is out of scope
+        remembered["subset"] = describe(r)
+    rebuilt = memory.get("rebuilt_from") if isinstance(memory.get("rebuilt_from"), dict) \
+        else None
     seen = Seen(wd, r, _rows(r, T.SONGS), _rows(r, T.MATCHES), _rows(r, T.LEDGER),
-                memory, pipeline or {})
+                memory, pipeline or {}, scope=scope, rebuilt=rebuilt)
     st = [s.judgement()(seen) for s in stages.STAGES if s.judge]
-    songs, matches, ledger = seen.songs, seen.matches, seen.ledger
+    songs, matches, ledger = seen.in_scope(seen.songs), seen.matches, seen.ledger
     for s in st:
         if s.stage in changed and s.state == DONE:
             s.state = STALE
             s.detail = "; ".join(x for x in (s.detail, changed[s.stage]) if x)
     summary = StatusSummary(str(r), st, "", remembered)
-    _plan(r, memory, pipeline or {}, songs, matches, ledger, summary)
+    _plan(r, memory, pipeline or {}, [] if rebuilt else songs, matches, ledger, summary,
+          scope)
     order = {name: i for i, name in enumerate(stages.ORDER)}
     st.sort(key=lambda s: order.get(s.stage, len(order)))
     nxt = next((s for s in st if s.state != DONE), None)
+    if memory.get("demo") and (nxt is None or nxt.stage in ("search", "download")):
+        nxt = None  # the demo's songs are generated: no search or download on them
     if nxt is None:
-        released = sorted(p.name for p in (r / "manifests").glob("*") if p.is_dir())
+        released = _releases(r, memory)
         step = (f"everything is done ({', '.join(released)} released)" if released else
                 f"everything is done: {cmd} release --name imac --version X.Y.Z")
     else:
@@ -251,6 +264,16 @@ class Seen:
     split_hash: str | None = None
     #: run name -> done or stale, by the train judge.
     runs: dict[str, str] = field(default_factory=dict)
+    #: The songs in scope: a recorded subset or the demo's (None: every song).
+    scope: set[str] | None = None
+    #: The release the songs were rebuilt from (``workdir.json`` ``rebuilt_from``).
+    rebuilt: dict | None = None
+
+    def in_scope(self, rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        """The rows of songs in scope (all of them without a subset)."""
+        if self.scope is None:
+            return rows
+        return [x for x in rows if x.get("track_id") in self.scope]
 
 
 def judge_tags(seen: Seen) -> StageState:
@@ -260,15 +283,21 @@ def judge_tags(seen: Seen) -> StageState:
 
 
 def judge_search(seen: Seen) -> StageState:
-    if not T.MATCHES.at(seen.root).exists():
+    exists = T.MATCHES.at(seen.root).exists()
+    if seen.rebuilt is not None and exists:
+        # the songs and their videos came from a release: nothing is left to search
+        return StageState("search", DONE, f"rebuilt from {seen.rebuilt.get('release')} "
+                          f"({len(seen.matches)} videos; no search needed)")
+    if not exists:
         return StageState("search", NOT_STARTED)
     kinds = []
-    for m in seen.matches:
+    for m in seen.in_scope(seen.matches):
         reason = m.get("reason", "")
         kinds.append("not searched" if reason.startswith("not_searched") else
                      "search failed" if reason.startswith("search_failed") else
                      m.get("status", ""))
-    new = {s["track_id"] for s in seen.songs} - {m.get("track_id") for m in seen.matches}
+    new = {s["track_id"] for s in seen.in_scope(seen.songs)} - \
+        {m.get("track_id") for m in seen.matches}
     todo = sum(k in ("not searched", "search failed") for k in kinds)
     state = STALE if new else PARTIAL if todo else DONE
     backend = _recorded(seen.memory, seen.pipeline, "search", "backend")
@@ -344,6 +373,17 @@ def judge_evaluate(seen: Seen) -> StageState:
                       ", ".join(evaluated))
 
 
+def _releases(root: Path, memory: dict) -> list[str]:
+    """Releases made of this work directory: those ``release`` recorded (wherever
+    ``--out`` put them) and any under ``W/manifests``."""
+    found = {p.name for p in (root / "manifests").glob("*") if p.is_dir()
+             and not p.name.startswith(".")}
+    recorded = memory.get("releases")
+    if isinstance(recorded, dict):
+        found |= {str(k) for k, v in recorded.items() if Path(str(v)).is_dir()}
+    return sorted(found)
+
+
 def _recorded(state: dict, pipeline: dict, stage: str, key: str) -> object:
     """A setting as the next run will use it: the pipeline file's, else the one the
     stage last ran with, else the configuration's default."""
@@ -359,7 +399,7 @@ def _recorded(state: dict, pipeline: dict, stage: str, key: str) -> object:
 
 def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
           matches: list[dict[str, str]], ledger: list[dict[str, str]],
-          summary: StatusSummary) -> None:
+          summary: StatusSummary, scope: set[str] | None = None) -> None:
     """What is left, how long it takes at the recorded quota and rate, and what failed."""
     import math
 
@@ -394,6 +434,9 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
             per_day = daily // units
             plan.update(units_per_song=units, daily_quota=daily,
                         search_days=math.ceil(left / per_day) if per_day else None)
+    if scope is not None:
+        matches = [m for m in matches if m.get("track_id") in scope]
+        ledger = [x for x in ledger if x.get("track_id") in scope]
     if matches:
         done = {(x.get("track_id"), x.get("video_id")) for x in ledger
                 if x.get("status") == "ok" or not DOWNLOAD_STATUSES.get(
@@ -420,8 +463,12 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
             fails["search"][word] = fails["search"].get(word, 0) + 1
             summary.failures.append(Failure("search", m.get("track_id", ""), word,
                                             m.get("reason", "")))
+    chosen = {(m.get("track_id"), m.get("video_id")) for m in matches
+              if m.get("status") == "matched"}
     for x in ledger:
         word = x.get("status", "")
+        if (x.get("track_id"), x.get("video_id")) not in chosen:
+            continue  # a video no longer chosen (rematched, or none left: search says why)
         if word and word != "ok":
             fails.setdefault("download", {})
             fails["download"][word] = fails["download"].get(word, 0) + 1

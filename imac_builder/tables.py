@@ -61,7 +61,7 @@ IMAC_SCORES = _t("tags/imac_scores.csv", "tags",
                  "song_name artist_name pos_score neu_score neg_score imac_label track_id "
                  "our_label agree", "song_name artist_name",
                  "tags --imac-scores: every row of the authors' score file, its MSD track "
-                 "and both labels")
+                 "and both labels (an unreadable row as it was, agree `unreadable`)")
 IMAC_AGREEMENT = File("tags/imac_agreement.md", "tags",
                       "tags --imac-scores: rows matched, label agreement, confusion table")
 
@@ -101,7 +101,8 @@ IMAGE_LEDGER = _t("images/ledger.csv", "images",
 MUSIC_STORE = File("features/music.h5", "features", "193-d music features per segment")
 IMAGE_STORE = File("features/images.h5", "features", "2048-d Inception-v3 features per image")
 SPECTROGRAM_STORE = File("features/spectrograms.h5", "features",
-                         "log-mel spectrograms per segment (Spectrogram-ACP, L3-Net)")
+                         "log-spectrograms per segment, 128 linear bands in dB "
+                         "(Spectrogram-ACP, L3-Net)")
 PIXEL_STORE = File("features/pixels.h5", "features", "224 x 224 RGB pixels (L3-Net)")
 STORES = {"music": MUSIC_STORE, "images": IMAGE_STORE,
           "spectrograms": SPECTROGRAM_STORE, "pixels": PIXEL_STORE}

@@ -122,7 +122,7 @@ DOWNLOAD_STATUSES = _statuses(
                       "PO token, HTTP 403): pass --cookies or --cookies-from-browser, --proxy "
                       "or a PO-token provider, then rerun with --retry-failed"),
     ("rate_limited", True, "rate limited by the site: wait (up to an hour for YouTube), "
-                           "raise --sleep, pass --cookies or --proxy, then rerun with "
+                           "lower --rate, pass --cookies or --proxy, then rerun with "
                            "--retry-failed"),
     ("network", True, "network failure: check the connection (or --proxy, "
                       "--socket-timeout), then rerun with --retry-failed"),

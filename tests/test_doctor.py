@@ -141,7 +141,7 @@ def test_ffmpeg_decoders_and_disk(tmp_path):
     listing = subprocess.run([shutil.which("ffmpeg"), "-hide_banner", "-version"],
                              capture_output=True, text=True).stdout
     assert report.check("ffmpeg").detail.split()[0] == listing.split()[2]
-    assert "the 2 songs left to download" in report.check("disk").detail
+    assert "the 2 matched songs left to download" in report.check("disk").detail
 
 
 def test_status_points_to_doctor(runner, tmp_path):

@@ -62,21 +62,24 @@ def _run_options(w: Path, tmp: Path) -> dict[str, dict[str, list[str]]]:
     urls.write_text("https://127.0.0.1:9/none.jpg\n")
     votes = tmp / "votes"
     votes.mkdir()
+    ytdlp = {"js_runtime": ["--js-runtime", "deno"],
+             "cookies_from_browser": ["--cookies-from-browser", "firefox"],
+             "extractor_args": ["--extractor-args", "youtube:player_client=mweb"]}
+    # the subset options (--no-subset excludes them: NOT_HERE); the songs table is a
+    # CSV with a track_id column, as --tracks takes
+    subset = {"tracks": ["--tracks", str(w / "tags" / "songs.csv")],
+              "per_class": ["--per-class", "1"], "classes": ["--classes", "positive"],
+              "seed": ["--seed", "1"], "offset": ["--offset", "1"]}
     return {
         "tags": {"lastfm": ["--lastfm", str(sample / "lastfm_tags.db")],
                  "metadata": ["--metadata", str(sample / "unique_tracks.txt")],
                  "imac_scores": ["--imac-scores", str(scores)]},
         "search": {"limit": ["--limit", "1"], "rerank": ["--rerank"], "rematch": ["--rematch"],
                    "retry_failed": ["--retry-failed", "no_match"],
-                   "api_key_file": ["--api-key-file", str(key)],
-                   "js_runtime": ["--js-runtime", "deno"],
-                   "cookies_from_browser": ["--cookies-from-browser", "firefox"],
-                   "extractor_args": ["--extractor-args", "youtube:player_client=mweb"]},
+                   "api_key_file": ["--api-key-file", str(key)], **ytdlp, **subset},
         "download": {"retry_failed": ["--retry-failed"], "cookies": ["--cookies", str(cookies)],
                      "proxy": ["--proxy", "http://127.0.0.1:9"], "limit": ["--limit", "0"],
-                     "js_runtime": ["--js-runtime", "deno"],
-                     "cookies_from_browser": ["--cookies-from-browser", "firefox"],
-                     "extractor_args": ["--extractor-args", "youtube:player_client=mweb"]},
+                     **ytdlp, **subset},
         "images": {"root": ["--image-root", str(media / "images")],
                    "votes": ["--votes", str(votes)], "urls": ["--urls", str(urls)],
                    "retry_failed": ["--retry-failed"], "offline": ["--offline"]},
@@ -92,16 +95,22 @@ def _run_options(w: Path, tmp: Path) -> dict[str, dict[str, list[str]]]:
                   "min_epochs": ["--min-epochs", "1"], "fresh": ["--fresh"]},
         "evaluate": {"run": ["--run", "demo"], "no_probes": ["--no-probes"]},
         "release": {"version": ["--version", "9.9.9"], "out": ["--out", str(tmp / "rel")],
-                    "csv_safe": ["--csv-safe"]},
+                    "format_": ["--format", "hf"], "csv_safe": ["--csv-safe"]},
         "verify": {"manifest": [str(manifest)], "allow_missing": ["--allow-missing"],
                    "image_root": ["--image-root", str(media / "images")],
                    "jobs": ["--jobs", "2"], "workdir": ["--workdir", str(w)]},
         "rebuild": {"manifest": [str(manifest)], "allow_missing": ["--allow-missing"],
                     "image_root": ["--image-root", str(media / "images")],
                     "cookies": ["--cookies", str(cookies)],
-                    "proxy": ["--proxy", "http://127.0.0.1:9"],
+                    "proxy": ["--proxy", "http://127.0.0.1:9"], **ytdlp,
                     "workdir": ["--workdir", str(tmp / "rebuilt")]},
         "diff": {"a": [str(manifest)], "b": [str(manifest)]},
+        "plan": {"lastfm": ["--lastfm", str(sample / "lastfm_tags.db")],
+                 "metadata": ["--metadata", str(sample / "unique_tracks.txt")],
+                 "exclusions": ["--exclusions", str(tmp / "excl.txt")],
+                 "rate": ["--rate", "100"], "daily_quota": ["--daily-quota", "500"],
+                 "results": ["--results", "60"], "images": ["--images", "1000"],
+                 "cores": ["--cores", "3"], **subset},
         "status": {"failures": ["--failures"]},
         "doctor": {"stages": ["--for", "tags"], "cookies": ["--cookies", str(cookies)],
                    "api_key_file": ["--api-key-file", str(key)],
@@ -112,7 +121,10 @@ def _run_options(w: Path, tmp: Path) -> dict[str, dict[str, list[str]]]:
 
 
 #: Options not given here, with the reason (and the test that covers them).
-NOT_HERE = {("review", "port"): "serves until Ctrl-C (tests/test_review.py runs it)"}
+NOT_HERE = {("review", "port"): "serves until Ctrl-C (tests/test_review.py runs it)",
+            **{(c, "no_subset"): "excludes the subset options given here "
+               "(tests/test_subset.py: it forgets the recorded subset)"
+               for c in ("search", "download")}}
 #: Options that exclude each other: each gets a run of its own (the others at default).
 EXCLUSIVE = {"search": ("rerank", "rematch", "retry_failed")}
 RUNS = [(name, mode) for name in cli.commands if name != "demo"

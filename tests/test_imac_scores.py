@@ -80,7 +80,8 @@ def test_agreement_report(tmp_path, runner, sep, header) -> None:
 
     with (w / "tags" / "imac_scores.csv").open(newline="", encoding="utf-8") as fh:
         out = list(csv.DictReader(fh))
-    assert len(out) == 9
+    assert len(out) == 10  # every row, the unreadable one too (agree "unreadable")
+    assert [r["agree"] for r in out].count("unreadable") == 1
     by_tid = {r["track_id"]: r for r in out if r["track_id"]}
     for t, theirs, ours in expect:
         assert by_tid[t]["imac_label"] == theirs and by_tid[t]["our_label"] == ours

@@ -365,14 +365,14 @@ def test_rebuild_with_a_vanished_video_reports_it_missing(built, tmp_path, runne
     rel = out / "imac-1.0.0"
     gone = _tamper(rel, tmp_path / "rel", "videos.csv", srv.url("/v/2"), srv.url("/v/gone"))
     w3 = tmp_path / "w3"
-    args = ["rebuild", str(gone), "--workdir", str(w3)]  # as the issue writes it
+    args = ["rebuild", str(gone), "--workdir", str(w3), "--rate", "0"]  # as the issue writes it
     res = runner.invoke(cli, args)
     assert res.exit_code == 1
     assert f"missing: segment {tid(2)}_000" in res.output and "0 invalid" in res.output
     assert "--allow-missing" in res.output
     # again, accepting vanished videos: the others are kept, the count is in the summary
     res = runner.invoke(cli, ["--json", "--workdir", str(w3), "rebuild", str(gone),
-                              "--allow-missing"])
+                              "--allow-missing", "--rate", "0"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
     assert doc["download"]["already_done"] == 8 and doc["download"]["failed_before"] == 1

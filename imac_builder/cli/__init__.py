@@ -16,11 +16,24 @@ from .. import __version__, stages
 from ..config import CONFIGS, load_config, stage_config
 from ..errors import UserError
 from ..workdir import Workdir, read_state
-from . import demo, doctor, download, features, images, release, review, search, status, tags, train
+from . import (
+    demo,
+    doctor,
+    download,
+    features,
+    images,
+    plan,
+    release,
+    review,
+    search,
+    status,
+    tags,
+    train,
+)
 from .app import App, ImacGroup, _set_flag
 
 #: Commands that are not stages of the registry, in the order ``--help`` lists them.
-EXTRA_COMMANDS = ("verify", "rebuild", "diff", "status", "review", "doctor", "demo")
+EXTRA_COMMANDS = ("verify", "rebuild", "diff", "plan", "status", "review", "doctor", "demo")
 
 
 @click.group(cls=ImacGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,8 +103,8 @@ def check_config(doc: dict[str, dict[str, Any]], group: click.Group, path: Path)
 
 def _commands() -> dict[str, click.Command]:
     found: dict[str, click.Command] = {}
-    for module in (tags, search, download, images, features, train, release, status, review,
-                   doctor, demo):
+    for module in (tags, search, download, images, features, train, release, plan, status,
+                   review, doctor, demo):
         for value in vars(module).values():
             if isinstance(value, click.Command):
                 found[value.name or ""] = value

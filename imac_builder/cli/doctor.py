@@ -34,8 +34,13 @@ def doctor(ctx: click.Context, stages: tuple[str, ...], cookies: Path | None,
     from ..doctor import run_doctor
 
     app: App = ctx.obj
+    backend = None
+    if app.config_path is not None:  # the pipeline file's search backend, if it names one
+        from ..config import load_config
+
+        backend = load_config(app.config_path).get("search", {}).get("backend")
     report = run_doctor(app.workdir.root, stages, cookies=cookies, api_key_file=api_key_file,
-                        js_runtime=js_runtime, device=device)
+                        js_runtime=js_runtime, device=device, search_backend=backend)
     if app.json:
         click.echo(json.dumps({"command": "doctor", **report.to_dict()}, sort_keys=True))
     elif not app.quiet:

@@ -36,7 +36,7 @@ def commands_page() -> str:
         out = []
         for p in cmd.params:
             if (p.name in ("quiet", "json", None) and cmd is not cli
-                    or getattr(p, "hidden", False) or p.name == "version"):
+                    or getattr(p, "hidden", False)):
                 continue
             names = " / ".join(f"`{o}`" for o in (*p.opts, *p.secondary_opts))
             if isinstance(p, click.Argument):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..config import MAX_JOBS
-from .app import configured
+from .app import configured, ytdlp_options
 
 if TYPE_CHECKING:
     from ..config import RebuildConfig, ReleaseConfig
@@ -46,18 +46,23 @@ def _pipeline() -> dict | None:
               help="Release version (default: the smallest bump the changes allow).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of releases (default: ./manifests).")
+@click.option("--format", "format_", type=click.Choice(["manifest", "hf"]),
+              default="manifest", show_default=True,
+              help="hf: also a Hugging Face datasets folder (Parquet tables and features, "
+                   "a dataset card) in the release's hf/.")
 @click.option("--csv-safe", is_flag=True,
               help="Also write spreadsheet/, a copy of the tables whose cells that start "
                    "like a formula (=, +, -, @) are quoted for spreadsheets (the data are "
                    "never altered).")
 @click.pass_obj
-def release(app: App, version: str | None, out: Path | None, csv_safe: bool,
+def release(app: App, version: str | None, out: Path | None, format_: str, csv_safe: bool,
             config: ReleaseConfig) -> None:
     """Write a versioned manifest (and croissant.json) of the work directory."""
     from ..release.stage import run_release
 
     app.run("release", run_release, workdir=app.workdir, config=config, version=version,
-            out=out, pipeline=_pipeline(), csv_safe=csv_safe, progress=app.progress)
+            out=out, pipeline=_pipeline(), csv_safe=csv_safe, format=format_,
+            progress=app.progress)
 
 
 @click.command()
@@ -93,18 +98,24 @@ def verify(app: App, manifest: Path, allow_missing: bool, image_root: Path | Non
 @click.option("--cookies", type=click.Path(dir_okay=False, path_type=Path),
               help="Cookie file (Netscape format) for yt-dlp.")
 @click.option("--proxy", metavar="URL", help="Proxy for yt-dlp.")
+@ytdlp_options("")
 @_WORKDIR
 @click.pass_obj
 def rebuild(app: App, manifest: Path, allow_missing: bool, image_root: Path | None,
-            cookies: Path | None, proxy: str | None, workdir: Path | None,
-            config: RebuildConfig) -> None:
+            cookies: Path | None, proxy: str | None, js_runtime: str | None,
+            cookies_from_browser: str | None, extractor_args: tuple[str, ...],
+            workdir: Path | None, config: RebuildConfig) -> None:
     """Rebuild the audio of MANIFEST by video id (no search, no quota), then verify."""
     from ..release.rebuild import run_rebuild
+    from ..ytdlp_access import YtdlpAccess
 
     app = _at(app, workdir)
     summary = app.run("rebuild", run_rebuild, workdir=app.workdir, manifest=manifest,
                       config=config, allow_missing=allow_missing, image_root=image_root,
-                      cookies=cookies, proxy=proxy, progress=app.progress)
+                      cookies=cookies, proxy=proxy or None,
+                      access=YtdlpAccess(js_runtime, cookies_from_browser,
+                                         tuple(extractor_args)),
+                      progress=app.progress)
     if summary.failed:
         raise click.ClickException(summary.failure())
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .app import configured, ytdlp_options
+from .subset_options import subset_options, subset_spec
 
 if TYPE_CHECKING:
     from ..config import SearchConfig
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 #: Exit status of a search stopped by the daily quota with songs left (EX_TEMPFAIL):
 #: run the same command after the reset.
 QUOTA_STOP_EXIT = 75
+#: Exit status of a search stopped by failed searches in a row (EX_UNAVAILABLE: the
+#: network or the backend is down): the same command picks those songs up again.
+FAILURES_STOP_EXIT = 69
 
 
 @configured("search")
@@ -35,22 +39,27 @@ QUOTA_STOP_EXIT = 75
 @click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
               help="File holding the API key (default: $YOUTUBE_API_KEY).")
 @ytdlp_options("ytdlp backend: ")
+@subset_options
 @click.pass_obj
 def search(app: App, limit: int | None, rerank: bool, rematch: bool,
            retry_failed: str | None, api_key_file: Path | None, js_runtime: str | None,
            cookies_from_browser: str | None, extractor_args: tuple[str, ...],
-           config: SearchConfig) -> None:
+           config: SearchConfig, **subset: object) -> None:
     """Find each labelled song on YouTube and choose its video (resumable)."""
     from ..search.stage import run_search
     from ..ytdlp_access import YtdlpAccess
 
+    spec, no_subset = subset_spec(subset)
     summary = app.run("search", run_search, workdir=app.workdir, config=config, limit=limit,
+                      subset=spec, no_subset=no_subset,
                       rerank=rerank, rematch=rematch, retry_failed=retry_failed or False,
                       api_key_file=api_key_file, progress=app.progress,
                       access=YtdlpAccess(js_runtime, cookies_from_browser,
                                          tuple(extractor_args)))
     from ..search.stage import MAX_FAILURES_IN_A_ROW
 
+    if summary.stopped and summary.failed_in_a_row >= MAX_FAILURES_IN_A_ROW:
+        click.get_current_context().exit(FAILURES_STOP_EXIT)  # cron can tell it apart
     by_quota = summary.stopped and summary.failed_in_a_row < MAX_FAILURES_IN_A_ROW
     if by_quota and summary.remaining:
         # stopped by the quota with songs left: not an error, but a cron job can tell

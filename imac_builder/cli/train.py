@@ -41,11 +41,14 @@ def split(app: App, image_root: Path | None, config: SplitConfig) -> None:
               help="ACP-Net, or a baseline of paper Table 4: Spectrogram-ACP (needs "
                    "features/spectrograms.h5) or L3-Net (spectrograms.h5 and pixels.h5).")
 @click.option("--run", default=None, help="Name of the run (runs/<NAME>/; default: the model).")
-@click.option("--device", type=DEVICE, default="auto", show_default=True)
-@click.option("--epochs", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--device", type=DEVICE, default="auto", show_default=True,
+              help="auto (a GPU when there is one), cpu or cuda.")
+@click.option("--epochs", type=click.IntRange(1), default=50, show_default=True,
+              help="Most epochs to train (early stopping may end sooner).")
 @click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
               help="Stop after this many epochs without a better validation accuracy.")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the weights' initialisation and of the batch order.")
 @click.option("--batch-size", type=click.IntRange(1), default=None,
               help="Pairs per step (default: the recipe's, 32 or 256).")
 @click.option("--recipe", type=RECIPE, default="default", show_default=True,
@@ -75,7 +78,8 @@ def train(app: App, model: str, run: str | None, device: str, epochs: int, patie
 
 @configured("evaluate")
 @click.command()
-@click.option("--run", default="acp", show_default=True)
+@click.option("--run", default="acp", show_default=True,
+              help="Name of the trained run to evaluate (runs/<NAME>/).")
 @click.option("--no-probes", is_flag=True, help="Skip the Table 5 embedding probes.")
 @click.pass_obj
 def evaluate(app: App, run: str, no_probes: bool, config: EvaluateConfig) -> None:

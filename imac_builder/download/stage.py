@@ -6,11 +6,14 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Collection
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from ..config import DownloadConfig
 from ..errors import UserError
+from ..subset import SubsetSpec
+from ..subset import in_effect as subset_in_effect
 from ..workdir import Workdir
 from ..ytdlp_access import JsRuntime, YtdlpAccess, find_js_runtime
 from .commit import Committer, clean_orphans, plan
@@ -62,6 +65,8 @@ def run_download(
     proxy: str | None = None,
     access: YtdlpAccess | None = None,
     progress: bool = True,
+    subset: SubsetSpec | Collection[str] | None = None,
+    no_subset: bool = False,
     _rate_limit_max_wait: float = 900.0,
     _rate_limit_tries: int = 3,
     _stop_after_rate_limited: int = 3,
@@ -101,6 +106,9 @@ def run_download(
         log.info("removed %d leftovers of an interrupted run", removed)
 
     todo = plan(matched, ledger, wd.root, retry_failed, summary)
+    chosen = subset_in_effect(wd.root, subset, no_subset)  # imac_builder.subset
+    if chosen is not None:
+        todo = [j for j in todo if j.track_id in chosen]
     if limit is not None:
         summary.not_attempted = max(0, len(todo) - limit)
         todo = todo[:limit]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import time
@@ -369,14 +370,25 @@ def _image_root(wd: Workdir, image_root: Path | None) -> Path:
     return Path(image_root)
 
 
+def fitted_shard_size(default: int, n: int, jobs: int, executor: str) -> int:
+    """Shards small enough that every local worker gets one: a run of fewer items than
+    ``jobs`` shards of ``default`` (the demo's 30 segments) would otherwise be one shard
+    on one core. Real runs (thousands of segments) keep ``default``."""
+    if executor != "local" or jobs <= 1 or n <= 0:
+        return default
+    return max(1, min(default, math.ceil(n / jobs)))
+
+
 def build_music(wd: Workdir, opts: BuildOptions) -> ModalitySummary:
     """``features/music.h5``: the 193-d vector of every segment (spec §5)."""
     eng = opts.engine or ("torch" if opts.device.startswith("cuda") else "fast")
     config = music_config(eng, opts.device)
     settings = {"engine": eng, "device": opts.device}
+    items = music_items(wd)
     size = opts.shard_size or (SHARD_SIZE["music_torch"] if eng == "torch"
-                               else SHARD_SIZE["music"])
-    return _run_modality(wd, "music", music_items(wd), wd.root, config, settings,
+                               else fitted_shard_size(SHARD_SIZE["music"], len(items),
+                                                      opts.jobs, opts.execute.kind))
+    return _run_modality(wd, "music", items, wd.root, config, settings,
                          opts.execute, opts.force, size, music.library_versions(),
                          opts.progress)
 

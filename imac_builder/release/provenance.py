@@ -15,6 +15,8 @@ from ..config import config_hash
 from ..vocab import SAMPLE_RATE, SEGMENT_SECONDS
 from .checks import SECRET_NAMES
 
+#: What a release keeps of ``splits/split.json``: enough to read the split back as built.
+SPLIT_KEYS = ("seed", "ratios", "protocol", "music", "images")
 PACKAGES = {"yt-dlp": "yt-dlp", "librosa": "librosa", "torch": "torch",
             "soundfile": "soundfile", "h5py": "h5py", "numpy": "numpy", "Pillow": "Pillow"}
 
@@ -100,10 +102,10 @@ def pipeline_config(pipeline: dict[str, Any] | None, stores: dict[str, dict[str,
         "features": {m: sanitize(info.get("config", {}), redacted, m, scrub)
                      for m, info in sorted(stores.items())},
         "split": sanitize({k: v for k, v in (split or {}).items()
-                           if k in ("seed", "ratios", "music", "images")}, redacted,
+                           if k in SPLIT_KEYS}, redacted,
                           scrub=scrub),
     }
     return config, sorted(set(redacted))
 
 
-__all__ = ["config_hash", "pipeline_config", "sha256_file", "store_info", "versions"]
+__all__ = ["SPLIT_KEYS", "config_hash", "pipeline_config", "sha256_file", "store_info", "versions"]

@@ -18,12 +18,14 @@ from .. import atomic
 from .. import tables as T
 from ..config import RebuildConfig
 from ..errors import UserError
-from ..workdir import Workdir
+from ..workdir import Workdir, update_state
+from ..ytdlp_access import YtdlpAccess
 from .checks import video_url
 from .manifest import Manifest
 from .verify import VerifySummary, run_verify
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class RebuildSummary:
@@ -84,6 +86,8 @@ def restore_inputs(wd: Workdir, m: Manifest) -> int:
             _write_once(root, table, [[r.get(c, "") for c in table.columns]
                                       for r in m.rows(name)])
         if m.meta.get("split"):
+            # the pair protocol travels with the split (a release older than that
+            # recorded none: its pairs were the paper's)
             atomic.write_text(T.SPLIT_INFO.at(root),
                               json.dumps(m.meta["split"], indent=2, sort_keys=True) + "\n")
     return len(matches)
@@ -92,11 +96,14 @@ def restore_inputs(wd: Workdir, m: Manifest) -> int:
 def run_rebuild(workdir: Workdir | Path, *, manifest: Path,
                 config: RebuildConfig | None = None, allow_missing: bool = False,
                 image_root: Path | None = None, cookies: Path | None = None,
-                proxy: str | None = None, progress: bool = True,
+                proxy: str | None = None, access: YtdlpAccess | None = None,
+                progress: bool = True,
                 _download_options: dict[str, Any] | None = None) -> RebuildSummary:
     """Fetch every released segment's audio by video id into ``workdir``, then verify.
 
-    The download is unpaced (``rate`` 0) with the ``jobs`` and ``sleep`` of ``config``;
+    The download runs with the ``jobs``, ``rate`` and ``sleep`` of ``config`` (``rate``
+    paces videos an hour across all workers as ``download --rate`` does; 0: unpaced);
+    ``cookies``, ``proxy`` and ``access`` reach yt-dlp as download's do.
     ``_download_options`` (internal, tests) replaces ``run_download``'s keywords."""
     from ..config import DownloadConfig
     from ..download.stage import run_download
@@ -106,9 +113,12 @@ def run_rebuild(workdir: Workdir | Path, *, manifest: Path,
     m = Manifest.load(manifest)
     summary = RebuildSummary(manifest=m.label)
     summary.songs = restore_inputs(wd, m)
+    # status reads this: the songs came from a release, so nothing is left to search
+    update_state(wd.root, rebuilt_from={"release": m.label, "name": m.name,
+                                        "version": m.version, "songs": summary.songs})
     options: dict[str, Any] = {
-        "config": DownloadConfig(jobs=config.jobs, sleep=config.sleep, rate=0.0),
-        **(_download_options or {})}
+        "config": DownloadConfig(jobs=config.jobs, sleep=config.sleep, rate=config.rate),
+        "access": access, **(_download_options or {})}
     dl = run_download(wd, retry_failed=True, cookies=cookies, proxy=proxy,
                       progress=progress, **options)
     summary.download = dl.to_dict()

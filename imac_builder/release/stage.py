@@ -14,7 +14,8 @@ from typing import Any
 from .. import atomic
 from ..config import ReleaseConfig
 from ..errors import UserError
-from ..workdir import Workdir
+from ..subset import for_release as subset_record
+from ..workdir import Workdir, update_state
 from .checks import Scrubber, leaks
 from .croissant import croissant
 from .diff import diff_manifests
@@ -29,7 +30,14 @@ from .manifest import (
     build_tables,
     croissant_digest,
 )
-from .provenance import config_hash, pipeline_config, sha256_file, store_info, versions
+from .provenance import (
+    SPLIT_KEYS,
+    config_hash,
+    pipeline_config,
+    sha256_file,
+    store_info,
+    versions,
+)
 from .semver import choose_version, fmt, parse_version, released
 
 log = logging.getLogger(__name__)
@@ -55,6 +63,7 @@ class ReleaseSummary:
     missing: int = 0
     config_hash: str = ""
     redacted: list[str] = field(default_factory=list)
+    hf: str = ""
     #: Cells a spreadsheet would run as formulas ("songs.csv row 3 title '=...'").
     formulas: list[str] = field(default_factory=list)
     spreadsheet: str = ""
@@ -75,7 +84,14 @@ class ReleaseSummary:
             out.append(f"left out of the published configuration: {', '.join(self.redacted)}")
         out += formula_lines(self.formulas, self.spreadsheet)
         out.append(f"wrote {self.folder}")
+        if self.hf:
+            out.append(f"wrote {self.hf} (Hugging Face datasets: load_dataset(\"{self.hf}\", "
+                       "\"segments\"), or load_dataset(\"parquet\", data_files=...))")
         return out
+
+
+#: What ``release --format`` writes: the manifest alone, or with a Hugging Face folder.
+FORMATS = ("manifest", "hf")
 
 
 def formula_lines(formulas: list[str], spreadsheet: str = "") -> list[str]:
@@ -105,14 +121,17 @@ def default_out() -> Path:
 def run_release(workdir: Workdir | Path, *, config: ReleaseConfig | None = None,
                 version: str | None = None, out: Path | None = None,
                 pipeline: dict[str, Any] | None = None, csv_safe: bool = False,
-                progress: bool = True) -> ReleaseSummary:
+                format: str = "manifest", progress: bool = True) -> ReleaseSummary:
     """Write ``<out>/<name>-<version>/``; refuse understated or already released versions.
 
     ``pipeline`` is the pipeline configuration (the ``--config`` TOML tables) recorded
     with the release after secrets and local paths are removed. Cells a spreadsheet
     would run as formulas are reported; ``csv_safe`` also writes ``spreadsheet/``, a copy
-    of the tables with them quoted (the data are never altered).
+    of the tables with them quoted (the data are never altered). ``format`` ``hf`` also
+    writes the release as a Hugging Face ``datasets`` folder, ``hf/`` (:mod:`.hf`).
     """
+    if format not in FORMATS:
+        raise UserError(f"--format {format!r}: choose {', '.join(FORMATS)}")
     config = config or ReleaseConfig()
     name, url, license_url = config.name, config.url, config.license_url
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
@@ -142,10 +161,13 @@ def run_release(workdir: Workdir | Path, *, config: ReleaseConfig | None = None,
         "config_hash": config_hash(config), "redacted_config_keys": redacted,
         "feature_stores": {m: {k: v for k, v in s.items() if k != "config"}
                            for m, s in stores.items()},
-        "split": {k: split[k] for k in ("seed", "ratios", "music", "images") if k in split},
+        "split": {k: split[k] for k in SPLIT_KEYS if k in split},
         "counts": {n: len(rows) for n, rows in tables.items()},
         "segment_path": "audio/<track_id>/<segment_id>.flac",
     }
+    chosen = subset_record(wd.root)  # the songs search and download kept to, if chosen
+    if chosen is not None:
+        meta["subset"] = chosen
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", suffix=".tmp", dir=out))
     try:
@@ -174,6 +196,11 @@ def run_release(workdir: Workdir | Path, *, config: ReleaseConfig | None = None,
         doc = croissant(name, chosen, created, DESCRIPTION, checksums, url, license_url)
         meta.update(version=chosen, previous=summary.previous or None, change=level,
                     files=files, croissant_sha256=croissant_digest(doc))
+        if format == "hf":  # beside the manifest, not listed in files: verify ignores it
+            from .hf import FOLDER, write_hf
+
+            meta["hf"] = {"folder": FOLDER, **write_hf(
+                tmp, wd.root, tables, name, chosen, license_url, DESCRIPTION)}
         atomic.write_text(tmp / MANIFEST_JSON,
                           json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
         for d in doc["distribution"]:
@@ -183,8 +210,8 @@ def run_release(workdir: Workdir | Path, *, config: ReleaseConfig | None = None,
         Manifest.load(tmp)  # the published pair checks out as verify will check it
         formulas = find_formulas(tmp)
         _refuse_leaks(tmp, scrub)
-        for p in tmp.iterdir():
-            p.chmod(0o644)  # a release is for sharing (temporary files are private)
+        for p in tmp.rglob("*"):
+            p.chmod(0o755 if p.is_dir() else 0o644)  # for sharing (temporaries are private)
         tmp.chmod(0o755)
         if csv_safe and formulas:  # a copy for spreadsheets, beside the data (not in it)
             from ..tables import write_csv_safe
@@ -204,8 +231,11 @@ def run_release(workdir: Workdir | Path, *, config: ReleaseConfig | None = None,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    # status finds the release wherever --out put it
+    update_state(wd.root, releases={f"{name}-{chosen}": str(Path(target).resolve())})
     summary.version, summary.change, summary.why = chosen, level, why
     summary.folder = str(target)
+    summary.hf = str(target / "hf") if format == "hf" else ""
     summary.counts = dict(meta["counts"])
     summary.missing = len(tables["status"])
     summary.config_hash = meta["config_hash"]
@@ -218,7 +248,9 @@ def run_release(workdir: Workdir | Path, *, config: ReleaseConfig | None = None,
 
 def _refuse_leaks(folder: Path, scrub: Scrubber) -> None:
     """Last check before publishing: no key, no local path, no user name in any file."""
-    for p in sorted(folder.iterdir()):
+    for p in sorted(folder.rglob("*")):
+        if p.is_dir() or p.suffix == ".parquet":  # Parquet: the checked tables, as numbers
+            continue
         # CSV tables hold public metadata (titles, tags): the user name only in paths there
         found = leaks(p.read_text(encoding="utf-8"), scrub, user_as_word=p.suffix != ".csv")
         if found:

@@ -15,7 +15,7 @@ with no network and no quota.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,9 @@ from .. import atomic, guard, tables
 from ..config import SearchConfig
 from ..errors import UserError
 from ..journal import Journal
+from ..subset import SubsetSpec
+from ..subset import describe as subset_describe
+from ..subset import in_effect as subset_in_effect
 from ..vocab import DOWNLOAD_STATUSES, SEARCH_REASONS, is_track_id, is_video_id, watch_url
 from ..workdir import Workdir
 from ..ytdlp_access import YtdlpAccess
@@ -194,6 +197,7 @@ class SearchSummary:
     excluded_videos: int = 0
     stopped: str = ""
     failed_in_a_row: int = 0
+    subset: str = ""
     bad_rows: int = 0
     bad_lines: int = 0
     #: Tracks of search/overrides.csv that are not in tags/songs.csv (never applied).
@@ -228,6 +232,8 @@ class SearchSummary:
         if self.bad_rows or self.bad_lines:
             out.append(f"ignored {self.bad_rows} songs.csv rows with a bad track id and "
                        f"{self.bad_lines} unreadable candidates.jsonl lines")
+        if self.subset:
+            out.append(self.subset)
         if self.stopped:
             out.append(self.stopped)
         out += [f"wrote {p}" for p in self.outputs]
@@ -295,6 +301,8 @@ def run_search(
     rematch: bool = False,
     api_key_file: Path | None = None,
     access: YtdlpAccess | None = None,
+    subset: SubsetSpec | Collection[str] | None = None,
+    no_subset: bool = False,
     progress: bool = True,
     _searcher: Searcher | None = None,
     _http: object = None,
@@ -308,17 +316,20 @@ def run_search(
     ``rerank`` chooses again from the stored candidates; ``rematch`` does so for every
     song whose video failed to download for good (no network, no quota either way).
     ``access`` holds the yt-dlp options of the ``ytdlp`` backend (JS runtime, browser
-    cookies, extractor arguments). Internal test seams: ``_searcher`` replaces the
-    backend, ``_http`` is handed to the backend (the API client takes an
-    ``HttpMockSequence``, the ytmusic backend a ``requests.Session``), ``_clock`` gives
-    the time for the quota day, ``_backoff`` the retry pauses.
+    cookies, extractor arguments). ``subset`` limits the searches to some songs
+    (:mod:`imac_builder.subset`: options, recorded in ``workdir.json``, or track ids);
+    without it the recorded subset applies (``no_subset`` forgets it). Internal test
+    seams: ``_searcher`` replaces the backend, ``_http`` is handed to the backend (the
+    API client takes an ``HttpMockSequence``, the ytmusic backend a
+    ``requests.Session``), ``_clock`` gives the time for the quota day, ``_backoff`` the
+    retry pauses.
     """
     config = config or SearchConfig()
     retry = _check_modes(limit, rerank, rematch, retry_failed)
     run = _SearchRun.open(workdir, config, rerank or rematch, rematch)
     if rerank or rematch:
         return _choose_again(run, rematch)
-    todo = _songs_to_search(run, retry, limit)
+    todo = _songs_to_search(run, retry, limit, subset, no_subset)
     ledger = QuotaLedger.load(tables.QUOTA.at(run.root), config.daily_quota, _clock)
     own_searcher = _searcher is None
     searcher = _searcher
@@ -431,13 +442,21 @@ def _choose_again(run: _SearchRun, rematch: bool) -> SearchSummary:
     return run.summary
 
 
-def _songs_to_search(run: _SearchRun, retry: str, limit: int | None) -> list[SongInfo]:
-    """The songs this run searches: new ones, or with ``retry`` those left unmatched."""
+def _songs_to_search(run: _SearchRun, retry: str, limit: int | None,
+                     subset: SubsetSpec | Collection[str] | None,
+                     no_subset: bool) -> list[SongInfo]:
+    """The songs this run searches: new ones, or with ``retry`` those left unmatched; of
+    the subset in effect, if any (:mod:`imac_builder.subset`)."""
     if retry:
         todo = [s for s in run.songs if s.searchable and s.track_id not in run.overrides
                 and _wants_retry(s, run.records, run.failures, run.cfg, run.excluded, retry)]
     else:
         todo = [s for s in run.songs if run.unsearched(s)]
+    chosen = subset_in_effect(run.root, subset, no_subset)
+    if chosen is not None:
+        todo = [s for s in todo if s.track_id in chosen]
+        run.summary.subset = (f"{len(chosen)} songs in the subset "
+                              f"({subset_describe(run.root)})")
     return todo if limit is None else todo[:limit]
 
 
@@ -445,10 +464,18 @@ def _say_what_remains(run: _SearchRun, ledger: QuotaLedger) -> None:
     summary = run.summary
     summary.remaining = sum(1 for s in run.songs if run.unsearched(s))
     if summary.stopped and summary.failed_in_a_row >= MAX_FAILURES_IN_A_ROW:
-        summary.stopped += f"; {summary.remaining} songs remain; run the same command again"
+        summary.stopped += (f"; {summary.remaining} songs remain, those {MAX_FAILURES_IN_A_ROW}"
+                            f" first; when it works again: {retry_command(run.root)}")
     elif summary.stopped:
         summary.stopped += (f"; {summary.remaining} songs remain; the quota resets at "
                             f"{ledger.reset_text()}; run the same command again then")
+
+
+def retry_command(root: Path) -> str:
+    """The command that picks up a search stopped by failures in a row."""
+    import shlex
+
+    return f"imac-build --workdir {shlex.quote(str(root))} search"
 
 
 def _wants_retry(song: SongInfo, records: dict[str, dict], failures: dict[str, str],
@@ -492,6 +519,10 @@ def _search_songs(todo: list[SongInfo], searcher: Searcher, clog: CandidateLog,
                 if searcher.uses_quota and ledger.exhausted_today:
                     summary.stopped = "stopped: the YouTube API said quotaExceeded today"
                     break
+                if searcher.uses_quota and ledger.daily_quota < searcher.units_per_search():
+                    raise UserError(f"--daily-quota {ledger.daily_quota} is below the "
+                                    f"{searcher.units_per_search()} units one song's search "
+                                    "costs: it can never cover one song; raise --daily-quota")
                 if searcher.uses_quota and not ledger.can_spend(searcher.units_per_search()):
                     summary.stopped = (f"stopped before exceeding the daily budget of "
                                        f"{ledger.daily_quota} units ({ledger.spent_today} "
@@ -509,6 +540,11 @@ def _search_songs(todo: list[SongInfo], searcher: Searcher, clog: CandidateLog,
                         summary.stopped = (f"stopped after {MAX_FAILURES_IN_A_ROW} failed "
                                            f"searches in a row (last: {e}); check the "
                                            "network or the backend")
+                        # the backend failed, not these songs: they count as not
+                        # searched, so the plain rerun searches them first
+                        at = todo.index(song)
+                        for other in todo[max(0, at - MAX_FAILURES_IN_A_ROW + 1):at + 1]:
+                            failures.pop(other.track_id, None)
                         break
                     continue
                 except QuotaStop as stop:

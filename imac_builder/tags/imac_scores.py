@@ -59,8 +59,10 @@ def _key(name: str) -> str:
     return re.sub(r"[^a-z]", "", name.lower())
 
 
-def read_score_file(path: Path) -> tuple[list[ScoreRow], int]:
-    """The rows of a Song Emotion Score File and the number of unreadable rows."""
+def read_score_file(path: Path, unreadable: list[list[str]] | None = None
+                    ) -> tuple[list[ScoreRow], int]:
+    """The rows of a Song Emotion Score File and the number of unreadable rows (their
+    cells, as song, artist, pos, neu, neg where present, appended to ``unreadable``)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"score file {path} does not exist")
@@ -101,6 +103,9 @@ def read_score_file(path: Path) -> tuple[list[ScoreRow], int]:
                                  *(finite(vals[k], "score") for k in ("pos", "neu", "neg"))))
         except (IndexError, ValueError, UserError):  # NaN and infinity are no scores
             bad += 1
+            if unreadable is not None:
+                unreadable.append([rec[where[f]].strip() if where[f] < len(rec) else ""
+                                   for f in ("song", "artist", "pos", "neu", "neg")])
     return rows, bad
 
 
@@ -209,7 +214,8 @@ def compare_imac_scores(workdir: Workdir | Path, scores: Path, metadata: Path | 
                         progress: bool = True) -> ImacAgreement:
     """Match the authors' score file to MSD tracks and compare its labels with ours."""
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
-    rows, bad = read_score_file(scores)
+    broken: list[list[str]] = []
+    rows, bad = read_score_file(scores, broken)
     ours = {r["track_id"]: r for r in tables.read_table(
         wd.root, tables.SONGS, required=("track_id", "artist_name", "title", "label"))}
     keys = {_name_key(r.artist, r.song) for r in rows}
@@ -244,6 +250,7 @@ def compare_imac_scores(workdir: Workdir | Path, scores: Path, metadata: Path | 
             confusion[theirs][our] += 1
         out_rows.append((row.song, row.artist, f"{row.pos:g}", f"{row.neu:g}",
                          f"{row.neg:g}", theirs, tid, our, agree))
+    out_rows += [(*cells, "", "", "", "unreadable") for cells in broken]
     s.ours_not_theirs = len(set(ours) - seen)
     s.confusion = {k: dict(v) for k, v in confusion.items()}
     tables.write_table(wd.root, tables.IMAC_SCORES, out_rows)
