@@ -62,7 +62,9 @@ def bench_model(model: str, device, batch: int, steps: int, rows: int, warmup: b
     from imac_builder.train.model import build_model
     from imac_builder.train.trainer import TrainConfig, model_config, score_pairs, train_step
 
-    cfg = TrainConfig(model=model)
+    # the model's own recipe; batch norm cannot train on one pair, so a batch of one
+    # (the smallest check) measures the network without it
+    cfg = TrainConfig.recipe_config(model=model, **({"norm": "none"} if batch < 2 else {}))
     img, mus = inputs(model, rows, device)
     torch.manual_seed(0)
     net = build_model(model_config(cfg, img.shape[1:], mus.shape[1:])).to(device)

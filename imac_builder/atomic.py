@@ -1,7 +1,9 @@
 """Atomic file writes: a temporary file beside the target, fsync, then rename.
 
 A crash or Ctrl-C never leaves a half-written table behind: readers see the old file
-or the new one, nothing in between.
+or the new one, nothing in between. A published file has the mode a plain ``open`` would
+give it (``0666`` less the umask: ``0644`` under the usual ``022``), like the journals the
+program appends to; only the temporary file is private while it is written.
 """
 
 from __future__ import annotations
@@ -14,6 +16,25 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (``/proc``) where possible."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o022)  # elsewhere: set and restore (a brief window)
+    os.umask(old)
+    return old
+
+
+def publish_mode() -> int:
+    """The mode of a published file: ``0666`` less the umask."""
+    return 0o666 & ~_umask()
 
 
 def temp_beside(path: Path) -> Path:
@@ -29,8 +50,10 @@ def temp_beside(path: Path) -> Path:
 
 
 def publish(tmp: Path, path: Path) -> None:
-    """Sync a finished temporary file to disk, then rename it onto ``path``."""
+    """Sync a finished temporary file to disk, give it the mode a plain ``open`` would
+    (``mkstemp`` makes it ``0600``), then rename it onto ``path``."""
     with open(tmp, "rb") as fh:
+        os.fchmod(fh.fileno(), publish_mode())
         os.fsync(fh.fileno())
     os.replace(tmp, path)
 

@@ -38,19 +38,24 @@ PATH_KINDS = ("file", "dir", "any")
 def setting(default: Any, help: str, *, lo: float | None = None, hi: float | None = None,
             above: float | None = None, choices: Choices | None = None,
             flag: str | None = None, aliases: tuple[str, ...] = (),
-            metavar: str | None = None, path: str | None = None) -> Any:
+            metavar: str | None = None, path: str | None = None,
+            negatable: bool = False) -> Any:
     """Declare one configuration field: everything about an option is written here once.
 
     ``lo``/``hi`` are inclusive bounds, ``above`` an exclusive lower bound; ``choices`` a
     tuple or a function returning the names (a registry's keys); ``flag`` the command-line
     name when it is not ``--`` plus the field name with ``-`` for ``_``; ``aliases`` more
     names the option keeps answering to; ``path`` (file, dir or any) marks a path setting,
-    stored as its string. The CLI's options, ``docs/configuration.md``,
-    ``docs/commands.md`` and validation are all derived from these."""
+    stored as its string; ``negatable`` gives a switch that is off by default its
+    ``--no-`` form too (to override a preset that turns it on). A ``tuple[int, ...]``
+    setting is written ``N,N,...`` and its bounds hold for each number. The CLI's
+    options, ``docs/configuration.md``, ``docs/commands.md`` and validation are all
+    derived from these."""
     assert path is None or path in PATH_KINDS
     return field(default=default, metadata={
         "help": help, "lo": lo, "hi": hi, "above": above, "choices": choices, "flag": flag,
-        "aliases": tuple(aliases), "metavar": metavar, "path": path})
+        "aliases": tuple(aliases), "metavar": metavar, "path": path,
+        "negatable": negatable})
 
 
 Choices = tuple[str, ...] | Callable[[], tuple[str, ...]]
@@ -94,6 +99,15 @@ def problem(cls: type, f: Field, value: Any) -> str | None:
     if value is None:
         return None if _optional(cls, f.name) else "must be given"
     kind = field_type(cls, f.name)
+    if kind is tuple and item_type(cls, f.name) is int:
+        if not value:
+            return "must be a list of whole numbers, not empty"
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, int):
+                return f"must be a list of whole numbers, not {v!r}"
+            if (why := _bounded(f, v)) is not None:
+                return why
+        return None
     if kind is tuple:
         bad = [v for v in value if not isinstance(v, str)]
         return f"must be a list of strings, not {bad[0]!r}" if bad else None
@@ -105,17 +119,21 @@ def problem(cls: type, f: Field, value: Any) -> str | None:
             return f"must be {'an integer' if kind is int else 'a number'}, not {value!r}"
         if not math.isfinite(value):
             return f"must be a finite number, not {value}"
-        m = f.metadata
-        lo, hi, above = m.get("lo"), m.get("hi"), m.get("above")
-        if (lo is not None and value < lo) or (hi is not None and value > hi) or \
-                (above is not None and value <= above):
-            return f"must be {bounds_text(f)}, not {_num(value)}"
-        return None
+        return _bounded(f, value)
     if not isinstance(value, str):
         return f"must be a string, not {value!r}"
     choices = choices_of(f)
     if choices is not None and value not in choices:
         return f"must be one of {', '.join(choices)}, not {value!r}"
+    return None
+
+
+def _bounded(f: Field, value: float) -> str | None:
+    m = f.metadata
+    lo, hi, above = m.get("lo"), m.get("hi"), m.get("above")
+    if (lo is not None and value < lo) or (hi is not None and value > hi) or \
+            (above is not None and value <= above):
+        return f"must be {bounds_text(f)}, not {_num(value)}"
     return None
 
 
@@ -196,6 +214,16 @@ def field_type(cls: type, name: str) -> type:
         hint = args[0]
     origin = typing.get_origin(hint) or hint
     return tuple if origin is tuple else origin
+
+
+def item_type(cls: type, name: str) -> type:
+    """The type of a tuple field's items (``str`` for ``tuple[str, ...]``)."""
+    hint = typing.get_type_hints(cls)[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        hint = args[0]
+    items = [a for a in typing.get_args(hint) if a is not Ellipsis]
+    return items[0] if items else str
 
 
 def field_default(f: Any) -> Any:
@@ -374,7 +402,102 @@ class SplitConfig(StageConfig):
         choices=pair_protocols)
     phash_distance: int = setting(
         4, "Images whose 64-bit perceptual hashes differ in at most this many bits are one "
-        "group (with --image-root).", lo=0, hi=64)
+        "group (images in the image folder).", lo=0, hi=64)
+    artist_groups: bool = setting(
+        True, "Keep every song of an artist (tags/songs.csv) in one split.")
+
+
+def train_models() -> tuple[str, ...]:
+    """``train --model``: the model registry's keys."""
+    from .train.registry import REGISTRY
+
+    return tuple(REGISTRY)
+
+
+def train_recipes() -> tuple[str, ...]:
+    """``train --recipe``: the named recipes."""
+    from .train.recipes import RECIPES
+
+    return tuple(RECIPES)
+
+
+def train_norms() -> tuple[str, ...]:
+    from .train.recipes import NORMS
+
+    return NORMS
+
+
+def train_inits() -> tuple[str, ...]:
+    from .train.recipes import INITS
+
+    return INITS
+
+
+@dataclass(frozen=True)
+class TrainConfig(StageConfig):
+    """Everything that decides a training run. The defaults are ACP-Net under the
+    ``default`` recipe; a recipe (``imac_builder.train.recipes``) is a named preset of the
+    recipe fields: ``TrainConfig.recipe_config("paper", epochs=20)``."""
+
+    model: str = setting(
+        "acp", "ACP-Net, or a baseline of paper Table 4: Spectrogram-ACP (needs "
+        "features/spectrograms.h5) or L3-Net (spectrograms.h5 and pixels.h5); or a model "
+        "registered in imac_builder.train.registry.", choices=train_models)
+    recipe: str = setting(
+        "default", "A named preset of the recipe options: 'default' (label-free; learns at "
+        "the paper's widths), 'paper' (paper §4 literally), 'class-heads' (ACP-Net + class "
+        "heads: uses class labels), 'l3' (L3-Net's). Default: the model's own. Options "
+        "given explicitly override it.", choices=train_recipes)
+    epochs: int = setting(50, "Most epochs to train (early stopping may end sooner).", lo=1)
+    patience: int = setting(
+        10, "Stop after this many epochs without a better validation accuracy.", lo=1)
+    seed: int = setting(0, "Seed of the weights' initialisation and of the training pairs.",
+                        lo=0, hi=2**32 - 1)
+    batch_size: int = setting(64, "Pairs per optimiser step (recipe).", lo=1)
+    lr: float = setting(1e-3, "Adam's learning rate (recipe).", above=0)
+    dropout: float = setting(0.0, "Dropout after the fusion's hidden layers (recipe).",
+                             lo=0, hi=0.99)
+    subnet_dropout: bool = setting(False, "Dropout after the subnets' layers too (recipe).",
+                                   negatable=True)
+    norm: str = setting("batch", "batch: batch normalisation after every hidden layer; "
+                                 "none (recipe).", choices=train_norms)
+    init: str = setting("torch", "torch's default initialisation, or kaiming (He) (recipe).",
+                        choices=train_inits)
+    min_epochs: int = setting(5, "No early stop before this epoch (recipe).", lo=0)
+    pairs_per_image: int = setting(
+        8, "Training pairs drawn per training image each epoch, half true (recipe; the "
+        "paper's reading: 2).", lo=2, hi=1000)
+    class_head_weight: float = setting(
+        0.0, "Weight of the per-modality class-label losses (recipe class-heads; 0: "
+        "label-free, as the paper; above 0 makes the run 'ACP-Net + class heads').", lo=0)
+    image_widths: tuple[int, ...] = setting((1024, 1024), "ACP-Net image subnet widths.",
+                                            lo=1)
+    music_widths: tuple[int, ...] = setting((512, 1024, 1024, 1024),
+                                            "ACP-Net music subnet widths.", lo=1)
+    fusion_widths: tuple[int, ...] = setting(
+        (1024, 512, 128), "ACP-Net fusion widths (before the 2 outputs).", lo=1)
+    spec_blocks: int = setting(60, "Spectrogram-ACP: 1 s blocks of a 60 s segment.", lo=1)
+    l3_channels: tuple[int, ...] = setting(
+        (64, 128, 256, 512), "L3-Net: channels of the four conv blocks.", lo=1)
+    l3_fusion: int = setting(128, "L3-Net: width of the fusion's hidden layer.", lo=1)
+    crop_frames: int = setting(40, "L3-Net: frames of a training crop (1 s).", lo=1)
+    test_crops: int = setting(12, "L3-Net: crops averaged per segment at evaluation.", lo=1)
+
+    @classmethod
+    def recipe_config(cls, recipe: str | None = None, **values: Any) -> TrainConfig:
+        """The named recipe's settings (the model's own recipe when ``recipe`` is None),
+        then ``values`` (None: not given)."""
+        from .train.recipes import RECIPES
+        from .train.registry import get
+
+        given = {k: v for k, v in values.items() if v is not None}
+        name = recipe or get(given.get("model", "acp")).recipe
+        if name not in RECIPES:
+            raise UserError(f"unknown recipe {name!r}: choose {', '.join(RECIPES)}")
+        try:
+            return cls(recipe=name, **{**RECIPES[name], **given})
+        except (ValueError, TypeError) as e:
+            raise UserError(str(e)) from None
 
 
 @dataclass(frozen=True)
@@ -407,16 +530,20 @@ class RebuildConfig(StageConfig):
 CONFIGS: dict[str, type[StageConfig]] = {
     "tags": TagsConfig, "search": SearchConfig, "download": DownloadConfig,
     "images": ImagesConfig, "features": FeaturesConfig, "split": SplitConfig,
-    "evaluate": EvaluateConfig,
+    "train": TrainConfig, "evaluate": EvaluateConfig,
     "release": ReleaseConfig, "rebuild": RebuildConfig,
 }
 
 
 def load_config(path: Path) -> dict[str, dict[str, Any]]:
-    """Read a pipeline file's tables as they are; UserError when it is not TOML of tables."""
+    """Read a pipeline file's tables as they are; UserError when it is not TOML of tables.
+
+    The file is read by the bounded reader (:func:`guard.read_bytes`): a FIFO, a device
+    (``/dev/zero``) or a file over :data:`guard.CONFIG_LIMIT` bytes is one line."""
+    from .guard import CONFIG_LIMIT, read_bytes
+
     try:
-        with Path(path).open("rb") as fh:
-            doc = tomllib.load(fh)
+        doc = tomllib.loads(read_bytes(path, "a pipeline file", CONFIG_LIMIT).decode("utf-8"))
     except FileNotFoundError:
         raise UserError(f"config file {path} does not exist") from None
     except IsADirectoryError:
@@ -425,6 +552,8 @@ def load_config(path: Path) -> dict[str, dict[str, Any]]:
         raise UserError(f"config file {path} is not valid TOML: {e}") from None
     except UnicodeDecodeError:
         raise UserError(f"config file {path} is not UTF-8 text") from None
+    except UserError as e:
+        raise UserError(f"config file {e}") from None
     for key, value in doc.items():
         if not isinstance(value, dict):
             raise UserError(f"config file {path}: '{key}' must be a table ([{key}])")
@@ -456,5 +585,5 @@ def config_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-__all__ = ["CONFIGS", "StageConfig", "config_hash", "load_config", "load_pipeline",
-           "setting"]
+__all__ = ["CONFIGS", "StageConfig", "TrainConfig", "config_hash", "load_config",
+           "load_pipeline", "setting"]

@@ -183,8 +183,8 @@ def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True
     """Run every registered stage on the built-in sample; ``small``: fewer songs, images.
 
     Refused in a work directory that holds another build, unless ``force``."""
+    from .config import TrainConfig
     from .extras import require
-    from .train.trainer import TrainConfig
 
     require("demo")  # a missing package is one line naming its extra, before any work
 
@@ -194,9 +194,10 @@ def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True
     media = wd.root / "demo-media"
     manifest = wd.root / "manifests" / "imac-demo-0.1.0"
     per_class, per_emotion = (3, 6) if small else (5, 12)  # >= 3 songs a class per split
-    # Small batches and a higher rate so the few sample pairs give enough steps in a short
-    # run; the paper's widths and dropout otherwise.
-    cfg = TrainConfig(epochs=5 if small else 15, patience=15, batch_size=16, lr=3e-4)
+    # The default (label-free) recipe at the paper's widths; small batches so the few
+    # sample pairs give enough steps in a short run, 2 pairs per image to keep it quick.
+    cfg = TrainConfig.recipe_config("default", epochs=5 if small else 15, patience=15,
+                                    batch_size=16, pairs_per_image=2)
     args: dict[str, dict] = {
         "tags": {"lastfm": [sample / "lastfm_tags.db"],
                  "metadata": sample / "unique_tracks.txt"},

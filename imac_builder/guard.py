@@ -32,6 +32,17 @@ VIDEO_ID_RULE = "11 characters of A-Z, a-z, 0-9, '_' and '-'"
 JSON_LIMIT = 16 * 1024 * 1024
 #: Deepest nesting such a file may have.
 JSON_DEPTH = 64
+#: Largest pipeline file (TOML) read: a hand-written file is kilobytes.
+CONFIG_LIMIT = 16 * 1024 * 1024
+#: Largest table (CSV) or journal (JSON lines) read: both are read whole, and the
+#: largest real one (a full search's candidates.jsonl) is a few hundred megabytes.
+TABLE_LIMIT = 4 * 1024 * 1024 * 1024
+#: Largest image hashed when a release records no size for it (photos are megabytes).
+IMAGE_LIMIT = 256 * 1024 * 1024
+#: Largest segment FLAC decoded (60 s of mono 16-bit audio is 2.6 MB uncompressed).
+SEGMENT_LIMIT = 64 * 1024 * 1024
+#: Largest search rank a stored candidate may have (a backend returns at most 500).
+RANK_LIMIT = 1_000_000
 
 
 def shown(value: object, n: int = 40) -> str:
@@ -152,12 +163,15 @@ COOKIES_LIMIT = 16 * 1024 * 1024
 
 def read_bytes(path: Path | str, what: str, limit: int, *, nofollow: bool = False) -> bytes:
     """The bytes of a named input (see :func:`open_input`), never more than ``limit``."""
-    fd = open_input(path, what, limit, nofollow=nofollow)
-    with os.fdopen(fd, "rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:  # grew while read
-        raise UserError(f"{path} is over the {limit:,} bytes {what} may have: it is not one")
-    return data
+    return read_limited(open_input(path, what, limit, nofollow=nofollow), path, what, limit)
+
+
+def open_text(path: Path | str, what: str, limit: int, *, nofollow: bool = False,
+              encoding: str = "utf-8-sig", newline: str | None = "") -> Any:
+    """A named input opened as text for a streaming reader (csv), checked first by
+    :func:`open_input`: a regular file of at most ``limit`` bytes."""
+    return os.fdopen(open_input(path, what, limit, nofollow=nofollow), "r",
+                     encoding=encoding, newline=newline)
 
 
 def read_text(path: Path | str, what: str, limit: int, *, nofollow: bool = False) -> str:
@@ -167,6 +181,23 @@ def read_text(path: Path | str, what: str, limit: int, *, nofollow: bool = False
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UserError(f"{path} is not UTF-8 text: it is not {what}") from None
+
+
+def read_limited(fd: int, path: Path | str, what: str, limit: int) -> bytes:
+    """Every byte of an opened descriptor, never more than ``limit`` (a file that grows
+    while read is refused in one line). Memory is taken for what the file holds, not
+    for the limit: the size on the descriptor is read first, then 1 MiB blocks if it
+    grew."""
+    with os.fdopen(fd, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        parts = [fh.read(min(size, limit) + 1)]
+        total = len(parts[0])
+        while total <= limit and total > size and (block := fh.read(1 << 20)):
+            parts.append(block)
+            total += len(block)
+    if total > limit:
+        raise UserError(f"{path} is over the {limit:,} bytes {what} may have: it is not one")
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def refuse_constant(name: str) -> float:
@@ -235,8 +266,41 @@ def check_not_link(path: Path | str) -> None:
                         "the link and run the command again")
 
 
+def folder_inside(root: Path | str, folder: Path | str, what: str) -> Path:
+    """``folder`` (created when absent) once it is known to lie inside ``root`` with
+    every symbolic link resolved (:func:`paths.inside`): a folder of the program's own
+    output (``logs``, ``review``) linked out of the work directory is refused in one
+    line, so nothing is written elsewhere through it."""
+    from .paths import inside
+
+    if not inside(root, folder):
+        raise UserError(f"{folder} is a symbolic link out of the work directory: {what} is "
+                        "never written elsewhere; remove the link")
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder)
+
+
 # ------------------------------------------------------------------ messages
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                      r"\u202a-\u202e\u2066-\u2069]")
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character :func:`printable` would escape (C0 but
+    tab, DEL, C1 such as NEL U+0085, line separators, bidi overrides and marks) or a tab:
+    text a person types into one field (a note) holds none of them."""
+    return "\t" in text or _CONTROL.search(text) is not None
+
+
+def has_surrogates(value: Any) -> bool:
+    """Whether ``value`` (a string, or JSON data) holds a lone surrogate: valid JSON
+    (``"\\ud800"``) but no text, so it cannot be written as UTF-8 anywhere."""
+    try:
+        (value if isinstance(value, str) else
+         json.dumps(value, ensure_ascii=False)).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def printable(text: str) -> str:

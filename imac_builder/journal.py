@@ -4,7 +4,9 @@ Appends are whole lines written with one call and synced to disk, so a kill or a
 disk loses at most the record in flight. Opening the journal cuts a torn last line (or
 the next append would be glued to it); replay skips lines that do not parse (NaN and
 infinity included) and counts them; compaction rewrites the journal atomically with the
-records a caller keeps. A journal that is a symbolic link is refused, never followed.
+records a caller keeps. A journal that is a symbolic link is refused, never followed;
+one that is not a regular file or is over :data:`guard.TABLE_LIMIT` bytes is refused in
+one line before a byte of it is read.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from . import atomic
-from .guard import open_input, open_nofollow, refuse_constant, strict_float
+from .errors import UserError
+from .guard import (
+    TABLE_LIMIT,
+    open_input,
+    open_nofollow,
+    read_limited,
+    refuse_constant,
+    strict_float,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +49,12 @@ class Journal:
         """Cut a torn last line; return how many bytes were dropped."""
         if not self.path.is_file() and not self.path.is_symlink():
             return 0
+        os.close(open_input(self.path, "a journal", TABLE_LIMIT, nofollow=True))
         with os.fdopen(open_nofollow(self.path, os.O_RDWR), "rb+") as fh:
             size = fh.seek(0, os.SEEK_END)
+            if size > TABLE_LIMIT:
+                raise UserError(f"{self.path} is {size:,} bytes, over the {TABLE_LIMIT:,} a "
+                                "journal may have: it is not one")
             if size == 0:
                 return 0
             fh.seek(size - 1)
@@ -58,8 +72,8 @@ class Journal:
         self.bad_lines = 0
         if not self.path.is_file() and not self.path.is_symlink():
             return
-        with os.fdopen(open_input(self.path, "a journal", None, nofollow=True), "rb") as fh:
-            data = fh.read()
+        data = read_limited(open_input(self.path, "a journal", TABLE_LIMIT, nofollow=True),
+                            self.path, "a journal", TABLE_LIMIT)
         lines = data.split(b"\n")
         if lines and lines[-1] and not data.endswith(b"\n"):
             lines.pop()  # cut short by a crash: never complete, never counted

@@ -6,12 +6,16 @@ main process, so every stage's Ctrl-C path (journals flushed, temporaries remove
 released) runs for them too; the CLI exits ``128 + signal`` (130 INT, 143 TERM, 129 HUP).
 :func:`stop_workers` ends every child process (and the multiprocessing resource tracker)
 so nothing writes into the work directory after its lock is released.
+:func:`stop_threads` gives worker threads a flag to look at, so a thread pool stops too.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 #: The signals treated as "stop now, keep finished work".
@@ -39,6 +43,29 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     for s in HANDLED:  # a second signal while stopping must not interrupt the cleanup
         signal.signal(s, signal.SIG_IGN)
     raise Stopped(signum)
+
+
+class Cancelled(Exception):
+    """Raised in a worker thread that saw its stop flag (see :func:`stop_threads`)."""
+
+
+@contextmanager
+def stop_threads() -> Iterator[threading.Event]:
+    """A stop flag for worker threads: set when the body is left by any exception
+    (Ctrl-C, :class:`Stopped`, an error), so threads that look at it between blocks of
+    work end at once and a thread pool's shutdown does not wait for them to finish.
+
+    Nest it inside the pool's ``with`` (it must be set before the pool waits)::
+
+        with ThreadPoolExecutor() as pool, stop_threads() as stop:
+            ...
+    """
+    flag = threading.Event()
+    try:
+        yield flag
+    except BaseException:
+        flag.set()
+        raise
 
 
 def install() -> None:

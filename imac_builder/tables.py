@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import atomic
 from .errors import UserError
+from .guard import TABLE_LIMIT, open_text
 
 #: Longest field a table may hold: csv's default limit is 131,072 characters.
 FIELD_LIMIT = 131_072
@@ -180,23 +181,22 @@ def read_csv(path: Path, *, required: Iterable[str] = (), missing: UserError | N
 
     Text is UTF-8 with or without a byte-order mark; anything else (a spreadsheet's
     Windows-1252, UTF-16) is refused with a line saying to save it as UTF-8, never
-    guessed. A field over :data:`FIELD_LIMIT` characters is refused. With ``key``, a
+    guessed. A field over :data:`FIELD_LIMIT` characters, a file over
+    :data:`guard.TABLE_LIMIT` bytes or one that is not a regular file (a FIFO) is
+    refused. With ``key``, a
     key that repeats is refused (a table is one row per key: a repeated key is a copy
     and paste or two files joined, never something to count twice).
     """
     path = Path(path)
-    if os.path.lexists(path) and not path.is_file():  # a FIFO, a device: never opened
-        from .guard import check_input
-
-        check_input(path, what or path.name, None)
-    if not path.is_file():
+    if not os.path.lexists(path) or (os.path.islink(path) and not path.exists()):
         if missing is not None:
             raise missing
         return []
     need = set(required)
     what = what or path.name
+    # a FIFO, a device or a file over the limit: refused before a byte is read
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
+        with open_text(path, what, TABLE_LIMIT) as fh:
             reader = csv.DictReader(fh)
             lacking = need - set(reader.fieldnames or ())
             if lacking:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UserError
-from .guard import check_not_link, json_object, open_nofollow
+from .guard import check_not_link, json_object, open_nofollow, shown
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,31 @@ class Workdir:
 STATE_FILE = "workdir.json"
 
 
+#: The shape of ``workdir.json``: remembered paths are text; ``configs`` maps a stage to
+#: ``{"hash": text, "values": a table}``. Unknown keys are kept (a newer version's).
+STATE_TEXT_KEYS = ("pipeline", "image_root")
+
+
+def check_state(path: Path, doc: dict) -> None:
+    """Refuse a ``workdir.json`` of another shape in one line (checked once, where it is
+    read, so no caller meets a string where a table goes)."""
+    def bad(what: str) -> UserError:
+        return UserError(f"{path}: {what}: fix it or delete the file (it only remembers "
+                         "settings)")
+
+    for key in STATE_TEXT_KEYS:
+        if key in doc and not isinstance(doc[key], str):
+            raise bad(f"{key!r} is not text")
+    configs = doc.get("configs", {})
+    if not isinstance(configs, dict) or not all(isinstance(v, dict) for v in configs.values()):
+        raise bad("'configs' is not a table of tables")
+    for stage, rec in configs.items():
+        if not isinstance(rec.get("hash", ""), str):
+            raise bad(f"configs.{shown(stage)}.hash is not text")
+        if not isinstance(rec.get("values", {}), dict):
+            raise bad(f"configs.{shown(stage)}.values is not a table")
+
+
 def read_state(root: Path | str) -> dict:
     """The remembered state (empty when absent). A file edited into something else (a
     FIFO, a list, NaN, a string where a table goes) is one line naming it: it is read
@@ -74,11 +99,7 @@ def read_state(root: Path | str) -> dict:
     if not os.path.lexists(path):
         return {}
     doc = json_object(path, "a work directory's memory (delete it to forget)", nofollow=True)
-    for key in ("configs",):
-        if not isinstance(doc.get(key, {}), dict) or not all(
-                isinstance(v, dict) for v in doc.get(key, {}).values()):
-            raise UserError(f"{path}: {key!r} is not a table of tables: fix it or delete "
-                            "the file (it only remembers settings)")
+    check_state(path, doc)
     return doc
 
 

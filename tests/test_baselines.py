@@ -45,8 +45,9 @@ SMALL_BANDS, SECONDS, SIDE = 16, 2.0, 32
 SPEC = TrainConfig(model="spectrogram-acp", epochs=20, patience=8, batch_size=32, lr=2e-3,
                    dropout=0.0, image_widths=(32, 32), music_widths=(32, 32, 32, 32),
                    fusion_widths=(32, 16, 8), spec_blocks=4)
-L3 = TrainConfig(model="l3", epochs=6, patience=3, batch_size=64, lr=3e-3,
-                 l3_channels=(4, 8, 8, 16), l3_fusion=16, crop_frames=20, test_crops=3)
+L3 = TrainConfig.recipe_config(model="l3", epochs=6, patience=3, lr=3e-3,
+                               l3_channels=(4, 8, 8, 16), l3_fusion=16, crop_frames=20,
+                               test_crops=3)
 ACP = TrainConfig(model="acp", epochs=20, patience=8, batch_size=32, lr=2e-3, dropout=0.0,
                   image_widths=(32, 32), music_widths=(32, 32, 32, 32),
                   fusion_widths=(32, 16, 8))
@@ -140,10 +141,15 @@ def test_evaluate_puts_every_run_beside_table_4(trained: tuple[Path, dict]) -> N
     assert e.probes["music emotion, 3 classes"] > 0.6  # the crop-mean embedding knows pitch
     assert e.retrieval["mean_average_precision"] > 0.5
     report = (wd / "runs/l3/report.md").read_text()
-    for name, run, paper in (("ACP-Net", "acp", "61.67%"), ("L3-Net", "l3", "57.17%"),
-                             ("Spectrogram-ACP", "spectrogram-acp", "55.84%")):
-        row = next(r for r in report.splitlines() if r.startswith(f"| {name} | `{run}`"))
+    for name, run, recipe, paper in (
+            ("ACP-Net", "acp", "default", "61.67%"), ("L3-Net", "l3", "l3", "57.17%"),
+            ("Spectrogram-ACP", "spectrogram-acp", "default", "55.84%")):
+        row = next(r for r in report.splitlines()
+                   if r.startswith(f"| {name} | `{recipe}` | no | 1 (`{run}`)"))
         assert f"{100 * runs[run].test_accuracy:.2f}%" in row and row.endswith(f"| {paper} |")
+    m = json.loads((wd / "runs/l3/metrics.json").read_text())
+    assert m["recipe"] == "l3" and m["class_labels_used"] is False
+    assert not {"dropout", "class_head_weight", "norm", "image_widths"} & set(m["config"])
     e2 = evaluate(wd, run="spectrogram-acp", probes=False, progress=False,
                   config=EvaluateConfig(device="cpu", retrieval_images=0))
     assert e2.test_accuracy == pytest.approx(runs["spectrogram-acp"].test_accuracy)
@@ -181,10 +187,11 @@ def test_cli_model_option_and_clear_refusals(tmp_path: Path, runner) -> None:
     assert f"trained on {SMALL_BANDS * 60}-d music features; the store has 480" in r.output
     r = runner.invoke(cli, [*w, "train", "--model", "vgg", "--device", "cpu"])
     assert r.exit_code == 2 and "vgg" in r.output
-    from imac_builder.cli.train import MODEL
-    from imac_builder.train.paper import MODELS
+    from imac_builder.cli.train import train
+    from imac_builder.train.registry import MODELS
 
-    assert tuple(MODEL.choices) == MODELS  # the CLI offers exactly the models there are
+    model = next(p for p in train.params if p.name == "model")
+    assert tuple(model.type.choices) == MODELS  # the CLI offers exactly the models there are
 
 
 def test_spectrogram_and_pixel_stores_from_files(tmp_path: Path, runner) -> None:

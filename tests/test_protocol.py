@@ -147,7 +147,7 @@ def test_tracks_sharing_a_video_or_pcm_never_straddle_splits(tmp_path: Path, run
                      (tracks[5], "vidNONE", "no_match"), (tracks[50], "vidNONE", "no_match")])
     r = runner.invoke(cli, ["--workdir", str(tmp_path), "split", "--seed", "4"])
     assert r.exit_code == 0, r.output
-    assert "3 songs (shared video or PCM)" in r.output
+    assert "3 songs (3 shared video or PCM" in r.output
     split_of = {row["item_id"].rsplit("_", 1)[0]: row["split"]
                 for row in read_csv(tmp_path / "splits/splits.csv")
                 if row["modality"] == "music"}
@@ -165,64 +165,171 @@ def test_tracks_sharing_a_video_or_pcm_never_straddle_splits(tmp_path: Path, run
     assert apart > 0
 
 
-def test_images_grouped_by_bytes_and_by_perceptual_hash(tmp_path: Path) -> None:
-    pytest.importorskip("imagehash")
+def write_images(wd: Path, n: int, root: Path) -> None:
+    """``n`` distinct coarse pictures as JPEG under ``root`` and their ``images.csv``;
+    image 7 is image 6 rescaled and re-encoded at another quality, 20 and 90 share bytes
+    (as images.csv says)."""
     from PIL import Image
 
-    make_stores(tmp_path, informative=True, n_images=120, n_songs=30, segs_per_song=2)
-    root = tmp_path / "files"
-    root.mkdir()
+    root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     rows = []
-    for k in range(120):
-        base = rng.integers(0, 256, (8, 8, 3)).astype(np.uint8)  # distinct coarse pictures
+    for k in range(n):
+        base = rng.integers(0, 256, (8, 8, 3)).astype(np.uint8)
         im = Image.fromarray(base).resize((96, 96), Image.Resampling.BILINEAR)
+        quality = 90
         if k == 7:  # a near-duplicate of image 6: rescaled and re-encoded
-            im = Image.open(root / "p6.png").resize((80, 80))
+            im = Image.open(root / "p6.jpg").convert("RGB").resize((80, 80))
+            quality = 60
         buf = io.BytesIO()
-        im.save(buf, format="PNG")
-        (root / f"p{k}.png").write_bytes(buf.getvalue())
+        im.save(buf, format="JPEG", quality=quality)
+        (root / f"p{k}.jpg").write_bytes(buf.getvalue())
         sha = "same" if k in (20, 90) else f"sha{k}"  # identical bytes per images.csv
-        rows.append((f"img{k:05d}", f"p{k}.png", sha))
-    (tmp_path / "images").mkdir()
-    with (tmp_path / "images/images.csv").open("w", newline="") as fh:
+        rows.append((f"img{k:05d}", f"p{k}.jpg", sha))
+    (wd / "images").mkdir(exist_ok=True)
+    with (wd / "images/images.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["image_id", "path", "sha256"])
         w.writerows(rows)
-    s = run_split(tmp_path, image_root=root, progress=False, config=SplitConfig(seed=1))
-    assert s.merged["images"] == 2
-    sp = {r["item_id"]: r["split"] for r in read_csv(tmp_path / "splits/splits.csv")}
-    assert sp["img00006"] == sp["img00007"] and sp["img00020"] == sp["img00090"]
-    s = run_split(tmp_path, progress=False,
-                  config=SplitConfig(seed=1))  # without the folder: bytes only
-    assert s.merged["images"] == 1
 
 
-def simulate_coverage(sims: int = 200, seed: int = 0) -> tuple[float, float]:
-    """Coverage of the true accuracy 0.6 by the cluster bootstrap and by Wilson, when
-    errors cluster by song (and a little by image): each song and image has its own
-    probability of being judged right, drawn from Beta distributions of mean 0.6."""
+def write_artists(wd: Path, tracks: list[str], same: tuple[int, int]) -> None:
+    """tags/songs.csv: every track its own artist, except the two of ``same``, whose
+    artist is written differently (case, spacing)."""
+    (wd / "tags").mkdir(exist_ok=True)
+    with (wd / "tags/songs.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["track_id", "artist_name"])
+        for k, t in enumerate(tracks):
+            name = ("The  Artist" if k == same[0] else "the artist") if k in same \
+                else f"artist {k}"
+            w.writerow([t, name])
+
+
+def test_near_duplicate_images_and_same_artist_songs_never_straddle_by_default(
+        tmp_path: Path, runner) -> None:
+    """No option given: the re-encoded JPEG pair (images in the images stage's folder, or
+    the folder the work directory remembers) and two songs of one artist stay together
+    across seeds, while an unrelated pair sometimes separates."""
+    pytest.importorskip("imagehash")
+    from imac_builder.workdir import update_state
+
+    make_stores(tmp_path, informative=True, n_images=120, n_songs=30, segs_per_song=2)
+    write_images(tmp_path, 120, tmp_path / "images/files")
+    tracks = [f"TRSYNTH{i:011d}" for i in range(30)]
+    write_artists(tmp_path, tracks, (2, 17))
+    r = runner.invoke(cli, ["--workdir", str(tmp_path), "split", "--seed", "0"])
+    assert r.exit_code == 0, r.output
+    assert "1 same artist" in r.output and "pHash, images in" in r.output
+    apart = 0
+    for seed in range(8):
+        s = run_split(tmp_path, progress=False, config=SplitConfig(seed=seed))
+        assert s.merged["images"] == 2 and s.songs_joined["artist"] == 1
+        sp = {row["item_id"]: row["split"] for row in read_csv(tmp_path / "splits/splits.csv")}
+        assert sp["img00006"] == sp["img00007"] and sp["img00020"] == sp["img00090"]
+        assert sp[f"{tracks[2]}_000"] == sp[f"{tracks[17]}_000"]
+        apart += sp["img00003"] != sp["img00004"]
+    assert apart > 0
+    # the folder remembered by the work directory (images --root elsewhere) is used too
+    moved = tmp_path / "elsewhere"
+    (tmp_path / "images/files").rename(moved)
+    one = SplitConfig(seed=0)
+    assert run_split(tmp_path, progress=False, config=one).merged["images"] == 1  # bytes only
+    update_state(tmp_path, image_root=str(moved))
+    assert run_split(tmp_path, progress=False, config=one).merged["images"] == 2
+    # artist grouping is an option
+    s = run_split(tmp_path, progress=False, config=SplitConfig(seed=0, artist_groups=False))
+    assert s.songs_joined.get("artist", 0) == 0
+
+
+def test_near_identical_audio_is_one_recording(tmp_path: Path) -> None:
+    """Two tracks whose segments are the same audio re-encoded (features a hair apart,
+    PCM hashes different) are joined, and the split reports it."""
+    from imac_builder.features.store import FeatureStore, write_store
+
+    make_stores(tmp_path, informative=True, n_images=120, n_songs=30, segs_per_song=2)
+    m = FeatureStore.open(tmp_path / "features/music.h5")
+    x = m.features.copy()
+    x[10] = x[2] * (1 + 1e-3)  # track 5's first segment: track 1's, re-encoded
+    write_store(tmp_path / "features/music.h5", x, m.ids, m.labels, m.extra, {},
+                modality="music")
+    for seed in range(4):
+        s = run_split(tmp_path, progress=False, config=SplitConfig(seed=seed))
+        assert s.songs_joined["audio"] == 1
+        sp = {row["item_id"]: row["split"] for row in read_csv(tmp_path / "splits/splits.csv")}
+        assert sp[m.ids[2]] == sp[m.ids[10]]
+    info = json.loads((tmp_path / "splits/split.json").read_text())
+    assert info["songs_joined"]["audio"] == 1
+
+
+def test_pair_rows_are_shuffled(tmp_path: Path) -> None:
+    """A row's position says nothing about its target (before: true, false, true, ...)."""
+    make_stores(tmp_path, informative=True, n_images=300, n_songs=60)
+    for protocol in ("balanced", "paper"):
+        run_split(tmp_path, progress=False, config=SplitConfig(seed=0, protocol=protocol))
+        t = np.array([int(r["target"]) for r in read_csv(tmp_path / "splits/pairs_test.csv")])
+        parity = np.arange(len(t)) % 2 == 0
+        assert 0.4 < (t == parity).mean() < 0.6, protocol
+        assert t.mean() == 0.5
+
+
+def simulate(sims: int = 200, seed: int = 0, true_acc: float = 0.70, false_acc: float = 0.45,
+             effect: float = 0.25, **boot) -> tuple[float, float, float]:
+    """Coverage of the true accuracy by the bootstrap (``boot``: its stratification) and by
+    Wilson, and the bootstrap's mean width, when errors cluster by song and by image about
+    equally (uniform effects of ±``effect``) and the (image class, music class) cells
+    differ in accuracy (``true_acc`` on true pairs, ``false_acc`` on false), as a trained
+    model's do. Cells hold fixed shares of the pairs, as the
+    balanced protocol fixes them; the truth is the cell accuracies at those shares."""
     rng = np.random.default_rng(seed)
-    boot = wil = 0
+    n_cls, per_img, per_song = 3, 16, 16  # images and songs per class
+    base = np.full((3, 3), false_acc) + np.eye(3) * (true_acc - false_acc)
+    img_cls = np.repeat(np.arange(n_cls), per_img)
+    song_cls = np.repeat(np.arange(n_cls), per_song)
+    # every image meets every song of each class twice: cell shares are fixed
+    img, song = (g.ravel() for g in np.meshgrid(np.arange(len(img_cls)),
+                                                 np.arange(len(song_cls)), indexing="ij"))
+    keep = rng.random(len(img)) < 0.5  # half the pairs, thinned at random
+    img, song = img[keep], song[keep]
+    ci, cm = img_cls[img], song_cls[song]
+    share = np.array([[np.mean((ci == i) & (cm == j)) for j in range(3)] for i in range(3)])
+    truth = float((share * base).sum())
+    cover = wil = 0
+    widths = []
     for k in range(sims):
-        n_songs, n_images = 40, 400
-        p_song = rng.beta(3, 2, n_songs)  # mean 0.6, song-level spread
-        p_img = rng.beta(6, 4, n_images)  # mean 0.6
-        img = np.repeat(np.arange(n_images), 2)
-        song = rng.integers(0, n_songs, len(img))
-        ok = rng.random(len(img)) < (0.8 * p_song[song] + 0.2 * p_img[img])
-        lo, hi = cluster_bootstrap(ok, img, song, replicates=300, seed=k)
-        boot += lo <= 0.6 <= hi
+        u = rng.uniform(-effect, effect, len(song_cls))  # song effects
+        v = rng.uniform(-effect, effect, len(img_cls))  # image effects
+        ok = rng.random(len(img)) < base[ci, cm] + u[song] + v[img]
+        kw = {"image_stratum": ci, "song_stratum": cm, "cell": ci * 3 + cm} \
+            if boot.get("stratified", True) else {}
+        lo, hi = cluster_bootstrap(ok, img if boot.get("images", True) else np.zeros_like(img),
+                                   song, replicates=300, seed=k, **kw)
+        cover += lo <= truth <= hi
+        widths.append(hi - lo)
         lo, hi = wilson_interval(int(ok.sum()), len(ok))
-        wil += lo <= 0.6 <= hi
-    return boot / sims, wil / sims
+        wil += lo <= truth <= hi
+    return cover / sims, wil / sims, float(np.mean(widths))
 
 
-def test_cluster_bootstrap_covers_about_95_percent_where_wilson_does_not() -> None:
-    boot, wil = simulate_coverage()
-    print(f"\ncoverage: cluster bootstrap {boot:.3f}, Wilson {wil:.3f}")
+def test_stratified_two_way_bootstrap_covers_about_95_percent_where_wilson_does_not() -> None:
+    boot, wil, width = simulate()
+    print(f"\ncoverage: stratified two-way bootstrap {boot:.3f} (mean width {width:.3f}), "
+          f"Wilson {wil:.3f}")
     assert 0.90 <= boot <= 0.99  # 200 simulations: ±1.5 points of sampling error
     assert wil < 0.80  # pairs treated as independent: far too narrow
+
+
+def test_a_one_way_bootstrap_undercovers_and_an_unstratified_one_is_wider() -> None:
+    """What the test above would miss: resampling songs only (images held fixed) ignores
+    half the clustering; resampling without the class strata lets the mix of cells vary,
+    which the protocol fixes, and widens the interval for nothing."""
+    one_way, _, _ = simulate(sims=200, images=False)
+    assert one_way < 0.88, one_way
+    cells = {"true_acc": 0.95, "false_acc": 0.15, "effect": 0.05}  # a model that learned
+    strat_cover, _, strat = simulate(sims=60, **cells)
+    _, _, plain = simulate(sims=60, stratified=False, **cells)
+    print(f"\none-way coverage {one_way:.3f}; widths stratified {strat:.3f}, plain {plain:.3f}")
+    assert strat < 0.8 * plain and strat_cover >= 0.88
 
 
 def test_metrics_agree_with_scipy_and_scikit_learn() -> None:

@@ -155,9 +155,8 @@ def test_a_torn_journal_line_is_dropped_before_the_next_song_is_appended(tmp_pat
 
     def song(i: int) -> tuple[LedgerRow, list[SegmentRow]]:
         t = f"TRKILL{i:012d}"
-        return (LedgerRow(t, "vvvvvvvvvvv", "http://x/", "ok", "", 1, "2026-11-25T00:00:00Z",
-                          1),
-                [SegmentRow(f"{t}_000", t, "vvvvvvvvvvv", 0, "0", "60", f"audio/{t}/{t}_000.flac",
+        return (LedgerRow(t, "vidKILL0000", "http://x/", "ok", "", 1, "2026-11-25T00:00:00Z", 1),
+                [SegmentRow(f"{t}_000", t, "vidKILL0000", 0, "0", "60", f"audio/{t}/{t}_000.flac",
                             "ab", "positive")])
 
     first = Ledger(tmp_path)

@@ -70,18 +70,79 @@ def test_learns_close_to_bayes_and_evaluates(tmp_path: Path) -> None:
     assert m["val_accuracy"] == max(h["val_accuracy"] for h in m["history"])
     assert (tmp_path / "runs/r/curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     ck = load_checkpoint(tmp_path / "runs/r/model.pt")  # weights_only=True
-    assert ck["config"]["music_dim"] == MUS_DIM and ck["epoch"] == m["best_epoch"]
+    assert ck["config"]["music_shape"] == [MUS_DIM] and ck["epoch"] == m["best_epoch"]
 
     e = evaluate(tmp_path, run="r", progress=False,
                  config=EvaluateConfig(device="cpu", retrieval_images=60))
     assert e.test_accuracy == pytest.approx(s.test_accuracy)
-    assert e.ci95[0] < e.test_accuracy < e.ci95[1]
+    # the interval against an independent estimate of what a two-way (pigeonhole)
+    # bootstrap measures (Owen 2007): (S_images + S_songs) / N² on cell residuals
+    half = (e.ci95_bootstrap[1] - e.ci95_bootstrap[0]) / 2
+    se = two_way_se(tmp_path, "r")
+    assert 0.8 * 1.96 * se < half < 1.45 * 1.96 * se, (half, se)
+    assert e.ci95_bootstrap == stratified_interval(tmp_path, "r")  # the stratified one
     assert e.roc_auc > 0.6
     assert e.probes["music emotion, 3 classes"] > 0.55  # 3-class Bayes ≈ 0.75 at SEP 2
     assert e.retrieval["mean_average_precision"] > 0.36  # one class in three is relevant
     report = (tmp_path / "runs/r/report.md").read_text()
     assert "| ACP-Net |" in report and "61.67%" in report and "Table 5" in report
     assert (tmp_path / "runs/r/cells.png").exists()
+
+
+def two_way_se(wd: Path, run: str) -> float:
+    """Standard error of the test accuracy that a two-way bootstrap over images and songs
+    estimates (Owen 2007, pigeonhole bootstrap): V = (S_images + S_songs) / N², S the sum
+    over clusters of squared residual sums; residuals from each (image class, music
+    class) cell's mean (the cells' shares are fixed by the protocol)."""
+    from imac_builder.features.store import FeatureStore
+
+    pred, target = scored_pairs(wd, run)
+    ok = (pred == target).astype(float)
+    mu = FeatureStore.open(wd / "features/music.h5")
+    im = FeatureStore.open(wd / "features/images.h5")
+    song = dict(zip(mu.ids, mu.extra["track_id"], strict=True))
+    ml = dict(zip(mu.ids, mu.labels, strict=True))
+    il = dict(zip(im.ids, im.labels, strict=True))
+    with (wd / "splits/pairs_test.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    cell = np.array([f"{il[r['image_id']]}/{ml[r['segment_id']]}" for r in rows])
+    res = ok.copy()
+    for c in set(cell):
+        res[cell == c] -= ok[cell == c].mean()
+
+    def clustered(keys: list[str]) -> float:
+        sums: dict[str, float] = {}
+        for k, r in zip(keys, res, strict=True):
+            sums[k] = sums.get(k, 0.0) + r
+        return sum(v * v for v in sums.values())
+
+    n = len(ok)
+    v = clustered([r["image_id"] for r in rows]) + \
+        clustered([song[r["segment_id"]] for r in rows])
+    return float(np.sqrt(v) / n)
+
+
+def stratified_interval(wd: Path, run: str) -> tuple[float, float]:
+    """The bootstrap evaluate should report: images and songs resampled within their class,
+    cells at their shares (seed 0, the run's)."""
+    from imac_builder.features.store import FeatureStore
+    from imac_builder.train.metrics import cluster_bootstrap
+
+    pred, target = scored_pairs(wd, run)
+    mu = FeatureStore.open(wd / "features/music.h5")
+    im = FeatureStore.open(wd / "features/images.h5")
+    song = dict(zip(mu.ids, mu.extra["track_id"], strict=True))
+    code = {"positive": 0, "neutral": 1, "negative": 2}
+    ml = {i: code[v] for i, v in zip(mu.ids, mu.labels, strict=True)}
+    il = {i: code[v] for i, v in zip(im.ids, im.labels, strict=True)}
+    row = {i: k for k, i in enumerate(im.ids)}
+    with (wd / "splits/pairs_test.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    ci = np.array([il[r["image_id"]] for r in rows])
+    cm = np.array([ml[r["segment_id"]] for r in rows])
+    return cluster_bootstrap(pred == target, np.array([row[r["image_id"]] for r in rows]),
+                             [song[r["segment_id"]] for r in rows], seed=0,
+                             image_stratum=ci, song_stratum=cm, cell=ci * 3 + cm)
 
 
 def scored_pairs(wd: Path, run: str) -> tuple[np.ndarray, np.ndarray]:
@@ -145,9 +206,9 @@ def test_music_alone_is_no_shortcut_under_the_default_protocol(tmp_path: Path) -
     lo, hi = ev["ci95_bootstrap"]
     assert lo < ev["test_accuracy"] < hi and hi - lo > ev["ci95"][1] - ev["ci95"][0]
     report = (tmp_path / "runs/balanced/report.md").read_text()
-    assert "| music's class only (best rule) | — | 50.00% | — |" in report
+    assert "| music's class only (best rule) | — | yes (test) | — | 50.00% |" in report
     assert "`paper` (ACP-Net" in report and "trained and scored on another split" in report
-    table = report.split("Not comparable")[0]
+    table = report.split("## Table 4")[1].split("Under the other protocol")[0]
     assert "`paper`" not in table and "| chance |" not in table
 
 
@@ -246,3 +307,61 @@ def test_a_run_is_bound_to_its_split(tmp_path: Path, runner) -> None:
     assert r.exit_code == 1 and "trained on another split" in r.output, r.output
     r = runner.invoke(cli, [*w, "train", "--device", "cpu", "--epochs", "1", "--fresh"])
     assert r.exit_code == 0, r.output
+
+
+def _trained_small(tmp_path: Path, runner) -> list[str]:
+    make_stores(tmp_path, informative=True, n_images=120, n_songs=30)
+    w = ["--workdir", str(tmp_path)]
+    assert runner.invoke(cli, [*w, "--quiet", "split"]).exit_code == 0
+    r = runner.invoke(cli, [*w, "train", "--device", "cpu", "--epochs", "1",
+                            "--image-widths", "8", "--music-widths", "8",
+                            "--fusion-widths", "8"])
+    assert r.exit_code == 0, r.output
+    ok = runner.invoke(cli, [*w, "evaluate", "--device", "cpu", "--no-probes",
+                             "--retrieval-images", "0"])
+    assert ok.exit_code == 0, ok.output
+    return w
+
+
+def test_evaluate_refuses_a_store_replaced_by_noise_of_the_same_shape(tmp_path: Path,
+                                                                     runner) -> None:
+    """The run records the sha256 of its stores: the same shape, ids and labels with
+    other numbers is refused in one line that says what to rerun."""
+    from imac_builder.features.store import FeatureStore
+
+    w = _trained_small(tmp_path, runner)
+    m = FeatureStore.open(tmp_path / "features/music.h5")
+    noise = np.random.default_rng(5).standard_normal(m.features.shape)
+    write_store(tmp_path / "features/music.h5", noise, m.ids, m.labels, m.extra, {},
+                modality="music")
+    r = runner.invoke(cli, [*w, "evaluate", "--device", "cpu", "--no-probes"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    line = r.output.strip()
+    assert "\n" not in line, line
+    assert "features/music.h5 changed since run acp was trained" in line
+    assert "imac-build train --run acp --fresh" in line
+
+
+def test_evaluate_refuses_relabelled_test_segments(tmp_path: Path, runner) -> None:
+    """Relabelling test segments without splitting again: refused, naming the store's
+    labels and the split to rerun; and pair targets are checked against the labels."""
+    from imac_builder.features.store import FeatureStore
+    from imac_builder.train.data import load_data
+    from imac_builder.workdir import Workdir
+
+    w = _trained_small(tmp_path, runner)
+    test_ids = {r["segment_id"] for r in csv.DictReader(
+        (tmp_path / "splits/pairs_test.csv").open())}
+    m = FeatureStore.open(tmp_path / "features/music.h5")
+    shift = {"positive": "neutral", "neutral": "negative", "negative": "positive"}
+    labels = [shift[lab] if i in test_ids else lab for i, lab in zip(m.ids, m.labels,
+                                                                      strict=True)]
+    write_store(tmp_path / "features/music.h5", m.features, m.ids, labels, m.extra, {},
+                modality="music")
+    r = runner.invoke(cli, [*w, "evaluate", "--device", "cpu", "--no-probes"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    line = r.output.strip()
+    assert "\n" not in line, line
+    assert "features/music.h5: its labels" in line and "imac-build split" in line
+    with pytest.raises(UserError, match="pair targets disagree with the stores' labels"):
+        load_data(Workdir(tmp_path), torch.device("cpu"))

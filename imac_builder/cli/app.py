@@ -26,11 +26,12 @@ from ..config import (
     field_default,
     field_type,
     flag_of,
+    item_type,
     problem,
     stage_config,
 )
 from ..errors import UserError
-from ..guard import open_nofollow, printable
+from ..guard import folder_inside, open_nofollow, printable
 from ..paths import inside
 from ..stopping import exit_code, stop_workers
 from ..workdir import Workdir, read_state, record_config, update_state
@@ -76,10 +77,8 @@ class App:
 
     def setup_logging(self) -> Path:
         """Log to ``W/logs/imac-build.log`` (and to stderr with -v)."""
-        path = self.workdir.logs / "imac-build.log"
-        if not inside(self.workdir.root, path.parent):
-            raise UserError(f"{path.parent} is a symbolic link out of the work directory: "
-                            "the log is never written elsewhere; remove the link")
+        path = folder_inside(self.workdir.root, self.workdir.root / "logs", "the log")
+        path = path / "imac-build.log"
         root = logging.getLogger("imac_builder")
         root.setLevel(logging.DEBUG)
         for h in [h for h in root.handlers if getattr(h, "_imac", False)]:
@@ -307,7 +306,7 @@ def effective_config(stage: str) -> StageConfig | None:
     return stage_config(stage, ctx.params if ctx is not None else {})
 
 
-_CONFIG = "imac_builder.config"
+_CONFIG = CONFIG_KEY = "imac_builder.config"
 
 
 def config_options(cls: type[StageConfig]) -> list[click.Option]:
@@ -323,12 +322,18 @@ def config_options(cls: type[StageConfig]) -> list[click.Option]:
         decls = [flag, *m.get("aliases", ()), f.name]
         kw: dict[str, Any] = {"help": m.get("help", ""), "metavar": m.get("metavar")}
         if kind is bool:
-            if default:
+            if default or m.get("negatable"):
                 decls[0] = f"{flag}/--no-{flag[2:]}"
             kw.update(is_flag=True, default=default)
         else:
             choices = choices_of(f)
-            if kind is tuple:
+            if kind is tuple and item_type(cls, f.name) is int:
+                kw["type"] = IntList()
+                if bounds := bounds_text(f):
+                    text = kw["help"]
+                    kw["help"] = (f"{text[:-1]} (each {bounds})." if text.endswith(".")
+                                  else f"{text} (each {bounds})")
+            elif kind is tuple:
                 kw.update(multiple=True, default=tuple(default))
             elif choices is not None:
                 kw["type"] = RegistryChoice(f)
@@ -347,6 +352,21 @@ def config_options(cls: type[StageConfig]) -> list[click.Option]:
             kw["callback"] = _judge(cls, f)
         options.append(click.Option(decls, **kw))
     return options
+
+
+class IntList(click.ParamType):
+    """'1024,1024' -> (1024, 1024); a list or tuple (pipeline file, default) passes."""
+
+    name = "N,N,..."
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> tuple[int, ...]:
+        if isinstance(value, tuple | list):
+            return tuple(value)
+        try:
+            return tuple(int(v) for v in str(value).split(",") if v.strip())
+        except ValueError:
+            self.fail(f"{value!r}: give whole numbers separated by commas", param, ctx)
 
 
 class RegistryChoice(click.Choice):

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import guard
 from .. import tables as T
 from ..errors import UserError
 from ..journal import Journal
+from ..paths import inside
 from ..workdir import Workdir
 from .checks import (
     Scrubber,
@@ -117,8 +119,11 @@ class Manifest:
 
         folder = Path(folder)
         path = folder / MANIFEST_JSON
-        if not path.is_file():
+        if not path.exists():  # absent, or a link to nothing (a FIFO is refused below)
             raise UserError(f"{folder} is not a release: it has no {MANIFEST_JSON}")
+        if not inside(folder, path):
+            raise UserError(f"{path} is a symbolic link out of the release folder: a "
+                            "release holds its own files; not read")
         meta = read_json(path, "a manifest")
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise UserError(f"{path} is not an imac-build manifest (no \"format\": "
@@ -146,6 +151,10 @@ class Manifest:
             f = folder / name
             if not os.path.lexists(f):
                 raise UserError(f"{folder}: {name} is listed but missing")
+            if not inside(folder, f):  # docs: links are followed only inside their root
+                raise UserError(f"{f} is a symbolic link out of the release folder (to "
+                                f"{guard.shown(os.path.realpath(f), 80)}): a release holds "
+                                "its own files; not read")
             want = files[name].get("sha256") if isinstance(files[name], dict) else None
             _check_size(f, files[name], name)
             if sha256_file(f) != want:
@@ -184,6 +193,13 @@ def _check_size(path: Path, entry: object, name: str) -> None:
                         "may have; the release is damaged or was edited")
 
 
+def _distribution(doc: Any) -> list[dict]:
+    """The file entries of a Croissant document; none when it (or its ``distribution``)
+    is of another type (a tampered file: its checksum then does not match)."""
+    dist = doc.get("distribution") if isinstance(doc, dict) else None
+    return [d for d in dist if isinstance(d, dict)] if isinstance(dist, list) else []
+
+
 def croissant_digest(doc: Any) -> str:
     """The checksum ``manifest.json`` records for ``croissant.json``: the sha256 of its
     JSON in canonical form with the manifest's own checksum left out (croissant.json
@@ -192,8 +208,8 @@ def croissant_digest(doc: Any) -> str:
     import hashlib
 
     doc = copy.deepcopy(doc)
-    for d in doc.get("distribution", []) if isinstance(doc, dict) else []:
-        if isinstance(d, dict) and d.get("name") == MANIFEST_JSON:
+    for d in _distribution(doc):
+        if d.get("name") == MANIFEST_JSON:
             d["sha256"] = ""
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
@@ -212,8 +228,7 @@ def _check_croissant(folder: Path, meta: dict[str, Any]) -> None:
     if not path.is_file() and not path.is_symlink():
         raise UserError(f"{folder}: {CROISSANT_JSON} is listed in {MANIFEST_JSON} but missing")
     doc = guard.read_json(path, "a Croissant description", JSON_LIMIT, nofollow=True)
-    listed = {d.get("name"): d.get("sha256") for d in (doc.get("distribution") or [])
-              if isinstance(d, dict)} if isinstance(doc, dict) else {}
+    listed = {str(d.get("name")): d.get("sha256") for d in _distribution(doc)}
     if (croissant_digest(doc) != want
             or listed.get(MANIFEST_JSON) != sha256_file(folder / MANIFEST_JSON)):
         raise UserError(f"{folder}: {CROISSANT_JSON} does not match its checksum in "

@@ -21,10 +21,17 @@ PACKAGES = {"yt-dlp": "yt-dlp", "librosa": "librosa", "torch": "torch",
             "soundfile": "soundfile", "h5py": "h5py", "numpy": "numpy", "Pillow": "Pillow"}
 
 
-def sha256_file(path: Path, block: int = 1 << 20) -> str:
+def sha256_file(path: Path | int, block: int = 1 << 20, *, stop: Any = None) -> str:
+    """The sha256 of a file (a path or an open descriptor, which is closed), read in
+    blocks; ``stop`` (a ``threading.Event``) is looked at between blocks, so a worker
+    thread hashing a large file ends as soon as the command is stopped."""
+    from ..stopping import Cancelled
+
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(block):
+            if stop is not None and stop.is_set():
+                raise Cancelled(str(path))
             h.update(chunk)
     return h.hexdigest()
 

@@ -14,11 +14,14 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .. import atomic
+from .. import atomic, guard
 from .. import tables as T
 from ..download.decode import pcm_sha256
+from ..errors import UserError
 from ..paths import inside
+from ..stopping import Cancelled, stop_threads
 from ..vocab import SAMPLE_RATE, SEGMENT_SAMPLES
 from ..workdir import Workdir
 from .manifest import Manifest, segment_path
@@ -89,7 +92,7 @@ class VerifySummary:
         return out
 
 
-def check_segment(root: Path, row: dict[str, str]) -> ItemCheck:
+def check_segment(root: Path, row: dict[str, str], stop: Any = None) -> ItemCheck:
     """Decode one segment and compare the sha256 of its samples with the manifest's."""
     import soundfile
 
@@ -100,6 +103,10 @@ def check_segment(root: Path, row: dict[str, str]) -> ItemCheck:
     if not inside(root / "audio", path):
         return ItemCheck("segment", sid, "invalid", f"{segment_path(row)} is a symbolic link "
                          "out of the audio folder: not read")
+    try:
+        guard.check_input(path, "a segment", guard.SEGMENT_LIMIT)
+    except UserError as e:
+        return ItemCheck("segment", sid, "invalid", str(e))
     try:
         data, rate = soundfile.read(str(path), dtype="int16", always_2d=False)
     except (RuntimeError, soundfile.LibsndfileError, OSError) as e:
@@ -115,7 +122,9 @@ def check_segment(root: Path, row: dict[str, str]) -> ItemCheck:
     return ItemCheck("segment", sid, "ok")
 
 
-def check_image(image_root: Path, row: dict[str, str]) -> ItemCheck:
+def check_image(image_root: Path, row: dict[str, str], stop: Any = None) -> ItemCheck:
+    """Hash one image (a regular file of at most :data:`guard.IMAGE_LIMIT` bytes, checked
+    before a byte is read) and compare it with the manifest's sha256."""
     iid = row["image_id"]
     path = image_root / row["path"]
     if not row["path"] or not path.is_file():
@@ -123,10 +132,21 @@ def check_image(image_root: Path, row: dict[str, str]) -> ItemCheck:
     if not inside(image_root, path):
         return ItemCheck("image", iid, "invalid", f"{row['path']} is a symbolic link out of "
                          "the image root: not read")
-    got = sha256_file(path)
+    try:
+        fd = guard.open_input(path, "an image", guard.IMAGE_LIMIT)
+    except UserError as e:
+        return ItemCheck("image", iid, "invalid", str(e))
+    got = sha256_file(fd, stop=stop)
     if got != row["sha256"]:
         return ItemCheck("image", iid, "invalid", f"sha256 {got[:12]} != {row['sha256'][:12]}")
     return ItemCheck("image", iid, "ok")
+
+
+def _task(task: tuple, stop: Any) -> ItemCheck:
+    """Run one check unless the command is stopping (queued checks then end at once)."""
+    if stop.is_set():
+        raise Cancelled("verify")
+    return task[0](task[1], task[2], stop)
 
 
 def run_verify(workdir: Workdir | Path, manifest: Path | Manifest, allow_missing: bool = False,
@@ -152,9 +172,10 @@ def run_verify(workdir: Workdir | Path, manifest: Path | Manifest, allow_missing
     tasks += [(check_image, Path(image_root), r) for r in images]  # type: ignore[arg-type]
     jobs = jobs or min(4, os.cpu_count() or 1)
     results: list[ItemCheck] = []
-    with ThreadPoolExecutor(max_workers=jobs) as pool, \
+    # Ctrl-C or SIGTERM sets ``stop``: workers end between blocks, queued items are dropped
+    with ThreadPoolExecutor(max_workers=jobs) as pool, stop_threads() as stop, \
             tqdm(total=len(tasks), unit="item", desc="verify", disable=not progress) as bar:
-        for res in pool.map(lambda t: t[0](t[1], t[2]), tasks):
+        for res in pool.map(lambda t: _task(t, stop), tasks):
             results.append(res)
             bar.update(1)
     counts = Counter(r.status for r in results)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -105,6 +106,22 @@ def _load_cache(root: Path, config_hash: str) -> dict[str, list]:
     return doc["songs"]
 
 
+def _valid_rows(rows: object, n: int) -> bool:
+    """Whether a cached entry has the shape :func:`_score_songs` writes: one row per
+    candidate of [score, title, artist, official (text), penalties, qualifiers, failed]
+    (a hand-edited cache entry of another shape is a miss, never used)."""
+    def num(v: object) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    def words(v: object) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    return isinstance(rows, list) and len(rows) == n and all(
+        isinstance(r, list) and len(r) == 7 and num(r[0]) and num(r[1]) and num(r[2])
+        and isinstance(r[3], str) and words(r[4]) and words(r[5]) and words(r[6])
+        for r in rows)
+
+
 def scores(root: Path, items: list[tuple[str, str, str, float | None, list[dict]]],
            cfg: Any, workers: int = 1) -> tuple[dict[str, list[list]], int]:
     """Every candidate's score by track id, reusing ``W/review/.scores.json`` for songs
@@ -118,12 +135,19 @@ def scores(root: Path, items: list[tuple[str, str, str, float | None, list[dict]
     keys = {tid: _song_key(a, t, d, c) for tid, a, t, d, c in items}
     out: dict[str, list[list]] = {}
     todo = []
+    bad = 0
     for tid, artist, title, dur, cands in items:
         hit = cache.get(tid)
-        if isinstance(hit, list) and len(hit) == 2 and hit[0] == keys[tid]:
+        if isinstance(hit, list) and len(hit) == 2 and hit[0] == keys[tid] and \
+                _valid_rows(hit[1], len(cands)):
             out[tid] = hit[1]
         else:
+            bad += hit is not None and isinstance(hit, list) and len(hit) == 2 and \
+                hit[0] == keys[tid]
             todo.append((tid, artist, title, dur, cands))
+    if bad:
+        log.warning("ignored %d malformed entries of %s (edited?): scored again", bad,
+                    root / CACHE)
     fresh = _score_all([x[1:] for x in todo], cfg, workers)
     for (tid, *_), rows in zip(todo, fresh, strict=True):
         out[tid] = rows

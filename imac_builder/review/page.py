@@ -71,14 +71,17 @@ def write_review(workdir: Workdir | Path, *, token: str = "", jobs: int = 0,
     ``token`` (``--serve``) goes into the page: the server accepts decisions only with it.
     ``jobs`` workers score candidates not in the cache (0: one per core).
     """
+    from ..guard import folder_inside
+
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
+    # the page and the score cache are written only inside the work directory
+    folder_inside(wd.root, (wd.root / PAGE).parent, "the review page")
     t = time.perf_counter()
     data, counts = build_data(wd, jobs=resolve_jobs(jobs))
     data["token"] = token
     data["written"] = datetime.now(UTC).isoformat(timespec="seconds")
     html = render_page(data)
     path = wd.root / PAGE
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_text(path, html)
     return ReviewSummary(page=str(path), songs=counts["songs"], candidates=counts["candidates"],
                          scored_now=counts["scored_now"], bad_lines=counts["bad_lines"],

@@ -13,16 +13,16 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import re
 import secrets
 import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from .. import tables as T
 from ..errors import UserError
+from ..guard import has_control, has_surrogates
 from ..vocab import YOUTUBE_ID, is_track_id
 from ..workdir import Workdir
 from .page import PAGE, write_review
@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 #: Largest request body accepted (10,000 decisions are about 700 kB).
 MAX_BODY = 2_000_000
 MAX_NOTE = 300
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+#: Seconds a connection may stay silent (a stuck browser tab, a half-sent request)
+#: before it is closed; each connection has its own thread, so it blocks nobody else.
+IDLE_TIMEOUT = 10
 
 
 class Refused(Exception):
@@ -63,6 +65,8 @@ def parse_decisions(body: bytes, token: str, known: set[str]) -> list[tuple[str,
                          parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise Refused(bad, f"the body is not strict JSON ({str(e)[:80]})") from None
+    if has_surrogates(doc):  # "\ud800" is valid JSON but no text (not writable as UTF-8)
+        raise Refused(bad, "the body is not strict JSON (a string holds a lone surrogate)")
     if not isinstance(doc, dict) or set(doc) != {"token", "decisions"}:
         raise Refused(bad, "the body must be an object with exactly 'token' and 'decisions'")
     if not isinstance(doc["token"], str) or not hmac.compare_digest(
@@ -87,9 +91,9 @@ def parse_decisions(body: bytes, token: str, known: set[str]) -> list[tuple[str,
                 vid == "skip" or YOUTUBE_ID.fullmatch(vid))):
             raise Refused(bad, f"decision {n}: video_id must be 11 characters of "
                                "[A-Za-z0-9_-], 'skip' or null")
-        if not isinstance(note, str) or len(note) > MAX_NOTE or _CONTROL.search(note):
+        if not isinstance(note, str) or len(note) > MAX_NOTE or has_control(note):
             raise Refused(bad, f"decision {n}: note must be text of at most {MAX_NOTE} "
-                               "characters on one line")
+                               "characters on one line, without control or bidi characters")
         out.append((tid, vid, note.strip()))
     return out
 
@@ -116,8 +120,11 @@ def save_decisions(workdir: Workdir, decisions: list[tuple[str, str | None, str]
     return rows
 
 
-class ReviewServer(HTTPServer):
-    """The page and its decisions, on 127.0.0.1 only."""
+class ReviewServer(ThreadingHTTPServer):
+    """The page and its decisions, on 127.0.0.1 only: one thread per connection (an idle
+    one blocks nobody), every write to the work directory under one lock."""
+
+    daemon_threads = True
 
     def __init__(self, workdir: Workdir | Path, port: int = 0, *, jobs: int = 0) -> None:
         self.workdir = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
@@ -152,11 +159,20 @@ class ReviewServer(HTTPServer):
         return st.st_mtime_ns, st.st_size
 
     def known(self) -> set[str]:
-        if self._known is None:
-            rows = T.read_table(self.workdir.root, T.SONGS, required=("track_id",))
-            self._known = {r["track_id"].strip() for r in rows
-                           if is_track_id(r["track_id"].strip())}
-        return self._known
+        with self._lock:
+            if self._known is None:
+                rows = T.read_table(self.workdir.root, T.SONGS, required=("track_id",))
+                self._known = {r["track_id"].strip() for r in rows
+                               if is_track_id(r["track_id"].strip())}
+            return self._known
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that failed (closed, timed out) is logged, never a traceback on
+        the terminal."""
+        import sys
+
+        log.warning("review --serve: a connection from %s failed (%s)", client_address,
+                    sys.exc_info()[1].__class__.__name__, exc_info=True)
 
     def page(self) -> bytes:
         """The page, written again when ``overrides.csv`` changed since (a reload shows
@@ -173,6 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: ReviewServer
     server_version = "imac-build-review"
     sys_version = ""
+    timeout = IDLE_TIMEOUT  # set on the socket: a silent client is dropped
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         log.info("review --serve: " + format, *args)
@@ -227,7 +244,14 @@ class _Handler(BaseHTTPRequestHandler):
             if not 0 < size <= MAX_BODY:
                 raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                               f"a body of 1 to {MAX_BODY:,} bytes is accepted")
-            body = self.rfile.read(size)
+            try:
+                body = self.rfile.read(size)
+            except TimeoutError:
+                raise Refused(HTTPStatus.REQUEST_TIMEOUT, f"the body did not arrive within "
+                                                          f"{IDLE_TIMEOUT} s") from None
+            if len(body) != size:
+                raise Refused(HTTPStatus.BAD_REQUEST, "the body is shorter than its "
+                                                      "Content-Length")
             decisions = parse_decisions(body, self.server.token, self.server.known())
             with self.server._lock:
                 rows = save_decisions(self.server.workdir, decisions)

@@ -114,8 +114,10 @@ class CandidateLog(Journal):
 
 
 def _checked(c: Candidate) -> Candidate:
-    """A stored candidate whose id is a video id and whose numbers are finite."""
+    """A stored candidate whose id is a video id and whose numbers are finite (its rank
+    a whole number up to :data:`guard.RANK_LIMIT`: a 401-digit rank overflows a float)."""
     guard.video_id(c.video_id, "a candidate")
+    guard.finite(c.rank, "a candidate's rank", lo=0, hi=guard.RANK_LIMIT, integer=True)
     if c.duration is not None:
         guard.finite(c.duration, "a candidate's duration", lo=0)
     return c

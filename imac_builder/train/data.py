@@ -1,12 +1,15 @@
 """Stores and the split loaded once onto the training device as tensors.
 
-Which stores a model reads (``features/<name>.h5``):
+Which stores a model reads (``features/<name>.h5``) is its registry entry's
+(:mod:`.registry`); its pipeline turns the arrays into the model's inputs:
 
 | model | image input | music input |
 |---|---|---|
 | acp | ``images`` (N × 2048 float32) | ``music`` (N × 193 float32) |
 | spectrogram-acp | ``images`` | ``spectrograms``, averaged into 1 s blocks, flattened |
 | l3 | ``pixels`` (N × 224 × 224 × 3 uint8) | ``spectrograms`` (N × 128 × 2,402 float16) |
+
+Pair targets of the fixed evaluation pairs are checked against the stores' labels.
 """
 
 from __future__ import annotations
@@ -58,11 +61,34 @@ class TrainData:
     device: torch.device
     model: str = "acp"
     protocol: str = "balanced"  # the split's pair protocol, used for training pairs too
+    store_names: tuple[str, str] = ("images", "music")
 
 
-#: model -> (image store, music store) under features/
-STORES = {"acp": ("images", "music"), "spectrogram-acp": ("images", "spectrograms"),
-          "l3": ("pixels", "spectrograms")}
+def as_tensors(image_array: np.ndarray, music_array: np.ndarray, config: object
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The default pipeline: the stores' arrays as they are."""
+    import torch
+
+    return (torch.from_numpy(np.ascontiguousarray(image_array)),
+            torch.from_numpy(np.ascontiguousarray(music_array)))
+
+
+def spectrogram_blocks(image_array: np.ndarray, music_array: np.ndarray, config: object
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Spectrogram-ACP: each spectrogram averaged into ``spec_blocks`` 1 s blocks."""
+    import torch
+
+    return (torch.from_numpy(np.ascontiguousarray(image_array)),
+            block_means(music_array, int(getattr(config, "spec_blocks", 60))))
+
+
+def l3_inputs(image_array: np.ndarray, music_array: np.ndarray, config: object
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """L3-Net: pixels (N × H × W × 3) and spectrograms (N × bands × frames) as they are."""
+    if music_array.ndim != 3 or image_array.ndim != 4:
+        raise UserError("L3-Net needs a pixel store (N × H × W × 3) and a spectrogram store "
+                        "(N × bands × frames)")
+    return as_tensors(image_array, music_array, config)
 
 
 def open_store(workdir: Workdir, name: str) -> tuple[Store, np.ndarray]:
@@ -108,22 +134,19 @@ def resolve_device(name: str) -> torch.device:
 
 
 def load_data(workdir: Workdir, device: torch.device, model: str = "acp",
-              spec_blocks: int = 60) -> TrainData:
-    """Load the model's two stores and the split; UserError when they do not match."""
+              config: object = None, check: bool = True) -> TrainData:
+    """Load the model's two stores (its registry entry's) and the split; UserError when
+    they do not match (``check``: also when a fixed pair's target disagrees with the
+    stores' labels; see :func:`check_targets`). ``config``: the run's TrainConfig."""
     import torch
 
-    if model not in STORES:
-        raise UserError(f"unknown model {model!r}: choose {', '.join(STORES)}")
-    image_name, music_name = STORES[model]
+    from .registry import get
+
+    entry = get(model)
+    image_name, music_name = entry.stores
     images, image_arr = open_store(workdir, image_name)
     music, music_arr = open_store(workdir, music_name)
-    if model == "spectrogram-acp":
-        music_x = block_means(music_arr, spec_blocks)
-    else:
-        music_x = torch.from_numpy(np.ascontiguousarray(music_arr))
-    if model == "l3" and (music_arr.ndim != 3 or image_arr.ndim != 4):
-        raise UserError("L3-Net needs a pixel store (N × H × W × 3) and a spectrogram store "
-                        "(N × bands × frames)")
+    image_x, music_x = entry.prepare(image_arr, music_arr, config)
     splits = read_splits(workdir)
     protocol = read_protocol(workdir)
     rows: dict[str, dict[str, torch.Tensor]] = {}
@@ -144,6 +167,9 @@ def load_data(workdir: Workdir, device: torch.device, model: str = "acp",
                 raise UserError(f"the {s} split has no {name}: too little data to train")
     index_i = {v: i for i, v in enumerate(images.ids)}
     index_m = {v: i for i, v in enumerate(music.ids)}
+    lab = {v: i for i, v in enumerate(LABELS)}
+    image_label = [lab[v] for v in images.labels]
+    music_label = [lab[v] for v in music.labels]
     pairs = {}
     for s in ("val", "test"):
         plist = read_pairs(workdir, s)
@@ -155,19 +181,31 @@ def load_data(workdir: Workdir, device: torch.device, model: str = "acp",
                             "feature stores; run 'imac-build split' again") from None
         pairs[s] = PairSet(torch.tensor(img, device=device), torch.tensor(mus, device=device),
                            torch.tensor([t for _, _, t in plist], device=device))
-    lab = {v: i for i, v in enumerate(LABELS)}
-    return TrainData(
-        images=images, music=music,
-        image_x=torch.from_numpy(np.ascontiguousarray(image_arr)).to(device),
-        music_x=music_x.to(device),
-        image_label=torch.tensor([lab[v] for v in images.labels], device=device),
-        music_label=torch.tensor([lab[v] for v in music.labels], device=device),
+    data = TrainData(
+        images=images, music=music, image_x=image_x.to(device), music_x=music_x.to(device),
+        image_label=torch.tensor(image_label, device=device),
+        music_label=torch.tensor(music_label, device=device),
         image_emotion=list(images.extra.get("emotion", images.labels)),
         image_split=rows["images"], music_split=rows["music"], pairs=pairs, device=device,
-        model=model, protocol=protocol)
+        model=model, protocol=protocol, store_names=(image_name, music_name))
+    if check:
+        check_targets(data)
+    return data
 
 
-def draw_pairs(data: TrainData, split: str, generator: torch.Generator) -> PairSet:
+def check_targets(data: TrainData) -> None:
+    """UserError when a fixed pair's target is not (image label == music label)."""
+    for s, p in data.pairs.items():
+        agree = (data.image_label[p.image] == data.music_label[p.music]).long()
+        wrong = int((agree != p.target).sum())
+        if wrong:
+            raise UserError(f"splits/pairs_{s}.csv: {wrong} of {len(p)} pair targets disagree "
+                            "with the stores' labels (relabelled after the split): run "
+                            "'imac-build split' again, then train")
+
+
+def draw_pairs(data: TrainData, split: str, generator: torch.Generator,
+               pairs_per_image: int = 2) -> PairSet:
     """Fresh pairs for one epoch under the split's protocol, drawn with a CPU generator so
     the CPU and the GPU draw the same pairs for the same seed. ``balanced``: F false pairs
     per other-class cell and 2F per same-class cell, F = images / 6 (about two pairs per
@@ -182,12 +220,13 @@ def draw_pairs(data: TrainData, split: str, generator: torch.Generator) -> PairS
         i, m, t = balanced_pair_rows(data.image_label.cpu()[img_rows].numpy(),
                                      data.music_label.cpu()[mus_rows].numpy(),
                                      np.random.default_rng(seed),
-                                     per_cell=-(-len(img_rows) // 6), split=split)
+                                     per_cell=-(-len(img_rows) * pairs_per_image // 12),
+                                     split=split)
         dev = data.device
         return PairSet(img_rows[torch.from_numpy(i)].to(dev),
                        mus_rows[torch.from_numpy(m)].to(dev), torch.from_numpy(t).to(dev))
 
-    img_rows = data.image_split[split].cpu()
+    img_rows = data.image_split[split].cpu().repeat(max(1, pairs_per_image // 2))
     mus_rows = data.music_split[split].cpu()
     mus_lab = data.music_label.cpu()[mus_rows]
     img_rows = img_rows[torch.randperm(len(img_rows), generator=generator)]

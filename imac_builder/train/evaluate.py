@@ -14,7 +14,10 @@ from .. import tables as T
 from ..config import EvaluateConfig
 from ..errors import UserError
 from ..workdir import Workdir
-from .paper import PAPER_NAMES, PAPER_TABLE4, PAPER_TABLE5
+from .paper import PAPER_TABLE5
+from .recipes import row_name, uses_class_labels
+from .registry import REGISTRY
+from .registry import get as get_entry
 from .split import LABELS
 
 if TYPE_CHECKING:
@@ -31,10 +34,17 @@ class EvalSummary:
     run: str = ""
     model: str = "acp"
     protocol: str = "balanced"
+    recipe: str = "default"
+    class_labels_used: bool = False
     test_accuracy: float = 0.0
     ci95: tuple[float, float] = (0.0, 0.0)  # Wilson: pairs as if independent
-    ci95_bootstrap: tuple[float, float] = (0.0, 0.0)  # two-way cluster (songs, images)
+    #: two-way cluster bootstrap (songs, images) stratified by (image class, music class)
+    ci95_bootstrap: tuple[float, float] = (0.0, 0.0)
     baselines: dict[str, float] = field(default_factory=dict)
+    #: per-modality classifiers combined by agreement (pair, image, music accuracy)
+    reference: dict[str, float] = field(default_factory=dict)
+    #: the same model on the other protocol's pairs drawn from the test split
+    other_protocol: dict[str, Any] = field(default_factory=dict)
     roc_auc: float = 0.0
     cells: list[list[float]] = field(default_factory=list)
     probes: dict[str, float] = field(default_factory=dict)
@@ -46,13 +56,26 @@ class EvalSummary:
 
     def lines(self) -> list[str]:
         b = self.baselines
-        out = [f"run {self.run} ({self.protocol} pairs): test accuracy "
-               f"{self.test_accuracy:.2%} (95% cluster bootstrap {self.ci95_bootstrap[0]:.2%}–"
-               f"{self.ci95_bootstrap[1]:.2%}; Wilson {self.ci95[0]:.2%}–{self.ci95[1]:.2%}), "
-               f"ROC-AUC {self.roc_auc:.3f}; paper {PAPER_TABLE4[PAPER_NAMES[self.model]]}% "
-               f"({PAPER_NAMES[self.model]})",
+        entry = get_entry(self.model)
+        name = row_name(entry.paper_name, {"class_head_weight": float(self.class_labels_used)})
+        paper = f"paper {entry.paper_accuracy}%, " if entry.paper_accuracy else ""
+        out = [f"run {self.run} ({name}, recipe {self.recipe}; {self.protocol} pairs): test "
+               f"accuracy {self.test_accuracy:.2%} (95% stratified cluster bootstrap "
+               f"{self.ci95_bootstrap[0]:.2%}–{self.ci95_bootstrap[1]:.2%}; Wilson "
+               f"{self.ci95[0]:.2%}–{self.ci95[1]:.2%}), ROC-AUC {self.roc_auc:.3f} ({paper}"
+               "not comparable: other data and pairs)",
                f"shortcut baselines: music class only {b['music_class_only']:.2%}, image class "
                f"only {b['image_class_only']:.2%}, class prior {b['class_prior']:.2%}"]
+        if self.reference:
+            r = self.reference
+            out.append(f"reference, per-modality classifiers combined by agreement (uses class "
+                       f"labels): {r['pair_accuracy']:.2%} (image {r['image_accuracy']:.2%}, "
+                       f"music {r['music_accuracy']:.2%})")
+        if self.other_protocol:
+            o = self.other_protocol
+            out.append(f"under the {o['protocol']} protocol (pairs drawn from the test split): "
+                       f"{o['test_accuracy']:.2%}; music class only "
+                       f"{o['baselines']['music_class_only']:.2%}")
         out += [f"probe {k}: {v:.2%}" for k, v in self.probes.items()]
         if self.retrieval:
             r = self.retrieval
@@ -69,27 +92,29 @@ def load_model(path: Path, data: TrainData) -> nn.Module:
 
     ck = load_checkpoint(path)
     cfg = ck.get("config", {})
-    if not isinstance(cfg, dict) or cfg.get("model", "acp") not in PAPER_NAMES or \
-            "music_shape" not in cfg and "music_dim" not in cfg:
-        raise UserError(f"{path} has no model configuration")
+    if not isinstance(cfg, dict) or cfg.get("model", "acp") not in REGISTRY or \
+            "music_shape" not in cfg or "image_shape" not in cfg:
+        raise UserError(f"{path} has no model configuration (an older version?): train the "
+                        "run again with --fresh")
     if cfg.get("model", "acp") != data.model:
         raise UserError(f"{path} is a {cfg.get('model', 'acp')} model; the data were loaded "
                         f"for {data.model}")
+    entry = get_entry(data.model)
     for name, x in (("image", data.image_x), ("music", data.music_x)):
-        if f"{name}_dim" in cfg and cfg[f"{name}_dim"] != x.shape[1]:
-            raise UserError(f"{path} was trained on {cfg[f'{name}_dim']}-d {name} features; "
-                            f"the store has {x.shape[1]}: the store does not match the model")
-        shape = list(x.shape[1:])
-        if data.model == "l3" and (cfg[f"{name}_shape"][:-1] != shape[:-1] if name == "music"
-                                   else cfg[f"{name}_shape"] != shape):
-            raise UserError(f"{path} was trained on {name} inputs of shape "
-                            f"{cfg[f'{name}_shape']}; the store has {shape}: the store does "
-                            "not match the model")
+        shape, then = list(x.shape[1:]), list(cfg[f"{name}_shape"])
+        if name == "music" and entry.variable_music_length:
+            shape, then = shape[:-1], then[:-1]
+        if shape != then:
+            what = (f"{then[0]}-d {name} features; the store has {shape[0]}"
+                    if len(then) == 1 == len(shape) else
+                    f"{name} inputs of shape {then}; the store has {shape}")
+            raise UserError(f"{path} was trained on {what}: the store does not match the "
+                            "model")
     model = build_model(cfg)
     try:
         model.load_state_dict(ck["state_dict"])
     except (RuntimeError, KeyError) as e:
-        raise UserError(f"{path}: weights do not fit {PAPER_NAMES[cfg.get('model', 'acp')]} "
+        raise UserError(f"{path}: weights do not fit {entry.paper_name} "
                         f"({str(e).splitlines()[0]})") from None
     return model.to(data.device).eval()
 
@@ -184,7 +209,8 @@ def retrieval(model: nn.Module, data: TrainData, img_emb: torch.Tensor, mus_emb:
     with torch.no_grad():
         for s in range(0, len(img_rows), chunk):
             h = a[s:s + chunk, None, :] + b[None, :, :]
-            p = torch.softmax(rest(h).float(), dim=-1)[..., 1]  # images × segments
+            flat = rest(h.reshape(-1, h.shape[-1]))  # batch norm wants rows × features
+            p = torch.softmax(flat.float(), dim=-1)[:, 1].view(h.shape[0], h.shape[1])
             song = torch.zeros(p.shape[0], n_songs, dtype=torch.double, device=p.device)
             song.index_add_(1, song_of, p.double())
             scores.append(song / seg_count)
@@ -200,30 +226,35 @@ def retrieval(model: nn.Module, data: TrainData, img_emb: torch.Tensor, mus_emb:
 def run_evaluate(workdir: Workdir | Path, *, config: EvaluateConfig | None = None,
                  run: str = "acp", probes: bool = True,
                  progress: bool = True) -> EvalSummary:
-    """Evaluate a trained run; write ``runs/<run>/report.md``, ``evaluation.json`` and plots."""
+    """Evaluate a trained run; write ``runs/<run>/report.md``, ``evaluation.json`` and plots.
+
+    Refuses (one line) a run whose stores, labels or split changed since it was trained
+    (:mod:`.binding`), and pair files whose targets disagree with the stores' labels."""
     import torch
 
-    from .data import load_data, resolve_device
-    from .metrics import cluster_bootstrap, roc_auc, shortcut_baselines, wilson_interval
+    from .binding import check as check_binding
+    from .binding import fingerprint
+    from .data import check_targets, load_data, resolve_device
+    from .metrics import roc_auc, shortcut_baselines, wilson_interval
     from .plots import plot_heatmap
+    from .split import split_fingerprint
     from .trainer import load_checkpoint, run_dir, score_pairs
 
     config = config or EvaluateConfig()
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     out = run_dir(wd, run)
     dev, retrieval_images = resolve_device(config.device), config.retrieval_images
-    cfg = load_checkpoint(out / "model.pt").get("config", {})
-    kind = cfg.get("model", "acp") if isinstance(cfg, dict) else "acp"
-    data = load_data(wd, dev, kind if kind in PAPER_NAMES else "acp",
-                     int(cfg.get("spec_blocks", 60)) if isinstance(cfg, dict) else 60)
-    from .split import split_fingerprint
-    from .trainer import load_checkpoint
-
-    if load_checkpoint(out / "model.pt").get("split") != split_fingerprint(wd):
-        raise UserError(f"run {run} was trained on another split (splits/ changed since it "
-                        "was trained): its test pairs could hold training items; train it "
-                        "again (--fresh) before evaluating")
+    ck = load_checkpoint(out / "model.pt")
+    cfg = ck.get("config", {}) if isinstance(ck.get("config"), dict) else {}
+    kind = cfg.get("model", "acp")
+    if kind not in REGISTRY:
+        raise UserError(f"run {run} is a {kind!r} model, which is not registered")
+    data = load_data(wd, dev, kind, _Spec(cfg), check=False)
     model = load_model(out / "model.pt", data)
+    check_binding(ck.get("data"), fingerprint(
+        wd, {name: (st.ids, st.labels) for name, st in
+             zip(data.store_names, (data.images, data.music), strict=True)}), run)
+    check_targets(data)
     metrics_path = out / "metrics.json"
     from .. import guard
 
@@ -251,12 +282,24 @@ def run_evaluate(workdir: Workdir | Path, *, config: EvaluateConfig | None = Non
         cells.append(row)
         counts.append(crow)
     baselines = shortcut_baselines(il.cpu().numpy(), ml.cpu().numpy(), sc.target.cpu().numpy())
-    song_of = [data.music.extra["track_id"][i] for i in test.music.tolist()]
-    boot = cluster_bootstrap((sc.pred == sc.target).cpu().numpy(), test.image.cpu().numpy(),
-                             song_of, seed=seed)
-    summary = EvalSummary(run=run, model=data.model, protocol=data.protocol, test_accuracy=acc,
+    boot = test_interval(data, (sc.pred == sc.target).cpu().numpy(), seed)
+    summary = EvalSummary(run=run, model=data.model, protocol=data.protocol,
+                          recipe=str(cfg.get("recipe", "default")),
+                          class_labels_used=uses_class_labels(cfg), test_accuracy=acc,
                           ci95=ci, ci95_bootstrap=boot, baselines=baselines, roc_auc=auc,
                           cells=cells)
+    import importlib.util
+
+    have_sklearn = importlib.util.find_spec("sklearn") is not None
+    ref_data = None if not have_sklearn else data if data.store_names == ("images", "music") \
+        else _feature_data(wd, dev)
+    if ref_data is not None:
+        from .classifiers import agreement_reference
+
+        ref = agreement_reference(ref_data, seed=seed)
+        summary.reference = {k: v for k, v in ref.items() if k != "correct"}
+        summary.reference["ci95_bootstrap"] = test_interval(ref_data, ref["correct"], seed)
+    summary.other_protocol = other_protocol(model, data, seed)
     img_emb, mus_emb = embed(model, data)
     if probes:
         probe_mus = mus_emb.mean(1) if mus_emb.dim() == 3 else mus_emb  # L3: crop mean
@@ -275,7 +318,7 @@ def run_evaluate(workdir: Workdir | Path, *, config: EvaluateConfig | None = Non
     plot_heatmap(cells, LABELS, LABELS, out / "cells.png",
                  title=f"test accuracy per class pair, run {run}")
     report = render_report(summary, counts, n, metrics,
-                           all_runs(wd, run, summary, split_fingerprint(wd)))
+                           all_runs(wd, run, summary, split_fingerprint(wd)), data)
     atomic.write_text(out / "report.md", report)
     atomic.write_text(out / "evaluation.json",
                       json.dumps(summary.to_dict(), indent=2, sort_keys=True) + "\n")
@@ -287,14 +330,74 @@ def _pct(v: float) -> str:
     return "—" if v != v else f"{100 * v:.2f}%"
 
 
-def all_runs(wd: Workdir, current: str, summary: EvalSummary, split_hash: str
-             ) -> list[dict[str, Any]]:
+class _Spec:
+    """A checkpoint's model configuration read as attributes (for the data pipelines)."""
+
+    def __init__(self, cfg: dict) -> None:
+        self.__dict__.update(cfg)
+
+
+def _feature_data(wd: Workdir, dev: torch.device) -> TrainData | None:
+    """The ACP-Net feature stores, for the reference row (None when absent)."""
+    from .data import load_data
+
+    if not all((wd.root / "features" / f"{n}.h5").is_file() for n in ("images", "music")):
+        return None
+    return load_data(wd, dev, "acp")
+
+
+def test_interval(data: TrainData, correct: Any, seed: int) -> tuple[float, float]:
+    """95% two-way cluster bootstrap interval of the test accuracy (images and songs
+    resampled within their class; cells at their fixed shares)."""
+    from .metrics import cluster_bootstrap
+
+    test = data.pairs["test"]
+    il = data.image_label[test.image].cpu().numpy()
+    ml = data.music_label[test.music].cpu().numpy()
+    song_of = [data.music.extra["track_id"][i] for i in test.music.tolist()]
+    return cluster_bootstrap(correct, test.image.cpu().numpy(), song_of, seed=seed,
+                             image_stratum=il, song_stratum=ml, cell=il * 3 + ml)
+
+
+def other_protocol(model: nn.Module, data: TrainData, seed: int) -> dict[str, Any]:
+    """The run scored on the other protocol's pairs, drawn (with the run's seed) from the
+    same test images and segments: both protocols' figures, neither comparable with the
+    paper's."""
+    import numpy as np
+    import torch
+
+    from .data import PairSet
+    from .metrics import shortcut_baselines
+    from .split import make_pairs
+    from .trainer import score_pairs
+
+    other = "paper" if data.protocol == "balanced" else "balanced"
+    ri, rm = data.image_split["test"].tolist(), data.music_split["test"].tolist()
+    il = [LABELS[int(v)] for v in data.image_label[ri].tolist()] if ri else []
+    ml = [LABELS[int(v)] for v in data.music_label[rm].tolist()] if rm else []
+    try:
+        pairs = make_pairs([str(i) for i in ri], il, [str(m) for m in rm], ml,
+                           np.random.default_rng([seed, 7]), "test", other)
+    except UserError:
+        return {}
+    dev = data.device
+    ps = PairSet(torch.tensor([int(a) for a, _, _ in pairs], device=dev),
+                 torch.tensor([int(b) for _, b, _ in pairs], device=dev),
+                 torch.tensor([t for _, _, t in pairs], device=dev))
+    sc = score_pairs(model, data, ps)
+    return {"protocol": other, "pairs": len(ps), "test_accuracy": sc.accuracy,
+            "baselines": shortcut_baselines(data.image_label[ps.image].cpu().numpy(),
+                                            data.music_label[ps.music].cpu().numpy(),
+                                            ps.target.cpu().numpy())}
+
+
+def all_runs(wd: Workdir, current: str, summary: EvalSummary, split_hash: str,
+             data: TrainData | None = None) -> list[dict[str, Any]]:
     """Every trained run of the work directory (``runs/*/metrics.json``): name, model,
-    test accuracy and its 95% Wilson interval (this evaluation's numbers for ``current``),
-    and ``apart``: why it is not comparable with this evaluation (trained on another split
-    or under another pair protocol), empty when it is."""
+    recipe, whether class labels were used, seed, test accuracy, per-pair correctness
+    (``test_correct``) and ``apart``: why it is not comparable with this evaluation
+    (trained on another split or under another pair protocol), empty when it is."""
     from .. import guard
-    from .metrics import wilson_interval
 
     rows = []
     for path in sorted(T.RUNS.at(wd.root).glob("*/metrics.json")):
@@ -302,66 +405,131 @@ def all_runs(wd: Workdir, current: str, summary: EvalSummary, split_hash: str
             m = guard.json_object(path, "a run's metrics")
             acc, kind = guard.finite(m["test_accuracy"], "", lo=0, hi=1), \
                 str(m.get("model", "acp"))
-            n = int(m.get("pairs", {}).get("test", 0))
         except (ValueError, KeyError, TypeError, AttributeError, OverflowError, UserError):
             continue  # a damaged or foreign file is not a run
-        if kind not in PAPER_NAMES:
+        if kind not in REGISTRY:
             continue
         name = path.parent.name
+        cfg = m.get("config") if isinstance(m.get("config"), dict) else {}
         apart = ""
         if name == current:
-            acc, kind, ci = summary.test_accuracy, summary.model, summary.ci95
-        else:
-            ci = wilson_interval(round(acc * n), n)
-            if m.get("split_sha256") != split_hash:
-                apart = "trained and scored on another split (splits/ changed since)"
-            elif m.get("protocol", "paper") != summary.protocol:
-                apart = f"trained under the {m.get('protocol', 'paper')} pair protocol"
-        rows.append({"run": name, "model": kind, "test_accuracy": acc, "ci95": ci,
+            acc = summary.test_accuracy
+        elif m.get("split_sha256") != split_hash:
+            apart = "trained and scored on another split (splits/ changed since)"
+        elif m.get("protocol", "paper") != summary.protocol:
+            apart = f"trained under the {m.get('protocol', 'paper')} pair protocol"
+        rows.append({"run": name, "model": kind, "test_accuracy": acc,
+                     "recipe": str(m.get("recipe", cfg.get("recipe", "?"))),
+                     "class_labels": bool(m.get("class_labels_used", uses_class_labels(cfg))),
+                     "seed": m.get("seed", "?"), "test_correct": m.get("test_correct"),
                      "apart": apart})
     return rows
 
 
+def table4_rows(runs: list[dict[str, Any]], data: TrainData | None, seed: int
+                ) -> list[dict[str, Any]]:
+    """Comparable runs grouped by (model, recipe, class labels): the mean over the
+    group's training seeds, their spread (standard deviation, min–max), and the stratified
+    cluster-bootstrap interval of the seed-averaged per-pair correctness."""
+    import numpy as np
+
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        if not r.get("apart"):
+            groups.setdefault((r["model"], r["recipe"], r["class_labels"]), []).append(r)
+    order = list(REGISTRY)
+    out = []
+    for (kind, recipe, labels), members in sorted(
+            groups.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][2], kv[0][1])):
+        accs = np.array([r["test_accuracy"] for r in members])
+        ci = (float("nan"), float("nan"))
+        vecs = [r["test_correct"] for r in members if isinstance(r.get("test_correct"), str)]
+        if data is not None and vecs and all(len(v) == len(data.pairs["test"]) for v in vecs):
+            mean_ok = np.mean([[c == "1" for c in v] for v in vecs], axis=0)
+            ci = test_interval(data, mean_ok, seed)
+        out.append({"model": kind, "recipe": recipe, "class_labels": labels,
+                    "runs": [r["run"] for r in members],
+                    "seeds": [r["seed"] for r in members], "mean": float(accs.mean()),
+                    "sd": float(accs.std(ddof=1)) if len(accs) > 1 else float("nan"),
+                    "min": float(accs.min()), "max": float(accs.max()), "ci95": ci})
+    return out
+
+
 def render_report(s: EvalSummary, counts: list[list[int]], n: int,
-                  metrics: dict[str, Any], runs: list[dict[str, Any]]) -> str:
+                  metrics: dict[str, Any], runs: list[dict[str, Any]],
+                  data: TrainData | None = None) -> str:
     b = s.baselines
-    L = [f"# Evaluation of run `{s.run}` ({PAPER_NAMES[s.model]})", ""]
+    entry = get_entry(s.model)
+    me = row_name(entry.paper_name, {"class_head_weight": float(s.class_labels_used)})
+    L = [f"# Evaluation of run `{s.run}` ({me}, recipe `{s.recipe}`)", ""]
     L.append(f"Test pairs: {n}, pair protocol `{s.protocol}` "
              + ("(every single-modality rule scores 50%)" if s.protocol == "balanced" else
                 "(the paper's reading: half true, but the classes' proportions give "
                 "single-modality rules more than 50%; see the baselines)")
              + f". Best epoch {metrics.get('best_epoch', '?')} of "
              f"{metrics.get('epochs', '?')}; seed {metrics.get('seed', '?')}; recipe "
-             f"{(metrics.get('config') or {}).get('recipe', 'paper')}.")
+             f"`{s.recipe}`; class labels used in training: "
+             f"{'yes' if s.class_labels_used else 'no (pair labels only)'}.")
     L += ["", f"Test accuracy {_pct(s.test_accuracy)}: 95% interval {_pct(s.ci95_bootstrap[0])}–"
           f"{_pct(s.ci95_bootstrap[1])} by a two-way cluster bootstrap over test songs and "
-          f"test images (each image and song appears in many pairs); the Wilson interval, "
-          f"which treats pairs as independent and is too narrow, is {_pct(s.ci95[0])}–"
-          f"{_pct(s.ci95[1])}."]
+          "test images, each resampled within its class, the (image class, music class) "
+          "cells kept at their shares of the pairs (each image and song appears in many "
+          "pairs); the Wilson interval, which treats pairs as independent and is too narrow, "
+          f"is {_pct(s.ci95[0])}–{_pct(s.ci95[1])}."]
     L += ["", "## Table 4: affective correspondence accuracy", "",
           "Runs trained on this split and scored on the same fixed test pairs "
-          "(`splits/pairs_test.csv`) under the same protocol, beside the paper's figure for "
-          "its model and the best rules that see only part of the labels (no model, "
-          "computed exactly from the test pairs).", "",
-          "| model | run | test accuracy (95% Wilson) | paper |", "|---|---|---|---|"]
-    same = [r for r in runs if not r.get("apart")]
-    for kind in ("acp", "l3", "spectrogram-acp"):  # the paper's order
-        mine = [r for r in same if r["model"] == kind]
-        paper = f"{PAPER_TABLE4[PAPER_NAMES[kind]]}%"
+          "(`splits/pairs_test.csv`) under the same protocol, grouped by model and recipe: "
+          "the mean over training seeds with their spread (standard deviation; min–max), and "
+          "the 95% stratified two-way cluster-bootstrap interval of the seed-averaged "
+          "correctness. The reference row and \"+ class heads\" rows use per-modality class "
+          "labels, which the paper's ACP-Net never sees. **None of these figures is "
+          "comparable with the paper's** (other data, other pairs; the paper's column is "
+          "for orientation only).", "",
+          "| model | recipe | class labels used | seeds | test accuracy (mean) | spread over "
+          "seeds (sd; min–max) | 95% interval | paper |",
+          "|---|---|---|---|---|---|---|---|"]
+    rows = table4_rows(runs, data, int(metrics.get("seed", 0)))
+    for kind, e in REGISTRY.items():
+        mine = [r for r in rows if r["model"] == kind]
+        paper = f"{e.paper_accuracy}%" if e.paper_accuracy else "—"
         for r in mine:
-            this = " (this report)" if r["run"] == s.run else ""
-            L.append(f"| {PAPER_NAMES[kind]} | `{r['run']}`{this} | {_pct(r['test_accuracy'])} "
-                     f"({_pct(r['ci95'][0])}–{_pct(r['ci95'][1])}) | {paper} |")
-        if not mine:
-            L.append(f"| {PAPER_NAMES[kind]} | not trained | — | {paper} |")
-    L += [f"| music's class only (best rule) | — | {_pct(b['music_class_only'])} | — |",
-          f"| image's class only (best rule) | — | {_pct(b['image_class_only'])} | — |",
-          f"| class prior (majority target) | — | {_pct(b['class_prior'])} | — |"]
+            name = row_name(e.paper_name, {"class_head_weight": float(r["class_labels"])})
+            this = " (this report)" if s.run in r["runs"] else ""
+            runs_txt = ", ".join(f"`{x}`" for x in r["runs"])
+            sd = "—" if r["sd"] != r["sd"] else f"{100 * r['sd']:.2f}"
+            spread = f"{sd}; {_pct(r['min'])}–{_pct(r['max'])}" if len(r["runs"]) > 1 \
+                else "— (one seed)"
+            L.append(f"| {name} | `{r['recipe']}` | {'yes' if r['class_labels'] else 'no'} "
+                     f"| {len(r['runs'])} ({runs_txt}){this} | {_pct(r['mean'])} | {spread} | "
+                     f"{_pct(r['ci95'][0])}–{_pct(r['ci95'][1])} | "
+                     f"{paper if not r['class_labels'] else '— (not the paper method)'} |")
+        if not mine and e.paper_accuracy:
+            L.append(f"| {e.paper_name} | — | — | not trained | — | — | — | {paper} |")
+    if s.reference:
+        r = s.reference
+        ci = r.get("ci95_bootstrap", (float("nan"), float("nan")))
+        L.append(f"| per-modality classifiers combined by agreement (logistic regressions; "
+                 f"image {_pct(r['image_accuracy'])}, music {_pct(r['music_accuracy'])}) | — | "
+                 f"yes | — | {_pct(r['pair_accuracy'])} | — | {_pct(ci[0])}–{_pct(ci[1])} | — |")
+    L += [f"| music's class only (best rule) | — | yes (test) | — | "
+          f"{_pct(b['music_class_only'])} | — | — | — |",
+          f"| image's class only (best rule) | — | yes (test) | — | "
+          f"{_pct(b['image_class_only'])} | — | — | — |",
+          f"| class prior (majority target) | — | — | — | {_pct(b['class_prior'])} | — | — | "
+          "— |"]
+    if s.other_protocol:
+        o = s.other_protocol
+        ob = o["baselines"]
+        L += ["", f"Under the other protocol (`{o['protocol']}`; {o['pairs']} pairs drawn "
+              f"with the run's seed from the same test images and segments) this run scores "
+              f"{_pct(o['test_accuracy'])}; music's class only {_pct(ob['music_class_only'])}, "
+              f"image's class only {_pct(ob['image_class_only'])}. Neither protocol's figure "
+              "is comparable with the paper's."]
     apart = [r for r in runs if r.get("apart")]
     if apart:
         L += ["", "Not comparable with this table (listed apart):", ""]
-        L += [f"- `{r['run']}` ({PAPER_NAMES[r['model']]}, {_pct(r['test_accuracy'])}): "
-              f"{r['apart']}" for r in apart]
+        L += [f"- `{r['run']}` ({get_entry(r['model']).paper_name}, recipe `{r['recipe']}`, "
+              f"{_pct(r['test_accuracy'])}): {r['apart']}" for r in apart]
     L += ["",
           f"ROC-AUC: {s.roc_auc:.3f}.", "",
           "## Accuracy per (image class, music class) cell", "",

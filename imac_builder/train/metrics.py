@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     import torch
 
@@ -81,12 +83,40 @@ def shortcut_baselines(image_class, music_class, target) -> dict[str, float]:  #
             "class_prior": best(np.zeros(n, dtype=int))}
 
 
+def _stratified_weights(group: np.ndarray, stratum: np.ndarray | None, c: int,
+                       rng: np.random.Generator) -> np.ndarray:
+    """``c`` × groups bootstrap counts: each stratum's groups drawn with replacement as
+    many times as the stratum has groups (all groups one stratum when ``stratum`` is None)."""
+    import numpy as np
+
+    n = int(group.max()) + 1
+    if stratum is None:
+        return rng.multinomial(n, np.full(n, 1 / n), size=c).astype(np.float32)
+    of_group = np.zeros(n, dtype=np.int64)
+    of_group[group] = stratum
+    w = np.zeros((c, n), dtype=np.float32)
+    for s in np.unique(of_group):
+        members = np.flatnonzero(of_group == s)
+        k = len(members)
+        w[:, members] = rng.multinomial(k, np.full(k, 1 / k), size=c)
+    return w
+
+
 def cluster_bootstrap(correct, image_group, song_group, replicates: int = 1000,  # noqa: ANN001
-                      seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+                      seed: int = 0, level: float = 0.95, image_stratum=None,  # noqa: ANN001
+                      song_stratum=None, cell=None) -> tuple[float, float]:  # noqa: ANN001
     """Percentile interval of the accuracy by a two-way cluster bootstrap: images and songs
     are each resampled with replacement (independently), and a pair counts as many times
     as its image times its song was drawn. Pairs share images and songs, so they are not
-    independent; this interval accounts for it, the Wilson interval does not."""
+    independent; this interval accounts for it, the Wilson interval does not.
+
+    Stratified (what ``evaluate`` uses): images are resampled within their class
+    (``image_stratum`` per pair: the image's class) and songs within theirs
+    (``song_stratum``), and with ``cell`` (per pair: its (image class, music class) cell)
+    each replicate's accuracy is the mean of the cells' accuracies weighted by the cells'
+    fixed shares of the pairs. The protocol fixes how many pairs each cell holds, so
+    letting the mix of cells vary (the plain bootstrap) widens the interval for nothing.
+    """
     import numpy as np
 
     ok = np.asarray(correct, dtype=float)
@@ -94,17 +124,30 @@ def cluster_bootstrap(correct, image_group, song_group, replicates: int = 1000, 
         return (float("nan"), float("nan"))
     _, img = np.unique(np.asarray(image_group), return_inverse=True)
     _, song = np.unique(np.asarray(song_group), return_inverse=True)
-    ni, ns = int(img.max()) + 1, int(song.max()) + 1
+    img_st = None if image_stratum is None else np.asarray(image_stratum)
+    song_st = None if song_stratum is None else np.asarray(song_stratum)
+    if cell is not None:
+        _, cells = np.unique(np.asarray(cell), return_inverse=True)
+    else:
+        cells = np.zeros(len(ok), dtype=np.int64)
+    share = np.bincount(cells) / len(ok)
     rng = np.random.default_rng(seed)
     chunk = max(1, (1 << 24) // len(ok))
     stats = []
     for b in range(0, replicates, chunk):
         c = min(chunk, replicates - b)
-        wi = rng.multinomial(ni, np.full(ni, 1 / ni), size=c).astype(np.float32)
-        ws = rng.multinomial(ns, np.full(ns, 1 / ns), size=c).astype(np.float32)
+        wi = _stratified_weights(img, img_st, c, rng)
+        ws = _stratified_weights(song, song_st, c, rng)
         w = wi[:, img] * ws[:, song]
-        total = w.sum(1)
-        stats.append(np.where(total > 0, (w @ ok) / np.maximum(total, 1), np.nan))
+        acc = np.zeros(c)
+        weight = np.zeros(c)
+        for k in range(len(share)):
+            m = cells == k
+            total = w[:, m].sum(1)
+            have = total > 0
+            acc[have] += share[k] * (w[have][:, m] @ ok[m]) / total[have]
+            weight[have] += share[k]
+        stats.append(np.where(weight > 0, acc / np.maximum(weight, 1e-12), np.nan))
     acc = np.concatenate(stats)
     acc = acc[~np.isnan(acc)]
     lo, hi = np.quantile(acc, [(1 - level) / 2, (1 + level) / 2])

@@ -15,8 +15,9 @@ Widths the paper leaves open (ours, spec §6):
 - music subnet, 4 FC: 193 → 512 → 1024 → 1024 → 1024
 - fusion, 4 FC on the 2048-d concatenation: 2048 → 1024 → 512 → 128 → 2
 
-ReLU after every hidden layer, dropout 0.4 after each ReLU. Inputs are standardised with
-the training split's mean and standard deviation, stored in the model as buffers.
+ReLU after every hidden layer; the recipe adds batch normalisation before each ReLU
+(``default``) or dropout after it (``paper``: 0.4). Inputs are standardised with the
+training split's mean and standard deviation, stored in the model as buffers.
 """
 
 from __future__ import annotations
@@ -26,24 +27,23 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-IMAGE_WIDTHS = (1024, 1024)
-MUSIC_WIDTHS = (512, 1024, 1024, 1024)
-FUSION_WIDTHS = (1024, 512, 128)
-L3_CHANNELS = (64, 128, 256, 512)  # the original's four conv blocks
-L3_FUSION = 128  # fc1 1024 -> 128, fc2 128 -> 2
+from .recipes import FUSION_WIDTHS, IMAGE_WIDTHS, L3_CHANNELS, L3_FUSION, MUSIC_WIDTHS
 
 
 def mlp(sizes: list[int], dropout: float, last_activation: bool,
-        last_dropout: bool = True) -> nn.Sequential:
-    """Linear layers with ReLU and dropout after each hidden one (after the last too when
-    ``last_activation``; its dropout only when ``last_dropout``)."""
+        last_dropout: bool = True, norm: bool = False) -> nn.Sequential:
+    """Linear layers with ReLU (batch norm before it when ``norm``) and dropout after each
+    hidden one (after the last too when ``last_activation``; its dropout only when
+    ``last_dropout``; no dropout layer at all when ``dropout`` is 0)."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(a, b))
         last = i == len(sizes) - 2
         if last_activation or not last:
+            if norm:
+                layers.append(nn.BatchNorm1d(b))
             layers.append(nn.ReLU())
-            if not last or last_dropout:
+            if dropout > 0 and (not last or last_dropout):
                 layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
 
@@ -80,17 +80,18 @@ class ACPNet(nn.Module):
                  image_widths: Sequence[int] = IMAGE_WIDTHS,
                  music_widths: Sequence[int] = MUSIC_WIDTHS,
                  fusion_widths: Sequence[int] = FUSION_WIDTHS, subnet_dropout: bool = True,
-                 init: str = "torch") -> None:
+                 init: str = "torch", norm: str = "none") -> None:
         super().__init__()
         self.image_norm = Standardize(image_dim)
         self.music_norm = Standardize(music_dim)
         sub = dropout if subnet_dropout else 0.0
+        bn = norm == "batch"
         self.image_net = mlp([image_dim, *image_widths], sub, last_activation=True,
-                             last_dropout=subnet_dropout)
+                             last_dropout=subnet_dropout, norm=bn)
         self.music_net = mlp([music_dim, *music_widths], sub, last_activation=True,
-                             last_dropout=subnet_dropout)
+                             last_dropout=subnet_dropout, norm=bn)
         self.fusion = mlp([image_widths[-1] + music_widths[-1], *fusion_widths, 2], dropout,
-                          last_activation=False)
+                          last_activation=False, norm=bn)
         if init == "kaiming":
             kaiming_init(self)
         elif init != "torch":
@@ -118,13 +119,13 @@ class ACPNet(nn.Module):
         return self.fuse(self.embed_image(image), self.embed_music(music))
 
 
-class AuxHeads(nn.Module):
-    """Training-only linear heads: each subnet's embedding predicts its item's class.
+class ClassHeads(nn.Module):
+    """Training-only linear heads of the ``class-heads`` recipe ("ACP-Net + class heads"):
+    each subnet's embedding predicts its item's emotion class.
 
-    The pair task alone is symmetric at the start (neither modality says anything about
-    the target on its own), so its gradient is near zero and wide networks sit on the
-    0.693 plateau; these losses give each subnet a first-order signal from the first
-    step. They are not part of the saved model (docs/train.md, "Recipes").
+    These losses use per-modality class labels, which the paper's network never sees;
+    they give each subnet a first-order signal from the first step. They are not part of
+    the saved model (docs/train.md, "Recipes").
     """
 
     def __init__(self, image_dim: int, music_dim: int, weight: float,
@@ -135,7 +136,7 @@ class AuxHeads(nn.Module):
         self.weight = weight
 
     @classmethod
-    def for_model(cls, model: ACPNet, weight: float) -> AuxHeads:
+    def for_model(cls, model: ACPNet, weight: float) -> ClassHeads:
         def width(net: nn.Module) -> int:
             return [m.out_features for m in net.modules() if isinstance(m, nn.Linear)][-1]
 
@@ -256,17 +257,24 @@ class L3Net(nn.Module):
         return self.fuse(self.embed_image(image), self.embed_music(music))
 
 
+def build_acp(cfg: dict) -> ACPNet:
+    """ACP-Net (and Spectrogram-ACP) from a checkpoint's model configuration."""
+    return ACPNet(cfg["image_shape"][0], cfg["music_shape"][0], cfg.get("dropout", 0.4),
+                  cfg["image_widths"], cfg["music_widths"], cfg["fusion_widths"],
+                  cfg.get("subnet_dropout", True), cfg.get("init", "torch"),
+                  cfg.get("norm", "none"))
+
+
+def build_l3(cfg: dict) -> L3Net:
+    return L3Net(cfg["music_shape"][0], cfg["crop_frames"], cfg["test_crops"],
+                 cfg["l3_channels"], cfg["l3_fusion"])
+
+
 def build_model(cfg: dict) -> nn.Module:
     """The network a checkpoint's ``config`` describes (see ``trainer.model_config``)."""
-    kind = cfg.get("model", "acp")
-    if kind in ("acp", "spectrogram-acp"):
-        return ACPNet(cfg["image_dim"], cfg["music_dim"], cfg.get("dropout", 0.4),
-                      cfg["image_widths"], cfg["music_widths"], cfg["fusion_widths"],
-                      cfg.get("subnet_dropout", True), cfg.get("init", "torch"))
-    if kind == "l3":
-        return L3Net(cfg["music_shape"][0], cfg["crop_frames"], cfg["test_crops"],
-                     cfg["l3_channels"], cfg["l3_fusion"])
-    raise ValueError(f"unknown model {kind!r}")
+    from .registry import get
+
+    return get(cfg.get("model", "acp")).build(cfg)
 
 
 class Probe(nn.Module):

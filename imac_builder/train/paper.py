@@ -1,4 +1,4 @@
-"""The paper's figures and the models it compares (no torch: the CLI imports this)."""
+"""The paper's figures (no torch: the CLI imports this)."""
 
 from __future__ import annotations
 
@@ -6,5 +6,3 @@ from __future__ import annotations
 PAPER_TABLE4 = {"ACP-Net": 61.67, "L3-Net": 57.17, "Spectrogram-ACP": 55.84}
 #: Paper Table 5: accuracy (%) of MLP probes on ACP-Net's embeddings.
 PAPER_TABLE5 = {"image emotion, 8 classes": 40.4, "music emotion, 3 classes": 63.5}
-PAPER_NAMES = {"acp": "ACP-Net", "spectrogram-acp": "Spectrogram-ACP", "l3": "L3-Net"}
-MODELS = tuple(PAPER_NAMES)  # the --model choices

@@ -41,6 +41,10 @@ class SplitSummary:
     protocol: str = "balanced"
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     merged: dict[str, int] = field(default_factory=dict)
+    #: tracks joined by each music rule (recording, audio, artist)
+    songs_joined: dict[str, int] = field(default_factory=dict)
+    #: the folder whose images were perceptually hashed ("" when none was found)
+    image_root: str = ""
     pairs: dict[str, int] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
 
@@ -52,8 +56,13 @@ class SplitSummary:
                f"content), pair protocol {self.protocol}"]
         for modality, c in self.counts.items():
             out.append(f"{modality}: " + ", ".join(f"{c.get(s, 0)} {s}" for s in SPLITS))
-        out.append(f"merged into another's group: {self.merged.get('songs', 0)} songs (shared "
-                   f"video or PCM), {self.merged.get('images', 0)} images (same content)")
+        j = self.songs_joined
+        out.append(f"merged into another's group: {self.merged.get('songs', 0)} songs ("
+                   f"{j.get('recording', 0)} shared video or PCM, {j.get('audio', 0)} "
+                   f"near-identical audio, {j.get('artist', 0)} same artist), "
+                   f"{self.merged.get('images', 0)} images (same bytes or "
+                   + (f"pHash, images in {self.image_root})" if self.image_root else
+                      "— no image folder found: pHash not run; give --image-root)"))
         out.append(f"evaluation pairs ({self.protocol} protocol): " +
                    ", ".join(f"{n} {s}" for s, n in self.pairs.items()))
         out += [f"wrote {p}" for p in self.outputs]
@@ -139,11 +148,13 @@ def make_pairs(image_ids: list[str], image_labels: list[str], music_ids: list[st
         img, mus, tgt = balanced_pair_rows(np.array([code[v] for v in image_labels]),
                                            np.array([code[v] for v in music_labels]),
                                            rng, split=split)
-        return [(image_ids[a], music_ids[b], int(t)) for a, b, t in zip(img, mus, tgt,
-                                                                         strict=True)]
-    if protocol != "paper":
+        pairs = [(image_ids[a], music_ids[b], int(t)) for a, b, t in zip(img, mus, tgt,
+                                                                          strict=True)]
+    elif protocol == "paper":
+        pairs = paper_pairs(image_ids, image_labels, music_ids, music_labels, rng, split)
+    else:
         raise UserError(f"unknown pair protocol {protocol!r}: choose {', '.join(PROTOCOLS)}")
-    return paper_pairs(image_ids, image_labels, music_ids, music_labels, rng, split)
+    return [pairs[k] for k in rng.permutation(len(pairs))]  # the row says nothing
 
 
 def paper_pairs(image_ids: list[str], image_labels: list[str], music_ids: list[str],
@@ -187,13 +198,15 @@ def read_protocol(workdir: Workdir) -> str:
 def run_split(workdir: Workdir | Path, *, config: SplitConfig | None = None,
               image_root: Path | None = None, progress: bool = True) -> SplitSummary:
     """Write ``splits/splits.csv``, the fixed ``pairs_val.csv``/``pairs_test.csv`` under
-    ``protocol`` and ``splits/split.json``. Music is split by recording group and images
-    by content group (:mod:`.groups`)."""
+    ``protocol`` (rows shuffled) and ``splits/split.json``. Music is split by recording
+    group (and artist, unless ``artist_groups`` is false) and images by content group
+    (:mod:`.groups`; ``image_root`` None: the folder the work directory knows)."""
     from ..features.store import FeatureStore
-    from .groups import image_groups, merged, music_groups
+    from .groups import default_image_root, image_groups, merged, music_groups
 
     config = config or SplitConfig()
     seed, protocol, phash_distance = config.seed, config.protocol, config.phash_distance
+    artist_groups = config.artist_groups
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     music = FeatureStore.open(T.MUSIC_STORE.at(wd.root))
     images = FeatureStore.open(T.IMAGE_STORE.at(wd.root))
@@ -207,8 +220,11 @@ def run_split(workdir: Workdir | Path, *, config: SplitConfig | None = None,
     for t, lab in zip(tracks, music.labels, strict=True):
         if song_label.setdefault(t, lab) != lab:
             raise UserError(f"song {t} has segments with different labels in the music store")
-    song_group = music_groups(wd, song_label)
+    song_group, joined = music_groups(wd, song_label, artist_groups, music.features,
+                                      list(tracks))
     image_label = dict(zip(images.ids, images.labels, strict=True))
+    if image_root is None:
+        image_root = default_image_root(wd)
     image_group = image_groups(wd, images.ids, image_root, phash_distance)
     song_split = _split_groups(song_group, song_label, rng, "songs")
     image_split = _split_groups(image_group, image_label, rng, "images")
@@ -220,7 +236,8 @@ def run_split(workdir: Workdir | Path, *, config: SplitConfig | None = None,
         "music segments": dict(Counter(song_split[t] for t in tracks)),
         "songs": dict(Counter(song_split.values())),
         "images": dict(Counter(image_split.values())),
-    }, merged={"songs": merged(song_group), "images": merged(image_group)})
+    }, merged={"songs": merged(song_group), "images": merged(image_group)},
+        songs_joined=joined, image_root=str(image_root or ""))
     for split in ("val", "test"):
         m = [(i, lab) for i, t, lab in zip(music.ids, tracks, music.labels, strict=True)
              if song_split[t] == split]
@@ -233,8 +250,9 @@ def run_split(workdir: Workdir | Path, *, config: SplitConfig | None = None,
         summary.pairs[split] = len(pairs)
     atomic.write_text(T.SPLIT_INFO.at(wd.root), json.dumps(
         {"seed": seed, "ratios": RATIOS, "protocol": protocol,
-         "music": "by recording group (track ids sharing a video or a segment's PCM hash), "
-                  "stratified by label",
+         "music": "by recording group (track ids sharing a video, a segment's PCM hash or "
+                  "near-identical features" + (", or the artist" if artist_groups else "")
+                  + "), stratified by label",
          "images": "by content group (identical bytes" + (
              f", pHash within {phash_distance} bits" if image_root is not None else "")
                    + "), stratified by label",

@@ -15,74 +15,36 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__, atomic
 from .. import tables as T
+from ..config import TrainConfig
 from ..errors import UserError
 from ..workdir import Workdir
-from .model import FUSION_WIDTHS, IMAGE_WIDTHS, L3_CHANNELS, L3_FUSION, MUSIC_WIDTHS
-from .paper import MODELS, PAPER_NAMES, PAPER_TABLE4
+from .paper import PAPER_TABLE4
+from .recipes import RECIPES, row_name
+from .registry import get as get_entry
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
     from .data import PairSet, TrainData
-    from .model import AuxHeads
+    from .model import ClassHeads
 
 log = logging.getLogger(__name__)
 #: The resumable checkpoint (model, optimiser, RNG states) is written at most this often,
 #: and after the last epoch: a kill loses at most this much training.
 CHECKPOINT_EVERY_S = 30.0
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: TrainConfig fields every run uses, whatever its model.
+COMMON_FIELDS = ("model", "recipe", "epochs", "patience", "seed")
+
+__all__ = ["RECIPES", "TrainConfig", "TrainSummary", "run_train"]
 
 
-#: Named training recipes for ACP-Net and Spectrogram-ACP (docs/train.md, "Recipes"):
-#: learning rate, dropout, where dropout goes, weight initialisation, and the epochs before
-#: early stopping may end a run. ``paper`` is paper §4 read literally; ``default`` is the
-#: one that leaves the initial plateau at the paper's widths.
-RECIPES: dict[str, dict[str, Any]] = {
-    "default": {"lr": 1e-3, "dropout": 0.4, "subnet_dropout": True, "init": "kaiming",
-                "min_epochs": 20, "batch_size": 32, "aux_weight": 1.0},
-    "paper": {"lr": 1e-4, "dropout": 0.4, "subnet_dropout": True, "init": "torch",
-              "min_epochs": 0, "batch_size": 256, "aux_weight": 0.0},
-}
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that decides a training run (the ``default`` recipe; L3-Net's settings
-    from its paper). ``TrainConfig.recipe_config(name, ...)`` fills lr, dropout and
-    min_epochs from a named recipe."""
-
-    model: str = "acp"  # acp | spectrogram-acp | l3
-    epochs: int = 50
-    patience: int = 10
-    seed: int = 0
-    recipe: str = "default"  # see RECIPES
-    batch_size: int = RECIPES["default"]["batch_size"]
-    lr: float = RECIPES["default"]["lr"]
-    dropout: float = RECIPES["default"]["dropout"]
-    min_epochs: int = RECIPES["default"]["min_epochs"]  # no early stop before this epoch
-    #: weight of the auxiliary emotion-class losses on each subnet's embedding (training
-    #: only; 0 turns them off): what lets the paper's widths leave the initial plateau
-    aux_weight: float = RECIPES["default"]["aux_weight"]
-    image_widths: tuple[int, ...] = IMAGE_WIDTHS
-    music_widths: tuple[int, ...] = MUSIC_WIDTHS
-    fusion_widths: tuple[int, ...] = FUSION_WIDTHS
-    spec_blocks: int = 60  # Spectrogram-ACP: 1 s blocks of a 60 s segment
-    l3_channels: tuple[int, ...] = L3_CHANNELS
-    l3_fusion: int = L3_FUSION
-    crop_frames: int = 40  # L3-Net: 1 s of 25 ms hops
-    test_crops: int = 12  # L3-Net: crops averaged per segment at evaluation (every ~5 s)
-
-    @classmethod
-    def recipe_config(cls, recipe: str = "default", **fields: Any) -> TrainConfig:
-        """A configuration with the recipe's lr, dropout, min_epochs and batch size unless
-        given."""
-        if recipe not in RECIPES:
-            raise UserError(f"unknown recipe {recipe!r}: choose {', '.join(RECIPES)}")
-        r = RECIPES[recipe]
-        base = {k: r[k] for k in ("lr", "dropout", "min_epochs", "batch_size", "aux_weight")}
-        return cls(recipe=recipe, **{**base, **{k: v for k, v in fields.items()
-                                                 if v is not None}})
+def used_config(cfg: TrainConfig) -> dict[str, Any]:
+    """The configuration fields the run's model uses (what its metrics record)."""
+    entry = get_entry(cfg.model)
+    keep = (*COMMON_FIELDS, *entry.recipe_fields, *entry.arch_fields)
+    return {k: v for k, v in cfg.to_dict().items() if k in keep}
 
 
 @dataclass
@@ -102,14 +64,20 @@ class TrainSummary:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    recipe: str = "default"
+    class_labels: bool = False
+
     def lines(self) -> list[str]:
-        paper = PAPER_TABLE4[PAPER_NAMES[self.model]]
-        out = [f"run {self.run} ({PAPER_NAMES[self.model]}) on {self.device}: {self.epochs} "
+        entry = get_entry(self.model)
+        name = row_name(entry.paper_name, {"class_head_weight": float(self.class_labels)})
+        paper = PAPER_TABLE4.get(entry.paper_name)
+        paper_txt = f"paper {entry.paper_name}: {paper}%" if paper else "not in the paper"
+        out = [f"run {self.run} ({name}, recipe {self.recipe}) on {self.device}: {self.epochs} "
                f"epochs in {self.seconds:.1f} s"
                + (f" (resumed after epoch {self.resumed_from})" if self.resumed_from else ""),
                f"best epoch {self.best_epoch}: validation accuracy {self.val_accuracy:.2%}, "
-               f"test accuracy {self.test_accuracy:.2%} (paper: {paper}%; {self.protocol} "
-               "pairs: see 'evaluate' for the shortcut baselines)"]
+               f"test accuracy {self.test_accuracy:.2%} ({paper_txt}, not comparable: "
+               f"{self.protocol} pairs; see 'evaluate' for the shortcut baselines)"]
         return out + [f"wrote {p}" for p in self.outputs]
 
 
@@ -140,18 +108,18 @@ def load_checkpoint(path: Path) -> dict:
 
 
 def build_model(data: TrainData, config: TrainConfig) -> nn.Module:
-    from .model import build_model as build
-
-    return build(model_config(config, data.image_x.shape[1:], data.music_x.shape[1:]))
+    return get_entry(config.model).build(
+        model_config(config, data.image_x.shape[1:], data.music_x.shape[1:]))
 
 
 def amp(model: str, device: torch.device):
-    """bf16 autocast for L3-Net's convolutions on a GPU; plain fp32 otherwise."""
+    """bf16 autocast on a GPU for the models whose registry entry asks for it (L3-Net's
+    convolutions); plain fp32 otherwise."""
     import contextlib
 
     import torch
 
-    if model == "l3" and device.type == "cuda":
+    if get_entry(model).autocast and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
@@ -169,13 +137,14 @@ class PairScores:
 
 def train_step(model: nn.Module, opt: torch.optim.Optimizer, image: torch.Tensor,
                music: torch.Tensor, target: torch.Tensor, kind: str,
-               device: torch.device, aux: AuxHeads | None = None,
+               device: torch.device, aux: ClassHeads | None = None,
                labels: tuple[torch.Tensor, torch.Tensor] | None = None,
                ) -> tuple[torch.Tensor, torch.Tensor]:
     """One optimiser step on one batch of pairs; the loss and logits, detached.
 
-    With ``aux`` (and the pair members' class ``labels``), each subnet's embedding also
-    predicts its item's emotion class, and those losses are added with the heads' weight.
+    With ``aux`` (the ``class-heads`` recipe, and the pair members' class ``labels``), each
+    subnet's embedding also predicts its item's emotion class, and those losses are added
+    with the heads' weight.
     """
     import torch.nn.functional as F
 
@@ -219,39 +188,44 @@ def score_pairs(model: nn.Module, data: TrainData, pairs: PairSet,
     return PairScores(prob, (prob > 0.5).long(), pairs.target)
 
 
-def run_train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
-          config: TrainConfig | None = None, fresh: bool = False,
-          progress: bool = True) -> TrainSummary:
+def run_train(workdir: Workdir | Path, *, config: TrainConfig | None = None,
+              run: str = "acp", device: str = "auto", fresh: bool = False,
+              progress: bool = True) -> TrainSummary:
     """Train ``config.model`` on the split of ``workdir``; resume an interrupted run of the same
     configuration from its last checkpoint unless ``fresh``."""
     import torch
     from tqdm import tqdm
 
+    from .binding import fingerprint
     from .data import draw_pairs, load_data, resolve_device
     from .split import split_fingerprint
 
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     cfg = config or TrainConfig()
-    if cfg.model not in MODELS:
-        raise UserError(f"--model {cfg.model}: choose {', '.join(MODELS)}")
+    entry = get_entry(cfg.model)
     if cfg.recipe not in RECIPES:
         raise UserError(f"unknown recipe {cfg.recipe!r}: choose {', '.join(RECIPES)}")
+    if cfg.class_head_weight > 0 and not entry.class_heads:
+        raise UserError(f"{entry.paper_name} has no class heads: use another recipe than "
+                        f"{cfg.recipe} (or class_head_weight 0)")
     out = run_dir(wd, run)
     if (n := atomic.remove_stale_temporaries(out)):  # a checkpoint half-written by a kill
         log.info("removed %d temporary file(s) left in %s by an earlier kill", n, out)
     dev = resolve_device(device)
-    data = load_data(wd, dev, cfg.model, cfg.spec_blocks)
+    data = load_data(wd, dev, cfg.model, cfg)
+    bound = fingerprint(wd, {name: (store.ids, store.labels) for name, store in
+                             zip(data.store_names, (data.images, data.music), strict=True)})
     torch.manual_seed(cfg.seed)
     model = build_model(data, cfg)  # initialised on the CPU: same weights on every device
     model.fit_inputs(data.image_x, data.image_split["train"], data.music_x,
                      data.music_split["train"])
     model.to(dev)
-    if cfg.model == "l3" and dev.type == "cuda":
+    if entry.autocast and dev.type == "cuda":
         model.to(memory_format=torch.channels_last)
-    from .model import AuxHeads
+    from .model import ClassHeads
 
-    aux = AuxHeads.for_model(model, cfg.aux_weight) if cfg.aux_weight > 0 and \
-        cfg.model != "l3" else None
+    aux = ClassHeads.for_model(model, cfg.class_head_weight) if cfg.class_head_weight > 0 \
+        else None
     params = [*model.parameters(), *(aux.parameters() if aux is not None else ())]
     if aux is not None:
         aux.to(dev)
@@ -265,12 +239,15 @@ def run_train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
     split_hash = split_fingerprint(wd)
     if last_path.exists() and not fresh:
         ck = load_checkpoint(last_path)
-        if ck.get("config") != json.loads(json.dumps(asdict(cfg))):
+        if ck.get("config") != json.loads(json.dumps(cfg.to_dict())):
             raise UserError(f"run {run} exists with another configuration: use --fresh to "
                             "start it again, or another --run name")
         if ck.get("split") != split_hash:
             raise UserError(f"run {run} was trained on another split (splits/ changed since): "
                             "use --fresh to start it again, or another --run name")
+        if ck.get("data") != bound:
+            raise UserError(f"run {run} was trained on other stores (features/ changed "
+                            "since): use --fresh to start it again, or another --run name")
         model.load_state_dict(ck["model"])
         if aux is not None:
             aux.load_state_dict(ck["aux"])
@@ -283,9 +260,10 @@ def run_train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
     t0 = saved = time.perf_counter()
     bar = tqdm(range(start, cfg.epochs), desc=f"train {run}", unit="epoch",
                disable=not progress, initial=start, total=cfg.epochs)
+    shapes = (data.image_x.shape[1:], data.music_x.shape[1:])
     for epoch in bar:
         te = time.perf_counter()
-        pairs = draw_pairs(data, "train", gen)
+        pairs = draw_pairs(data, "train", gen, cfg.pairs_per_image)
         order = torch.randperm(len(pairs), generator=gen).to(dev)
         model.train()
         total = len(pairs)
@@ -293,6 +271,8 @@ def run_train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
         correct = torch.zeros((), dtype=torch.long, device=dev)
         for b in range(0, len(pairs), cfg.batch_size):
             idx = order[b:b + cfg.batch_size]
+            if len(idx) < 2 and cfg.norm == "batch":
+                continue  # batch norm needs two rows
             y = pairs.target[idx]
             ii, mm = pairs.image[idx], pairs.music[idx]
             loss, logits = train_step(model, opt, data.image_x[ii], data.music_x[mm], y,
@@ -306,19 +286,20 @@ def run_train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
                         "train_accuracy": correct / max(total, 1), "val_accuracy": val,
                         "seconds": time.perf_counter() - te})
         bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", val=f"{val:.3f}")
+        log.info("run %s epoch %d: loss %.4f, validation accuracy %.4f", run, epoch + 1,
+                 history[-1]["loss"], val)
         if val > best["val_accuracy"]:
             best = {"val_accuracy": val, "epoch": epoch + 1}
-            shapes = (data.image_x.shape[1:], data.music_x.shape[1:])
             save({"state_dict": model.state_dict(), "config": model_config(cfg, *shapes),
-                  "epoch": epoch + 1, "split": split_hash}, out / "model.pt")
+                  "epoch": epoch + 1, "split": split_hash, "data": bound}, out / "model.pt")
         stop = epoch + 1 - best["epoch"] >= cfg.patience and epoch + 1 >= cfg.min_epochs
         if stop or epoch + 1 == cfg.epochs or time.perf_counter() - saved > CHECKPOINT_EVERY_S:
             save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                   "aux": aux.state_dict() if aux is not None else {},
                   "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                   "history": history, "best": best, "epoch": epoch + 1,
-                  "config": json.loads(json.dumps(asdict(cfg))), "split": split_hash},
-                 last_path)
+                  "config": json.loads(json.dumps(cfg.to_dict())), "split": split_hash,
+                  "data": bound}, last_path)
             saved = time.perf_counter()
         if stop:
             log.info("early stop after epoch %d (best %d)", epoch + 1, best["epoch"])
@@ -327,24 +308,32 @@ def run_train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
     seconds = time.perf_counter() - t0
     ck = load_checkpoint(out / "model.pt")
     model.load_state_dict(ck["state_dict"])
-    test = score_pairs(model, data, data.pairs["test"]).accuracy
+    scored = score_pairs(model, data, data.pairs["test"])
+    test = scored.accuracy
+    test_correct = "".join("1" if v else "0" for v in
+                           (scored.pred == scored.target).cpu().tolist())
+    used = used_config(cfg)
     metrics = {
         "run": run, "model": cfg.model, "seed": cfg.seed, "device": str(dev),
+        "recipe": cfg.recipe, "class_labels_used": cfg.class_head_weight > 0,
         "test_accuracy": test, "val_accuracy": best["val_accuracy"],
         "best_epoch": best["epoch"], "epochs": len(history), "history": history,
-        "config": asdict(cfg), "train_seconds": seconds, "imac_builder": __version__,
+        "config": used, "train_seconds": seconds, "imac_builder": __version__,
         "torch": torch.__version__,
         "pairs": {"val": len(data.pairs["val"]), "test": len(data.pairs["test"])},
-        "split_sha256": split_hash, "protocol": data.protocol,
+        "split_sha256": split_hash, "data": bound, "protocol": data.protocol,
+        "test_correct": test_correct,  # per test pair, for Table 4's seed-mean interval
     }
     atomic.write_text(out / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     from .plots import plot_curves
 
-    plot_curves(history, out / "curves.png", title=f"{PAPER_NAMES[cfg.model]} run {run}")
+    plot_curves(history, out / "curves.png",
+                title=f"{row_name(entry.paper_name, used)} run {run}")
     return TrainSummary(run=run, model=cfg.model, device=str(dev), best_epoch=best["epoch"],
                         epochs=len(history), val_accuracy=best["val_accuracy"],
                         test_accuracy=test, seconds=seconds, resumed_from=resumed,
-                        protocol=data.protocol,
+                        protocol=data.protocol, recipe=cfg.recipe,
+                        class_labels=cfg.class_head_weight > 0,
                         outputs=[str(out / n) for n in ("model.pt", "metrics.json",
                                                         "curves.png")])
 
@@ -352,16 +341,12 @@ def run_train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
 def model_config(cfg: TrainConfig, image_shape: Sequence[int], music_shape: Sequence[int]
                  ) -> dict:
     """What a checkpoint needs to be rebuilt and checked against the stores (the shapes
-    are one item's image and music input)."""
-    out = {"model": cfg.model, "image_shape": [int(v) for v in image_shape],
-           "music_shape": [int(v) for v in music_shape], "seed": cfg.seed,
-           "labels": ["positive", "neutral", "negative"]}
-    if cfg.model == "l3":
-        return {**out, "l3_channels": list(cfg.l3_channels), "l3_fusion": cfg.l3_fusion,
-                "crop_frames": cfg.crop_frames, "test_crops": cfg.test_crops}
-    return {**out, "image_dim": int(image_shape[0]), "music_dim": int(music_shape[0]),
-            "dropout": cfg.dropout, "recipe": cfg.recipe,
-            "subnet_dropout": RECIPES[cfg.recipe]["subnet_dropout"],
-            "init": RECIPES[cfg.recipe]["init"],
-            "image_widths": list(cfg.image_widths), "music_widths": list(cfg.music_widths),
-            "fusion_widths": list(cfg.fusion_widths), "spec_blocks": cfg.spec_blocks}
+    are one item's image and music input, after the model's pipeline)."""
+    entry = get_entry(cfg.model)
+    values = cfg.to_dict()
+    return {"model": cfg.model, "recipe": cfg.recipe, "seed": cfg.seed,
+            "image_shape": [int(v) for v in image_shape],
+            "music_shape": [int(v) for v in music_shape],
+            "labels": ["positive", "neutral", "negative"],
+            "class_head_weight": cfg.class_head_weight,
+            **{k: values[k] for k in entry.arch_fields}}
