@@ -35,13 +35,16 @@ def other_value(cls: type, f: dataclasses.Field, files: dict[str, Path]) -> str 
         return next(c for c in choices if c != default)
     if f.metadata.get("path"):
         return str(files[f.name])
+    if kind is tuple and C.item_type(cls, f.name) is int:
+        return ",".join(str(v + 1) for v in default)
     if kind is tuple:
         return "bootleg"
     if kind is str:
         return "https://example.org/x" if "url" in f.name else "imac-x"
     lo, hi, above = (f.metadata.get(k) for k in ("lo", "hi", "above"))
     base = default if default is not None else (lo if lo is not None else (above or 0) + 1)
-    for c in (base + 1, base - 1, base):
+    middle = (lo + hi) / 2 if lo is not None and hi is not None and kind is float else base
+    for c in (base + 1, base - 1, middle):
         if c != default and (lo is None or c >= lo) and (hi is None or c <= hi) and \
                 (above is None or c > above):
             return str(kind(c))
@@ -87,12 +90,8 @@ def _run_options(w: Path, tmp: Path) -> dict[str, dict[str, list[str]]]:
                      "image_root": ["--image-root", str(media / "images")],
                      "force": ["--force"]},
         "split": {"image_root": ["--image-root", str(media / "images")]},
-        "train": {"model": ["--model", "spectrogram-acp"], "run": ["--run", "opt"],
-                  "device": ["--device", "cpu"], "epochs": ["--epochs", "1"],
-                  "patience": ["--patience", "2"], "seed": ["--seed", "1"],
-                  "batch_size": ["--batch-size", "8"], "recipe": ["--recipe", "paper"],
-                  "lr": ["--lr", "0.01"], "dropout": ["--dropout", "0.1"],
-                  "min_epochs": ["--min-epochs", "1"], "fresh": ["--fresh"]},
+        "train": {"run": ["--run", "opt"], "device": ["--device", "cpu"],
+                  "seeds": ["--seeds", "2"], "fresh": ["--fresh"]},
         "evaluate": {"run": ["--run", "demo"], "no_probes": ["--no-probes"]},
         "release": {"version": ["--version", "9.9.9"], "out": ["--out", str(tmp / "rel")],
                     "format_": ["--format", "hf"], "csv_safe": ["--csv-safe"]},
