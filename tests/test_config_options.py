@@ -168,3 +168,36 @@ def test_changing_a_default_in_the_dataclass_alone_changes_help_docs_and_the_run
     from imac_builder.tags import run_tags
 
     assert run_tags(tmp_path / "w0", lastfm=[db], progress=False).songs_labelled == 2
+
+
+def test_run_functions_take_the_configuration_keyword_only() -> None:
+    """``run_<stage>(workdir, *, config=None, ...)``: None is the dataclass's defaults
+    (``run_train(config=None)`` trains with ``TrainConfig()``)."""
+    import inspect
+
+    from imac_builder import stages
+
+    for stage in (s for s in stages.STAGES if s.name in C.CONFIGS):
+        p = inspect.signature(stage.function()).parameters["config"]
+        assert (p.kind, p.default) == (inspect.Parameter.KEYWORD_ONLY, None), stage.name
+
+
+def test_train_recipe_fills_only_the_settings_not_given(monkeypatch, tmp_path) -> None:
+    """``train --recipe paper --lr 3e-4 --no-subnet-dropout``: the preset, then what is
+    given; without --recipe the model's own recipe."""
+    from imac_builder.cli.app import App
+
+    seen = []
+    monkeypatch.setattr(App, "run", lambda self, stage, fn, *, config, **kw: seen.append(
+        (config, kw["run"])))
+    w = ["--workdir", str(tmp_path)]
+    r = CliRunner().invoke(cli, [*w, "train", "--recipe", "paper", "--lr", "3e-4",
+                                 "--no-subnet-dropout", "--seeds", "2"])
+    assert r.exit_code == 0, r.output
+    (a, run_a), (b, run_b) = seen
+    assert (a.recipe, a.lr, a.batch_size, a.subnet_dropout) == ("paper", 3e-4, 256, False)
+    assert (a.seed, b.seed, run_a, run_b) == (0, 1, "acp-s0", "acp-s1")
+    seen.clear()
+    r = CliRunner().invoke(cli, [*w, "train", "--model", "l3"])
+    assert r.exit_code == 0, r.output
+    assert (seen[0][0].recipe, seen[0][0].lr) == ("l3", 1e-4)
