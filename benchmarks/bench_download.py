@@ -30,6 +30,8 @@ from pathlib import Path
 
 from machine import cpu_name  # benchmarks/machine.py
 
+from imac_builder.config import DownloadConfig
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
@@ -100,7 +102,8 @@ def main() -> None:
         tags.close()
         matches.close()
         t0 = time.perf_counter()
-        summary = run_download(root, jobs=1, keep_original=True, progress=False)
+        summary = run_download(root, progress=False,
+                               config=DownloadConfig(jobs=1, keep_original=True, rate=0.0))
         stage_seconds = time.perf_counter() - t0
     assert summary.ok == len(songs), summary.lines()
 

@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from imac_builder.config import FeaturesConfig
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
@@ -174,8 +176,9 @@ def stage_music_rate(root: Path, engine: str, device: str, jobs: int,
 
         torch.cuda.synchronize()
     t0 = time.perf_counter()
-    s = run_features(root, modality="music", engine=engine, device=device, jobs=jobs,
-                     shard_size=shard_size, force=True, progress=False).modalities[0]
+    s = run_features(root, force=True, progress=False,
+                     config=FeaturesConfig(modality="music", engine=engine, device=device,
+                                           jobs=jobs, shard_size=shard_size)).modalities[0]
     if device.startswith("cuda"):
         import torch
 

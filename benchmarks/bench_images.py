@@ -31,6 +31,8 @@ from pathlib import Path
 
 from machine import describe  # benchmarks/machine.py
 
+from imac_builder.config import ImagesConfig
+
 PHOTOS = sorted(Path("/usr/share/backgrounds/mate/nature").glob("*.jpg"))
 SIZE = (320, 240)
 
@@ -168,7 +170,7 @@ def main() -> None:
 
         for label in ("stage end to end (run_images)", "stage rerun (checks reused)"):
             t = time.perf_counter()
-            s = run_images(w, root=out, jobs=args.jobs, progress=False)
+            s = run_images(w, root=out, progress=False, config=ImagesConfig(jobs=args.jobs))
             dt = time.perf_counter() - t
             print(f"{label:44s} {dt:7.2f} s  {len(paths) / dt:8.0f} images/s  "
                   f"({s.per_status.get('ok', 0)} ok, {s.checked} checked)")

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from imac_builder.config import SplitConfig
+
 LABELS = ("positive", "neutral", "negative")
 
 
@@ -119,7 +121,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wd = Path(tmp)
         planted(wd, a.items, a.signal)
-        run_split(wd, seed=0, progress=False)
+        run_split(wd, progress=False, config=SplitConfig(seed=0))
         t0 = time.perf_counter()
         ref = agreement_reference(load_data(Workdir(wd), torch.device("cpu")))
         print(f"reference (two logistic regressions on the class labels, combined by "

@@ -28,7 +28,7 @@ EMOTION_RE = "happy|joyous|energetic|soothing|relax|calm|sad|pain"
 def run_ours(db: Path, workdir: Path) -> dict:
     from imac_builder.tags import run_tags
 
-    s = run_tags(workdir, [db], progress=False)
+    s = run_tags(workdir, lastfm=[db], progress=False)
     return {"songs": s.songs_labelled, "candidate_tags": s.candidate_tags}
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from imac_builder.config import SplitConfig
+
 
 def make_stores(wd: Path, scale: float, seed: int = 0) -> None:
     from imac_builder.features.store import write_store
@@ -108,7 +110,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wd = Path(tmp)
         make_stores(wd, args.scale)
-        run_split(wd, seed=0, progress=False)
+        run_split(wd, progress=False, config=SplitConfig(seed=0))
         name = torch.cuda.get_device_name() if args.device == "cuda" else "CPU"
         print(f"device {args.device} ({name}), torch {torch.__version__}, scale {args.scale}: "
               f"{int(90_000 * args.scale)} images, {int(16_000 * args.scale)} segments")

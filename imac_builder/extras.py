@@ -37,18 +37,13 @@ OPTIONAL: dict[str, tuple[str, str]] = {
     "torchvision": ("torchvision", ""),
 }
 
-#: Optional modules each stage imports (``doctor`` checks them; the demo asks first).
-STAGE_MODULES: dict[str, tuple[str, ...]] = {
-    "tags": (), "split": (), "evaluate": ("matplotlib",),
-    "search": ("rapidfuzz", "tzdata"),
-    "download": ("yt_dlp", "soundfile"),
-    "images": ("PIL",),
-    "features": ("librosa", "soundfile", "h5py", "PIL", "threadpoolctl"),
-    "train": ("h5py", "matplotlib"),
-    "release": ("mlcroissant",),
-    "demo": ("PIL", "soundfile", "yt_dlp", "librosa", "h5py", "matplotlib", "rapidfuzz",
-             "threadpoolctl", "torch"),
-}
+
+
+def stage_modules() -> dict[str, tuple[str, ...]]:
+    """Optional modules each stage (and the demo) imports, from the stage registry."""
+    from .stages import DEMO, STAGES
+
+    return {s.name: s.modules for s in (*STAGES, DEMO)}
 
 
 def install_hint(module: str) -> str | None:
@@ -74,7 +69,7 @@ def require(stage: str) -> None:
     """Import what ``stage`` needs now, so missing packages are named (in one line, with
     the extras that bring them) before any work is done."""
     missing: list[str] = []
-    for module in STAGE_MODULES.get(stage, ()):
+    for module in stage_modules().get(stage, ()):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as e:

@@ -106,11 +106,13 @@ class PlanSummary:
 def _songs_from_sources(lastfm: list[Path], metadata: Path | None,
                         exclusions: Path | None) -> list[dict[str, str]]:
     """Label the songs into a temporary folder and read them back."""
+    from .config import TagsConfig
     from .tags import run_tags
 
     with tempfile.TemporaryDirectory(prefix="imac-plan-") as tmp:
-        run_tags(Path(tmp), list(lastfm), metadata=metadata, exclusions=exclusions,
-                 progress=False)
+        run_tags(Path(tmp), lastfm=list(lastfm), metadata=metadata, progress=False,
+                 config=TagsConfig(exclusions=None if exclusions is None
+                                   else str(exclusions)))
         return tables.read_table(Path(tmp), tables.SONGS)
 
 
@@ -145,8 +147,8 @@ def run_plan(workdir: Path | None = None, lastfm: list[Path] | None = None,
     """The plan for the songs of ``lastfm`` (with ``metadata``) or of ``workdir``'s
     ``tags/songs.csv``; ``subset`` (a :class:`~imac_builder.subset.SubsetSpec`) plans a
     subset. Nothing is written."""
+    from .config import DEFAULT_RATE
     from .download.inputs import FLAC_BYTES_PER_SEGMENT
-    from .download.ratelimit import DEFAULT_RATE
     from .search.quota import COSTS, DEFAULT_DAILY_QUOTA
 
     if lastfm:

@@ -52,7 +52,8 @@ def formats_page() -> str:
                          ("search/matches.csv` reasons of `no_match` (the word before the "
                           "reason's first colon", vocab.SEARCH_REASONS),
                          ("download/ledger.csv", vocab.DOWNLOAD_STATUSES),
-                         ("images/images.csv", vocab.IMAGE_STATUSES)):
+                         ("images/images.csv", vocab.IMAGE_STATUSES),
+                         ("images/ledger.csv", vocab.IMAGE_FETCH_STATUSES)):
         L += [f"`{title}`" + ("):" if "(" in title else ":"), ""]
         L += table(("status", "another run may fix it", "what to do"),
                    [(f"`{s.word}`", "yes" if s.retryable else "no", s.advice)
@@ -85,9 +86,10 @@ def configuration_page() -> str:
         rows = []
         for f in fields(cls):
             kind = config.field_type(cls, f.name).__name__
-            kind = "list" if kind == "tuple" else kind
+            kind = "list" if kind == "tuple" else ("path" if f.metadata.get("path") else kind)
             rows.append((f"`{f.name}`", kind, _code(config.field_default(f)),
-                         cls.HELP.get(f.name, "")))
-        L += table(("key", "type", "default", "meaning"), rows)
+                         config.bounds_text(f), f"`{config.flag_of(f)}`",
+                         f.metadata.get("help", "")))
+        L += table(("key", "type", "default", "allowed", "option", "meaning"), rows)
         L.append("")
     return "\n".join(L)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import shlex
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from . import guard
 from . import tables as T
 from .errors import UserError
+from .vocab import DONE, NOT_STARTED, PARTIAL, STALE
 from .workdir import Workdir, read_state
 
 
@@ -209,112 +210,28 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
         return s.hint
 
     commands = {s.name: f"{cmd} {s.name} {hint(s)}".rstrip() for s in stages.STAGES}
-    st: list[StageState] = []
     changed = _config_changes(r, pipeline)
-
-    songs = _rows(r, T.SONGS)
-    st.append(StageState("tags", "done" if T.SONGS.at(r).exists() else "not started",
-                         _count([s.get("label", "") for s in songs])))
-
-    matches = _rows(r, T.MATCHES)
-    rebuilt = memory.get("rebuilt_from") if isinstance(memory.get("rebuilt_from"), dict) \
-        else None
     from .subset import describe, recorded
 
     scope = recorded(r)  # a subset (imac_builder.subset) or the demo's songs
     if scope is not None:  # the rest is out of scope
-        songs = [x for x in songs if x.get("track_id") in scope]
         remembered["subset"] = describe(r)
-    if rebuilt is not None and T.MATCHES.at(r).exists():
-        # the songs and their videos came from a release: nothing is left to search
-        st.append(StageState("search", "done", f"rebuilt from {rebuilt.get('release')} "
-                             f"({len(matches)} videos; no search needed)"))
-    elif not T.MATCHES.at(r).exists():
-        st.append(StageState("search", "not started"))
-    else:
-        kinds = []
-        for m in matches:
-            if scope is not None and m.get("track_id") not in scope:
-                continue
-            reason = m.get("reason", "")
-            kinds.append("not searched" if reason.startswith("not_searched") else
-                         "search failed" if reason.startswith("search_failed") else
-                         m.get("status", ""))
-        new = {s["track_id"] for s in songs} - {m.get("track_id") for m in matches}
-        todo = sum(k in ("not searched", "search failed") for k in kinds)
-        state = "stale" if new else "partial" if todo else "done"
-        backend = _recorded(memory, pipeline or {}, "search", "backend", "api")
-        st.append(StageState("search", state, _count(kinds) +
-                             (f"; {len(new)} new songs" if new else "") +
-                             f"; backend {backend}"))
-
-    ledger = _rows(r, T.LEDGER)
-    if not T.LEDGER.at(r).exists():
-        st.append(StageState("download", "not started"))
-    else:
-        done = {(x.get("track_id"), x.get("video_id")) for x in ledger}
-        want = {(m.get("track_id"), m.get("video_id")) for m in matches
-                if m.get("status") == "matched"}
-        todo = len(want - done)
-        n_seg = len(_rows(r, T.SEGMENTS))
-        st.append(StageState("download", "partial" if todo else "done",
-                             _count([x.get("status", "") for x in ledger]) +
-                             f"; {n_seg} segments" + (f"; {todo} to do" if todo else "")))
-
-    images = _rows(r, T.IMAGES)
-    st.append(StageState("images", "done" if T.IMAGES.at(r).exists()
-                         else "not started", _count([i.get("status", "") for i in images])))
-
-    feats = {m: _features_state(wd, m) for m in ("music", "images")}
-    present = [m for m, s in feats.items() if s]
-    if not present:
-        st.append(StageState("features", "not started"))
-    else:
-        state = ("stale" if "stale" in feats.values() else
-                 "done" if len(present) == 2 else "partial")
-        st.append(StageState("features", state,
-                             ", ".join(f"{m}.h5 {s}" for m, s in feats.items() if s)))
-
-    splits = _rows(r, T.SPLITS)
-    split_hash = None
-    if not splits:
-        st.append(StageState("split", "not started"))
-    else:
-        assigned = {x.get("item_id") for x in splits}
-        stale = any((ids := _store_ids(T.STORES[m].at(r))) and
-                    not set(ids[0]) <= assigned for m in present)
-        st.append(StageState("split", "stale" if stale else "done",
-                             _count([x.get("split", "") for x in splits])))
-        from .train.split import split_fingerprint
-
-        try:
-            split_hash = split_fingerprint(wd)
-        except Exception:  # noqa: BLE001 - pair lists missing: the split is not usable
-            split_hash = None
-
-    runs: dict[str, str] = {}
-    for p in sorted((r / "runs").glob("*/metrics.json")):
-        metrics = guard.json_object(p, "a run's metrics")
-        trained_on = metrics.get("split_sha256")
-        runs[p.parent.name] = "done" if trained_on and trained_on == split_hash else "stale"
-    st.append(StageState("train", "not started" if not runs else
-                         "stale" if "stale" in runs.values() else "done",
-                         ", ".join(f"{k} ({v})" for k, v in runs.items())))
-    evaluated = [n for n in runs if (r / "runs" / n / "report.md").exists()]
-    st.append(StageState("evaluate", "not started" if not evaluated else
-                         "stale" if any(runs[n] == "stale" for n in evaluated) else "done",
-                         ", ".join(evaluated)))
-
+    rebuilt = memory.get("rebuilt_from") if isinstance(memory.get("rebuilt_from"), dict) \
+        else None
+    seen = Seen(wd, r, _rows(r, T.SONGS), _rows(r, T.MATCHES), _rows(r, T.LEDGER),
+                memory, pipeline or {}, scope=scope, rebuilt=rebuilt)
+    st = [s.judgement()(seen) for s in stages.STAGES if s.judge]
+    songs, matches, ledger = seen.in_scope(seen.songs), seen.matches, seen.ledger
     for s in st:
-        if s.stage in changed and s.state == "done":
-            s.state = "stale"
+        if s.stage in changed and s.state == DONE:
+            s.state = STALE
             s.detail = "; ".join(x for x in (s.detail, changed[s.stage]) if x)
     summary = StatusSummary(str(r), st, "", remembered)
     _plan(r, memory, pipeline or {}, [] if rebuilt else songs, matches, ledger, summary,
           scope)
     order = {name: i for i, name in enumerate(stages.ORDER)}
     st.sort(key=lambda s: order.get(s.stage, len(order)))
-    nxt = next((s for s in st if s.state != "done"), None)
+    nxt = next((s for s in st if s.state != DONE), None)
     if memory.get("demo") and (nxt is None or nxt.stage in ("search", "download")):
         nxt = None  # the demo's songs are generated: no search or download on them
     if nxt is None:
@@ -323,12 +240,137 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
                 f"everything is done: {cmd} release --name imac --version X.Y.Z")
     else:
         step = commands[nxt.stage] + (" (its inputs changed since it ran)"
-                                      if nxt.state == "stale" else "")
+                                      if nxt.state == STALE else "")
     summary.next_step = step
     summary.doctor = f"{cmd} doctor" + (f" --for {nxt.stage}" if nxt is not None else "")
     return summary
 
 
+@dataclass
+class Seen:
+    """What the stages' judges read from the work directory (each table once)."""
+
+    wd: Workdir
+    root: Path
+    songs: list[dict[str, str]]
+    matches: list[dict[str, str]]
+    ledger: list[dict[str, str]]
+    #: What the work directory remembers (``workdir.json``) and the pipeline's tables.
+    memory: dict = field(default_factory=dict)
+    pipeline: dict = field(default_factory=dict)
+    #: Feature stores present (music, images), filled by the features judge.
+    stores: list[str] = field(default_factory=list)
+    #: The fingerprint of the current split (None: none usable), by the split judge.
+    split_hash: str | None = None
+    #: run name -> done or stale, by the train judge.
+    runs: dict[str, str] = field(default_factory=dict)
+    #: The songs in scope: a recorded subset or the demo's (None: every song).
+    scope: set[str] | None = None
+    #: The release the songs were rebuilt from (``workdir.json`` ``rebuilt_from``).
+    rebuilt: dict | None = None
+
+    def in_scope(self, rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        """The rows of songs in scope (all of them without a subset)."""
+        if self.scope is None:
+            return rows
+        return [x for x in rows if x.get("track_id") in self.scope]
+
+
+def judge_tags(seen: Seen) -> StageState:
+    r = seen.root
+    return StageState("tags", DONE if T.SONGS.at(r).exists() else NOT_STARTED,
+                      _count([s.get("label", "") for s in seen.songs]))
+
+
+def judge_search(seen: Seen) -> StageState:
+    exists = T.MATCHES.at(seen.root).exists()
+    if seen.rebuilt is not None and exists:
+        # the songs and their videos came from a release: nothing is left to search
+        return StageState("search", DONE, f"rebuilt from {seen.rebuilt.get('release')} "
+                          f"({len(seen.matches)} videos; no search needed)")
+    if not exists:
+        return StageState("search", NOT_STARTED)
+    kinds = []
+    for m in seen.in_scope(seen.matches):
+        reason = m.get("reason", "")
+        kinds.append("not searched" if reason.startswith("not_searched") else
+                     "search failed" if reason.startswith("search_failed") else
+                     m.get("status", ""))
+    new = {s["track_id"] for s in seen.in_scope(seen.songs)} - \
+        {m.get("track_id") for m in seen.matches}
+    todo = sum(k in ("not searched", "search failed") for k in kinds)
+    state = STALE if new else PARTIAL if todo else DONE
+    backend = _recorded(seen.memory, seen.pipeline, "search", "backend")
+    return StageState("search", state, _count(kinds) +
+                      (f"; {len(new)} new songs" if new else "") + f"; backend {backend}")
+
+
+def judge_download(seen: Seen) -> StageState:
+    r = seen.root
+    if not T.LEDGER.at(r).exists():
+        return StageState("download", NOT_STARTED)
+    done = {(x.get("track_id"), x.get("video_id")) for x in seen.ledger}
+    want = {(m.get("track_id"), m.get("video_id")) for m in seen.matches
+            if m.get("status") == "matched"}
+    todo = len(want - done)
+    n_seg = len(_rows(r, T.SEGMENTS))
+    return StageState("download", PARTIAL if todo else DONE,
+                      _count([x.get("status", "") for x in seen.ledger]) +
+                      f"; {n_seg} segments" + (f"; {todo} to do" if todo else ""))
+
+
+def judge_images(seen: Seen) -> StageState:
+    images = _rows(seen.root, T.IMAGES)
+    return StageState("images", DONE if T.IMAGES.at(seen.root).exists() else NOT_STARTED,
+                      _count([i.get("status", "") for i in images]))
+
+
+def judge_features(seen: Seen) -> StageState:
+    feats = {m: _features_state(seen.wd, m) for m in ("music", "images")}
+    seen.stores = [m for m, s in feats.items() if s]
+    if not seen.stores:
+        return StageState("features", NOT_STARTED)
+    state = (STALE if STALE in feats.values() else
+             DONE if len(seen.stores) == 2 else PARTIAL)
+    return StageState("features", state,
+                      ", ".join(f"{m}.h5 {s}" for m, s in feats.items() if s))
+
+
+def judge_split(seen: Seen) -> StageState:
+    r = seen.root
+    splits = _rows(r, T.SPLITS)
+    if not splits:
+        return StageState("split", NOT_STARTED)
+    assigned = {x.get("item_id") for x in splits}
+    stale = any((ids := _store_ids(T.STORES[m].at(r))) and not set(ids[0]) <= assigned
+                for m in seen.stores)
+    from .train.split import split_fingerprint
+
+    try:
+        seen.split_hash = split_fingerprint(seen.wd)
+    except Exception:  # noqa: BLE001 - pair lists missing: the split is not usable
+        seen.split_hash = None
+    return StageState("split", STALE if stale else DONE,
+                      _count([x.get("split", "") for x in splits]))
+
+
+def judge_train(seen: Seen) -> StageState:
+    for p in sorted(T.RUNS.at(seen.root).glob("*/metrics.json")):
+        metrics = guard.json_object(p, "a run's metrics")
+        trained_on = metrics.get("split_sha256")
+        seen.runs[p.parent.name] = DONE if trained_on and trained_on == seen.split_hash \
+            else STALE
+    runs = seen.runs
+    return StageState("train", NOT_STARTED if not runs else
+                      STALE if STALE in runs.values() else DONE,
+                      ", ".join(f"{k} ({v})" for k, v in runs.items()))
+
+
+def judge_evaluate(seen: Seen) -> StageState:
+    evaluated = [n for n in seen.runs if T.run_file(seen.root, n, "report.md").exists()]
+    return StageState("evaluate", NOT_STARTED if not evaluated else
+                      STALE if any(seen.runs[n] == STALE for n in evaluated) else DONE,
+                      ", ".join(evaluated))
 
 
 def _releases(root: Path, memory: dict) -> list[str]:
@@ -342,9 +384,12 @@ def _releases(root: Path, memory: dict) -> list[str]:
     return sorted(found)
 
 
-def _recorded(state: dict, pipeline: dict, stage: str, key: str, default: object) -> object:
+def _recorded(state: dict, pipeline: dict, stage: str, key: str) -> object:
     """A setting as the next run will use it: the pipeline file's, else the one the
-    stage last ran with, else the default."""
+    stage last ran with, else the configuration's default."""
+    from .config import CONFIGS, field_default
+
+    default = next(field_default(f) for f in fields(CONFIGS[stage]) if f.name == key)
     table = pipeline.get(stage) if isinstance(pipeline.get(stage), dict) else {}
     if key in table:
         return table[key]
@@ -358,8 +403,8 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
     """What is left, how long it takes at the recorded quota and rate, and what failed."""
     import math
 
+    from .config import SearchConfig
     from .download.inputs import DEFAULT_SECONDS, FLAC_BYTES_PER_SEGMENT
-    from .download.ratelimit import DEFAULT_RATE
     from .search.quota import COSTS, DEFAULT_DAILY_QUOTA
     from .vocab import DOWNLOAD_STATUSES, SEGMENT_SECONDS
 
@@ -373,10 +418,11 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
             if m is None or reason.startswith(("not_searched", "search_failed")):
                 left += 1
         plan["songs_to_search"] = left
-        backend = _recorded(state, pipeline, "search", "backend", "api")
+        backend = _recorded(state, pipeline, "search", "backend")
         plan["search_backend"] = str(backend)
         if backend == "api":
-            results = guard.finite(_recorded(state, pipeline, "search", "results", 10) or 10,
+            results = guard.finite(_recorded(state, pipeline, "search", "results")
+                                   or SearchConfig().results,
                                    f"{root / 'workdir.json'}: search results", lo=1,
                                    hi=500, integer=True)
             units = COSTS["search.list"] * math.ceil(results / 50) + COSTS["videos.list"]
@@ -397,7 +443,7 @@ def _plan(root: Path, state: dict, pipeline: dict, songs: list[dict[str, str]],
                     x.get("status", ""), DOWNLOAD_STATUSES["error"]).retryable}
         todo = [m for m in matches if m.get("status") == "matched"
                 and (m.get("track_id"), m.get("video_id")) not in done]
-        rate = guard.finite(_recorded(state, pipeline, "download", "rate", DEFAULT_RATE) or 0,
+        rate = guard.finite(_recorded(state, pipeline, "download", "rate") or 0,
                             f"{root / 'workdir.json'}: download rate", lo=0)
         segments = 0
         for m in todo:

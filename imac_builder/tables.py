@@ -92,6 +92,8 @@ AUDIO = File("audio/<track_id>/<segment_id>.flac", "download",
 IMAGES = _t("images/images.csv", "images",
             "image_id path emotion label sha256 width height status reason", "image_id",
             "every image found: emotion, IMAC label, checks; only status ok goes on")
+IMAGE_FILES = File("images/files/", "images",
+                   "the default image root: images fetched with --urls or --votes land here")
 IMAGES_REPORT = File("images/report.md", "images", "counts per emotion and class")
 IMAGE_LEDGER = _t("images/ledger.csv", "images",
                   "image_id url path status reason attempts last_attempt bytes", "image_id",
@@ -105,6 +107,16 @@ SPECTROGRAM_STORE = File("features/spectrograms.h5", "features",
 PIXEL_STORE = File("features/pixels.h5", "features", "224 x 224 RGB pixels (L3-Net)")
 STORES = {"music": MUSIC_STORE, "images": IMAGE_STORE,
           "spectrograms": SPECTROGRAM_STORE, "pixels": PIXEL_STORE}
+
+
+def run_file(root: Path | str, run: str, name: str = "") -> Path:
+    """``runs/<run>/<name>`` under a work directory (the run folder when ``name`` is "")."""
+    return RUNS.at(root) / run / name if name else RUNS.at(root) / run
+
+
+def store_failures(root: Path | str, modality: str) -> Path:
+    """Where a feature store's failures table is (``features/<modality>_failures.csv``)."""
+    return failures_table(modality).at(root)
 
 
 def failures_table(modality: str) -> Table:
@@ -130,6 +142,8 @@ RUN = File("runs/<run>/", "train",
            "curves.png; evaluate adds report.md, evaluation.json (protocol, test_accuracy, "
            "ci95, ci95_bootstrap, baselines: music_class_only, image_class_only, class_prior "
            "as fractions; roc_auc, cells, probes, retrieval) and cells.png")
+#: The folder of every run (``runs/<run>/`` is :data:`RUN`).
+RUNS = File("runs/", "train", "one folder per trained run")
 MANIFEST = File("manifests/<name>-<version>/", "release",
                 "a release: its tables, manifest.json and croissant.json")
 
@@ -137,7 +151,7 @@ MANIFEST = File("manifests/<name>-<version>/", "release",
 DECLARED: tuple[File, ...] = (
     SONGS, EMOTION_TAGS, TAGS_REPORT, IMAC_SCORES, IMAC_AGREEMENT, CANDIDATES, MATCHES, QUOTA,
     OVERRIDES, SEGMENTS, LEDGER, FAILED_VIDEOS, AUDIO,
-    IMAGES, IMAGES_REPORT, IMAGE_LEDGER, MUSIC_STORE, IMAGE_STORE, SPECTROGRAM_STORE,
+    IMAGES, IMAGE_FILES, IMAGES_REPORT, IMAGE_LEDGER, MUSIC_STORE, IMAGE_STORE, SPECTROGRAM_STORE,
     PIXEL_STORE, *(failures_table(m) for m in STORES), SPLITS, *PAIRS.values(), SPLIT_INFO, RUN,
     MANIFEST,
 )

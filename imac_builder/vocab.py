@@ -26,6 +26,12 @@ TABLE1: dict[str, str] = {
 PAPER_TABLE3: dict[str, int] = {"positive": 32_868, "neutral": 10_796, "negative": 45_731}
 #: The splits, in order, and the paper's 70:10:20 ratios.
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+#: A stage's state in ``imac-build status`` (docs/formats.md): not run, run with work
+#: left, run on inputs (or a configuration) that changed since, finished.
+NOT_STARTED, PARTIAL, STALE, DONE = "not started", "partial", "stale", "done"
+STAGE_STATES: tuple[str, ...] = (NOT_STARTED, PARTIAL, STALE, DONE)
+#: How the fixed evaluation pairs are drawn (``split --protocol``, docs/protocol.md).
+PAIR_PROTOCOLS: tuple[str, ...] = ("balanced", "paper")
 
 #: Audio of every segment (spec §3): mono, 22,050 Hz, exactly 60 s.
 SAMPLE_RATE = 22_050
@@ -142,6 +148,19 @@ IMAGE_STATUSES = _statuses(
     ("placeholder", False, "a site's 'photo unavailable' picture"),
     ("download_failed", True, "the URL did not give an image: run `images --urls` again"),
     ("missing", False, "listed but not found under the image root"),
+)
+
+#: ``images/ledger.csv`` statuses: how fetching one URL ended (``images --urls``/``--votes``).
+IMAGE_FETCH_STATUSES = _statuses(
+    ("ok", False, "fetched (or already on disk)"),
+    ("not_found", False, "HTTP 404 or 410: `images --retry-failed` asks again"),
+    ("http_error", False, "another HTTP error, or a redirect refused: `images --retry-failed` "
+                          "asks again"),
+    ("too_large", False, "over --max-bytes: raise it and rerun with --retry-failed"),
+    ("timeout", True, "the server did not answer in --timeout: rerun"),
+    ("network", True, "the connection failed or was cut short: rerun"),
+    ("server_error", True, "HTTP 5xx or 429: rerun later"),
+    ("empty", True, "the server sent no bytes: rerun"),
 )
 
 

@@ -265,14 +265,15 @@ def image_workdir(root: Path, rels: list[str]) -> None:
 def _store_rate(root: Path, image_root: Path, dev: str, weights: str, batch: int) -> dict:
     import torch
 
+    from imac_builder.config import FeaturesConfig
     from imac_builder.features import run_features
 
     if dev.startswith("cuda"):
         torch.cuda.synchronize()
     t0 = time.perf_counter()
-    s = run_features(root, modality="images", device=dev, weights=weights,
-                     image_root=image_root, batch_size=batch, force=True,
-                     progress=False).modalities[0]
+    s = run_features(root, config=FeaturesConfig(modality="images", device=dev,
+                                                 weights=weights, batch_size=batch),
+                     image_root=image_root, force=True, progress=False).modalities[0]
     if dev.startswith("cuda"):
         torch.cuda.synchronize()
     dt = time.perf_counter() - t0
@@ -368,12 +369,13 @@ def part_images(dev: str, size: dict, carry: Path, work: Path, weights: str | No
 def _train(dev: str, scale: float, epochs: int, work: Path) -> tuple[float, int]:
     from bench_train import make_stores, ours
 
+    from imac_builder.config import SplitConfig
     from imac_builder.train.split import run_split
 
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     make_stores(work, scale)
-    run_split(work, seed=0, progress=False)
+    run_split(work, config=SplitConfig(seed=0), progress=False)
     return ours(work, dev, epochs)
 
 

@@ -19,6 +19,8 @@ from images_support import folder_layout
 from loopback import Route
 from tagdata import write_json_folder
 
+from imac_builder.config import DownloadConfig, SplitConfig
+
 #: (source folder, file, start second, seconds): distinct clips, one of two segments.
 CLIPS = [(FROZEN, "introzik.ogg", 0, 61), (SINGULARITY, "Awakening.ogg", 0, 61),
          (HYPERROGUE, "hr3-graveyard.ogg", 0, 61), (FROZEN, "introzik.ogg", 65, 61),
@@ -26,7 +28,10 @@ CLIPS = [(FROZEN, "introzik.ogg", 0, 61), (SINGULARITY, "Awakening.ogg", 0, 61),
          (FROZEN, "introzik.ogg", 130, 61), (SINGULARITY, "Awakening.ogg", 140, 61),
          (HYPERROGUE, "hr3-graveyard.ogg", 62, 61)]
 TAGS = ["happy", "calm", "sad"]  # song i gets TAGS[i % 3]: three songs per label
-FAST = dict(socket_timeout=2.0, retries=0, rate_limit_wait=0.3, rate_limit_tries=1)
+def fast(**settings: object) -> dict:
+    """Quick download settings for loopback tests (unpaced, short waits)."""
+    base = dict(socket_timeout=2.0, retries=0, rate_limit_wait=0.3, rate=0.0)
+    return dict(config=DownloadConfig(**{**base, **settings}), _rate_limit_tries=1)
 SEED = 7
 FAKE_KEY = "AIza" + "Q" * 35
 
@@ -126,11 +131,12 @@ def build(root: Path, scratch: Path, srv) -> None:  # noqa: ANN001 (LoopbackServ
     serve(srv, make_clips(scratch / "clips"))
     write_tags(root, scratch / "lastfm")
     write_search(root, srv)
-    summary = run_download(root, jobs=2, progress=False, **FAST)
+    summary = run_download(root, progress=False, **fast(jobs=2))
     assert summary.ok == len(CLIPS), summary.lines()
     write_images(root)
     write_features(root)
-    run_split(root, seed=SEED, protocol="paper", progress=False)  # too few items to balance
+    run_split(root, progress=False,
+              config=SplitConfig(seed=SEED, protocol="paper"))  # too few items to balance
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, urlparse
 import httplib2
 from googleapiclient.http import HttpMockSequence
 
+from imac_builder.config import SearchConfig
+
 DAY = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 
 
@@ -78,8 +80,8 @@ def main() -> None:
 
     wd, hits, delay = Workdir(Path(sys.argv[1])), Path(sys.argv[2]), float(sys.argv[3])
     with wd.lock("search (test driver)"):
-        run_search(wd, results=3, http=QueryMock(hits, delay), clock=lambda: DAY,
-                   progress=False)
+        run_search(wd, _http=QueryMock(hits, delay), _clock=lambda: DAY, progress=False,
+                   config=SearchConfig(results=3))
 
 
 if __name__ == "__main__":

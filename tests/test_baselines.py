@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imac_builder.config import EvaluateConfig, SplitConfig
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("h5py")
 pytest.importorskip("scipy")
@@ -84,7 +86,7 @@ def workdir(root: Path, informative: bool) -> Path:
     make_stores(root, informative=informative, n_images=600, n_songs=90, segs_per_song=2,
                 sep=4.0)
     add_baseline_stores(root, informative)
-    run_split(root, seed=2, progress=False)
+    run_split(root, progress=False, config=SplitConfig(seed=2))
     return root
 
 
@@ -133,7 +135,8 @@ def test_l3_follows_the_original_architecture() -> None:
 
 def test_evaluate_puts_every_run_beside_table_4(trained: tuple[Path, dict]) -> None:
     wd, runs = trained
-    e = evaluate(wd, run="l3", device="cpu", retrieval_images=30, progress=False)
+    e = evaluate(wd, run="l3", progress=False,
+                 config=EvaluateConfig(device="cpu", retrieval_images=30))
     assert e.test_accuracy == pytest.approx(runs["l3"].test_accuracy)
     assert e.probes["music emotion, 3 classes"] > 0.6  # the crop-mean embedding knows pitch
     assert e.retrieval["mean_average_precision"] > 0.5
@@ -147,8 +150,8 @@ def test_evaluate_puts_every_run_beside_table_4(trained: tuple[Path, dict]) -> N
     m = json.loads((wd / "runs/l3/metrics.json").read_text())
     assert m["recipe"] == "l3" and m["class_labels_used"] is False
     assert not {"dropout", "class_head_weight", "norm", "image_widths"} & set(m["config"])
-    e2 = evaluate(wd, run="spectrogram-acp", device="cpu", retrieval_images=0, probes=False,
-                  progress=False)
+    e2 = evaluate(wd, run="spectrogram-acp", probes=False, progress=False,
+                  config=EvaluateConfig(device="cpu", retrieval_images=0))
     assert e2.test_accuracy == pytest.approx(runs["spectrogram-acp"].test_accuracy)
 
 
@@ -184,10 +187,11 @@ def test_cli_model_option_and_clear_refusals(tmp_path: Path, runner) -> None:
     assert f"trained on {SMALL_BANDS * 60}-d music features; the store has 480" in r.output
     r = runner.invoke(cli, [*w, "train", "--model", "vgg", "--device", "cpu"])
     assert r.exit_code == 2 and "vgg" in r.output
-    from imac_builder.cli.train import MODEL
+    from imac_builder.cli.train import train
     from imac_builder.train.registry import MODELS
 
-    assert tuple(MODEL.choices) == MODELS  # the CLI offers exactly the models there are
+    model = next(p for p in train.params if p.name == "model")
+    assert tuple(model.type.choices) == MODELS  # the CLI offers exactly the models there are
 
 
 def test_spectrogram_and_pixel_stores_from_files(tmp_path: Path, runner) -> None:

@@ -82,13 +82,14 @@ def test_fixed_pairs_and_single_items_match_the_split(demo_small):
 
 def test_release_format_hf_loads_with_datasets(demo_small, tmp_path, monkeypatch):
     datasets = pytest.importorskip("datasets")
+    from imac_builder.config import ReleaseConfig
     from imac_builder.release import run_release
     from imac_builder.release.manifest import TABLES
 
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    s = run_release(demo_small, name="hfdemo", version="1.0.0", out=tmp_path / "m",
-                    format="hf", progress=False)
+    s = run_release(demo_small, config=ReleaseConfig(name="hfdemo"), version="1.0.0",
+                    out=tmp_path / "m", format="hf", progress=False)
     rel = Path(s.folder)
     meta = json.loads((rel / "manifest.json").read_text())
     hf = rel / "hf"

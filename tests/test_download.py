@@ -26,6 +26,7 @@ from download_media import (
 from loopback import Route
 
 from imac_builder.cli import cli
+from imac_builder.config import DownloadConfig
 
 pytest.importorskip("yt_dlp")
 sf = pytest.importorskip("soundfile")
@@ -35,8 +36,10 @@ from imac_builder.download.ledger import LEDGER_COLUMNS  # noqa: E402
 
 N = 1_323_000
 REPO = Path(__file__).resolve().parents[1]
-FAST = dict(socket_timeout=2.0, retries=1, rate_limit_wait=0.3, rate_limit_tries=2,
-            progress=False)
+def fast(**settings: object) -> dict:
+    """Quick download settings for loopback tests (unpaced, short waits)."""
+    base = dict(socket_timeout=2.0, retries=1, rate_limit_wait=0.3, rate=0.0)
+    return dict(config=DownloadConfig(**{**base, **settings}), _rate_limit_tries=2, progress=False)
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +76,7 @@ def test_every_format_gives_exact_segments_equal_to_the_decoded_original(
     names = ["vorbis", "opus", "mp3", "m4a"]
     rows = serve(loopback, media, names)
     write_inputs(tmp_path, rows)
-    summary = run_download(tmp_path, jobs=2, **FAST)
+    summary = run_download(tmp_path, **fast(jobs=2))
     assert summary.ok == 4 and not summary.failures
 
     segs = read_csv(tmp_path / "download" / "segments.csv")
@@ -128,7 +131,7 @@ def test_failures_end_in_the_ledger_and_the_run_goes_on(tmp_path, loopback, medi
     by_path = dict(zip(paths, (r[0] for r in rows), strict=True))
 
     t0 = time.monotonic()
-    summary = run_download(tmp_path, jobs=2, **FAST)
+    summary = run_download(tmp_path, **fast(jobs=2))
     assert time.monotonic() - t0 < 30
     ledger = {r["track_id"]: r for r in read_csv(tmp_path / "download" / "ledger.csv")}
     got = {p: ledger[by_path[p]]["status"] for p in paths}
@@ -156,7 +159,7 @@ def test_failures_end_in_the_ledger_and_the_run_goes_on(tmp_path, loopback, medi
 
     # a plain rerun fetches nothing again: done songs and earlier failures are kept
     hits = dict(srv.hits)
-    again = run_download(tmp_path, jobs=2, **FAST)
+    again = run_download(tmp_path, **fast(jobs=2))
     assert again.attempted == 0 and again.already_done == 1 and again.failed_before == 8
     assert again.retryable_before == 4
     assert srv.hits == hits
@@ -164,7 +167,7 @@ def test_failures_end_in_the_ledger_and_the_run_goes_on(tmp_path, loopback, medi
 
     # --retry-failed retries blocked/network/rate_limited only, never permanent failures
     srv.routes["/busy.ogg"] = Route(ogg, content_type="audio/ogg")  # the site recovered
-    retried = run_download(tmp_path, jobs=2, retry_failed=True, **FAST)
+    retried = run_download(tmp_path, retry_failed=True, **fast(jobs=2))
     fetched_again = {p for p in paths if srv.hits.get(p, 0) > hits.get(p, 0)}
     assert fetched_again == {"/forbidden.ogg", "/cut.ogg", "/stall.ogg", "/busy.ogg"}
     assert retried.attempted == 4 and retried.ok == 1
@@ -189,12 +192,12 @@ def test_limit_keep_original_and_proxy(tmp_path, loopback, media):
     rows = [(track_id(0), "a" * 11, srv.url("/a.ogg")), (track_id(1), "b" * 11, remote)]
     write_inputs(tmp_path, rows)
 
-    first = run_download(tmp_path, limit=1, keep_original=True, **FAST)
+    first = run_download(tmp_path, limit=1, **fast(keep_original=True))
     assert first.ok == 1 and first.not_attempted == 1
     kept = tmp_path / "download" / "originals" / f"{track_id(0)}.ogg"
     assert kept.read_bytes() == ogg.path.read_bytes()
 
-    second = run_download(tmp_path, proxy=srv.url("").rstrip("/"), **FAST)
+    second = run_download(tmp_path, proxy=srv.url("").rstrip("/"), **fast())
     assert second.attempted == 1 and second.ok == 1 and second.already_done == 1
     assert srv.hits["/a.ogg"] == 2  # one probe + one download, in the first run only
     assert srv.hits[remote] >= 1
@@ -210,8 +213,8 @@ def test_rate_limiting_stops_the_run_instead_of_burning_the_list(tmp_path, loopb
         rows.append((track_id(i), f"v{i:010d}", loopback.url(f"/r{i}")))
     write_inputs(tmp_path, rows)
     t0 = time.monotonic()
-    summary = run_download(tmp_path, **{**FAST, "rate_limit_wait": 0.2, "rate_limit_tries": 1},
-                           stop_after_rate_limited=2)
+    summary = run_download(tmp_path, **{**fast(rate_limit_wait=0.2), "_rate_limit_tries": 1},
+                           _stop_after_rate_limited=2)
     # every 429 paused all workers (0.2 s, then 0.4 s) and two in a row stopped the run
     assert time.monotonic() - t0 >= 0.2
     assert summary.attempted == 2 and summary.not_attempted == 3
@@ -293,7 +296,7 @@ def test_sigkill_midway_then_rerun_matches_an_uninterrupted_run(tmp_path, loopba
     ref, killed = tmp_path / "ref", tmp_path / "killed"
     write_inputs(ref, rows)
     write_inputs(killed, rows)
-    run_download(ref, jobs=2, **FAST)
+    run_download(ref, **fast(jobs=2))
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "imac_builder", "--workdir", str(killed), "-q", "download",

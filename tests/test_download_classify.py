@@ -193,7 +193,7 @@ def test_retry_failed_picks_the_retryable(tmp_path):
     from imac_builder.download.ledger import Ledger, LedgerRow
     from imac_builder.download.stage import DownloadSummary
 
-    ledger = Ledger(tmp_path / "download")
+    ledger = Ledger(tmp_path)
     ledger.load()
     jobs = []
     for i, status in enumerate(s for s in STATUSES if s != "ok"):

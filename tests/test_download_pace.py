@@ -9,7 +9,8 @@ import pytest
 from download_media import FROZEN, source, track_id, write_inputs
 from loopback import Route
 
-from imac_builder.download.ratelimit import DEFAULT_RATE, Pace
+from imac_builder.config import DownloadConfig
+from imac_builder.download.ratelimit import Pace
 
 
 def test_workers_share_one_rate_with_jitter() -> None:
@@ -54,7 +55,7 @@ def test_stop_ends_the_wait_and_zero_is_unpaced() -> None:
     for _ in range(100):
         free.wait(threading.Event())
     assert time.monotonic() - t0 < 0.1
-    assert DEFAULT_RATE <= 300  # below what YouTube tolerates per session
+    assert DownloadConfig().rate <= 300  # below what YouTube tolerates per session
 
 
 def test_the_stage_paces_all_workers_together(tmp_path, loopback) -> None:
@@ -69,7 +70,8 @@ def test_the_stage_paces_all_workers_together(tmp_path, loopback) -> None:
     write_inputs(tmp_path / "w", rows)
     t0 = time.monotonic()
     # 3 songs, 3 workers, 3,600 an hour: two gaps of 0.5-1.5 s between the starts
-    s = run_download(tmp_path / "w", jobs=3, rate=3600, progress=False, socket_timeout=5)
+    s = run_download(tmp_path / "w", progress=False,
+                     config=DownloadConfig(jobs=3, rate=3600, socket_timeout=5))
     took = time.monotonic() - t0
     assert s.ok == 3
     assert took >= 1.0 and s.paced_seconds >= 0.5 + 1.0  # waits add up across workers

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imac_builder.config import DownloadConfig
 from imac_builder.download import (
     PERMANENT,
     STATUSES,
@@ -119,7 +120,8 @@ def test_segments_are_exact_and_hash_the_pcm():
 
 
 def _row(tid: str, status: str = "ok", n: int = 1) -> LedgerRow:
-    return LedgerRow(tid, "vvvvvvvvvvv", "http://h/x", status, "", 1, "2026-01-01T00:00:00Z", n)
+    return LedgerRow(tid, "vvvvvvvvvvv", "http://h/x", status, "", 1, "2026-01-01T00:00:00Z",
+                     n)
 
 
 def _seg(tid: str, k: int) -> SegmentRow:
@@ -133,17 +135,17 @@ def test_ledger_replays_its_journal_after_a_crash(tmp_path: Path):
     led.commit(_row("TRB000000000000000"), [_seg("TRB000000000000000", 0)])
     led.commit(_row("TRA000000000000000", "network", 0), [])
     # a crash in the middle of the next journal write leaves half a line
-    with open(tmp_path / ".journal.jsonl", "a") as fh:
+    with open(tmp_path / "download" / ".journal.jsonl", "a") as fh:
         fh.write('{"ledger": {"track_id": "TRC')
-    (tmp_path / ".ledger.csv.123.tmp").write_text("half")
+    (tmp_path / "download" / ".ledger.csv.123.tmp").write_text("half")
     again = Ledger(tmp_path)
     assert again.load() == 2
     assert sorted(again.rows) == ["TRA000000000000000", "TRB000000000000000"]
     assert again.n_segments() == 1
-    assert not (tmp_path / ".ledger.csv.123.tmp").exists()
+    assert not (tmp_path / "download" / ".ledger.csv.123.tmp").exists()
     again.flush()
-    assert not (tmp_path / ".journal.jsonl").exists()
-    lines = (tmp_path / "ledger.csv").read_text().splitlines()
+    assert not (tmp_path / "download" / ".journal.jsonl").exists()
+    lines = (tmp_path / "download" / "ledger.csv").read_text().splitlines()
     assert [ln.split(",")[0] for ln in lines[1:]] == ["TRA000000000000000",
                                                       "TRB000000000000000"]
     third = Ledger(tmp_path)
@@ -162,13 +164,16 @@ def test_options_reach_yt_dlp_and_bad_ones_are_refused(tmp_path: Path):
     assert opts["sleep_interval"] == 5 and opts["retries"] == 7
     assert opts["socket_timeout"] == 11 and opts["format"] == "bestaudio/best"
     assert "cookiefile" not in ydl_options(tmp_path, FetchOptions())
-    check_options(cookies, "http://proxy:3128", 2, 0, 30, None)
-    for bad in [dict(cookies=tmp_path / "nope"), dict(proxy="ftp://x"), dict(jobs=0),
-                dict(limit=-1), dict(socket_timeout=0)]:
-        kw = dict(cookies=None, proxy=None, jobs=1, sleep=0, socket_timeout=30, limit=None)
+    check_options(cookies, "http://proxy:3128", None)
+    for bad in [dict(cookies=tmp_path / "nope"), dict(proxy="ftp://x"), dict(limit=-1)]:
+        kw = dict(cookies=None, proxy=None, limit=None)
         kw.update(bad)
         with pytest.raises(UserError):
             check_options(**kw)
+    for bad in [dict(jobs=0), dict(jobs=65), dict(socket_timeout=0),  # the settings
+                dict(rate=float("nan")), dict(sleep=float("inf"))]:
+        with pytest.raises(UserError):
+            DownloadConfig(**bad)
 
 
 def test_a_full_disk_is_recognised_through_yt_dlp_wrapping():

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from features_support import photos, write_images
 
+from imac_builder.config import FeaturesConfig
 from imac_builder.errors import UserError
 from imac_builder.features import FeatureStore, run_features
 from imac_builder.features import images as img
@@ -43,8 +44,9 @@ def test_image_store_with_fid_helper_weights(tmp_path):
         ("i5", "absent.jpg", "anger", "negative", "corrupt"),  # not ok: not an input
         ("i6", "../escape.jpg", "awe", "positive", "ok"),
     ])
-    s = run_features(tmp_path, modality="images", image_root=root, weights="fid-helper",
-                     batch_size=2, progress=False).modalities[0]
+    s = run_features(tmp_path, image_root=root, progress=False,
+                     config=FeaturesConfig(modality="images", weights="fid-helper",
+                                           batch_size=2)).modalities[0]
     assert (s.items, s.rows, s.failed) == (5, 3, 2)
     assert s.failed_reasons == {"decode": 1, "bad_path": 1}
     store = FeatureStore.open(tmp_path / "features/images.h5")
@@ -133,6 +135,7 @@ def test_every_core_by_default_and_one_shard_alone_gets_them_all(tmp_path, monke
         return real(tasks, executor, jobs, scheduler)
 
     monkeypatch.setattr(stage, "_execute", spy)
-    s = run_features(tmp_path, modality="images", image_root=root, progress=False)
+    s = run_features(tmp_path, image_root=root, progress=False,
+                     config=FeaturesConfig(modality="images"))
     assert s.modalities[0].rows == 2
     assert seen == [(available_cores(), [available_cores()])]

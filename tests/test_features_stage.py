@@ -10,6 +10,7 @@ import pytest
 from features_support import assert_same_features, decode, music_files, write_segments
 
 from imac_builder.cli import cli
+from imac_builder.config import FeaturesConfig
 from imac_builder.errors import UserError
 from imac_builder.features import FeatureStore, run_features
 from imac_builder.features.music import fast_segment, load_segment
@@ -46,7 +47,8 @@ def test_music_store_failures_noop_and_resume(tmp_path, pieces, expected):
     segs = {**pieces, CORRUPT: b"this is not audio", MISSING: None, ESCAPE: pieces[GOOD_A],
             MALFORMED: pieces[GOOD_A]}
     write_segments(tmp_path, segs, paths={ESCAPE: "../outside.flac"})
-    s = run_features(tmp_path, modality="music", engine="fast", shard_size=2, progress=False)
+    s = run_features(tmp_path, progress=False,
+                     config=FeaturesConfig(modality="music", engine="fast", shard_size=2))
     m = s.modalities[0]
     assert (m.items, m.shards, m.shards_run, m.rows, m.failed) == (6, 3, 3, 2, 4)
     assert m.failed_reasons == {"decode": 1, "missing": 1, "bad_path": 1, "bad_row": 1}
@@ -66,8 +68,9 @@ def test_music_store_failures_noop_and_resume(tmp_path, pieces, expected):
 
     # unchanged configuration and inputs: nothing to do, the store is not rewritten
     mtime = (tmp_path / "features/music.h5").stat().st_mtime_ns
-    again = run_features(tmp_path, modality="music", engine="fast", shard_size=2,
-                         progress=False).modalities[0]
+    again = run_features(tmp_path, progress=False,
+                         config=FeaturesConfig(modality="music", engine="fast",
+                                               shard_size=2)).modalities[0]
     assert again.unchanged and again.rows == 2 and again.shards_run == 0
     assert (tmp_path / "features/music.h5").stat().st_mtime_ns == mtime
 
@@ -76,8 +79,9 @@ def test_music_store_failures_noop_and_resume(tmp_path, pieces, expected):
     parts = sorted((tmp_path / "features/parts").glob("music-*/*.h5"))
     assert len(parts) == 3
     parts[2].unlink()
-    resumed = run_features(tmp_path, modality="music", engine="fast", shard_size=2,
-                           progress=False).modalities[0]
+    resumed = run_features(tmp_path, progress=False,
+                           config=FeaturesConfig(modality="music", engine="fast",
+                                                 shard_size=2)).modalities[0]
     assert (resumed.shards_reused, resumed.shards_run, resumed.rows) == (2, 1, 2)
     again = FeatureStore.open(tmp_path / "features/music.h5")
     np.testing.assert_array_equal(again.features, store.features)
@@ -86,13 +90,16 @@ def test_music_store_failures_noop_and_resume(tmp_path, pieces, expected):
 
 def test_changed_configuration_is_refused_unless_forced(tmp_path):
     failing_only(tmp_path)
-    first = run_features(tmp_path, modality="music", engine="fast", progress=False)
+    first = run_features(tmp_path, progress=False,
+                         config=FeaturesConfig(modality="music", engine="fast"))
     assert first.modalities[0].rows == 0 and first.modalities[0].failed == 2
     with pytest.raises(UserError, match="another configuration.*engine.*--force"):
-        run_features(tmp_path, modality="music", engine="reference", progress=False)
+        run_features(tmp_path, progress=False,
+                     config=FeaturesConfig(modality="music", engine="reference"))
     assert FeatureStore.open(tmp_path / "features/music.h5").attrs["engine"] == "fast"
-    forced = run_features(tmp_path, modality="music", engine="reference", force=True,
-                          progress=False).modalities[0]
+    forced = run_features(tmp_path, force=True, progress=False,
+                          config=FeaturesConfig(modality="music",
+                                                engine="reference")).modalities[0]
     # everything recomputed (a small run is cut into one shard per worker)
     assert not forced.unchanged and forced.shards_run == forced.shards >= 1
     assert forced.shards_reused == 0
@@ -103,17 +110,20 @@ def test_changed_configuration_is_refused_unless_forced(tmp_path):
     # unfinished parts of another configuration are refused as well
     (tmp_path / "features/parts/music-0000000000000000").mkdir()
     with pytest.raises(UserError, match="unfinished music parts"):
-        run_features(tmp_path, modality="music", engine="reference", progress=False)
+        run_features(tmp_path, progress=False,
+                     config=FeaturesConfig(modality="music", engine="reference"))
 
 
 def test_new_inputs_compute_only_their_shards(tmp_path):
     failing_only(tmp_path)
-    first = run_features(tmp_path, modality="music", shard_size=1, progress=False)
+    first = run_features(tmp_path, progress=False,
+                         config=FeaturesConfig(modality="music", shard_size=1))
     assert (first.modalities[0].shards_run, first.modalities[0].failed) == (2, 2)
     # the download stage added a segment and dropped one
     write_segments(tmp_path, {CORRUPT: b"this is not audio", ESCAPE: None},
                    paths={ESCAPE: "../x.flac"})
-    m = run_features(tmp_path, modality="music", shard_size=1, progress=False).modalities[0]
+    m = run_features(tmp_path, progress=False,
+                     config=FeaturesConfig(modality="music", shard_size=1)).modalities[0]
     assert (m.shards, m.shards_reused, m.shards_run) == (2, 1, 1)
     assert not m.unchanged and m.failed_reasons == {"decode": 1, "bad_path": 1}
     assert len(list((tmp_path / "features/parts").glob("music-*/*.h5"))) == 2
@@ -126,9 +136,9 @@ def test_dask_local_cluster(tmp_path, pieces, expected):
     write_segments(tmp_path, {GOOD_B: pieces[GOOD_B], CORRUPT: b"junk"})
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster:
-        s = run_features(tmp_path, modality="music", engine="fast", shard_size=1,
-                         executor="dask", scheduler=cluster.scheduler_address,
-                         progress=False).modalities[0]
+        s = run_features(tmp_path, scheduler=cluster.scheduler_address, progress=False,
+                         config=FeaturesConfig(modality="music", engine="fast", shard_size=1,
+                                               executor="dask")).modalities[0]
     assert (s.shards, s.shards_run, s.rows, s.failed) == (2, 2, 1, 1)
     store = FeatureStore.open(tmp_path / "features/music.h5")
     assert_same_features(expected[GOOD_B], store.features[0])
@@ -138,8 +148,9 @@ def test_torch_engine_batches_a_shard(tmp_path, pieces, expected):
     """The torch engine through the stage (on the CPU here; on a GPU with --device cuda)."""
     pytest.importorskip("torch", reason="torch is not installed")
     write_segments(tmp_path, {GOOD_B: pieces[GOOD_B], CORRUPT: b"junk", MISSING: None})
-    s = run_features(tmp_path, modality="music", engine="torch", device="cpu",
-                     progress=False).modalities[0]
+    s = run_features(tmp_path, progress=False,
+                     config=FeaturesConfig(modality="music", engine="torch",
+                                           device="cpu")).modalities[0]
     assert (s.shards, s.rows, s.failed) == (1, 1, 2)
     store = FeatureStore.open(tmp_path / "features/music.h5")
     assert store.attrs["engine"] == "torch" and store.attrs["config"]["device"] == "cpu"
@@ -149,7 +160,8 @@ def test_torch_engine_batches_a_shard(tmp_path, pieces, expected):
 def test_dask_needs_a_scheduler(tmp_path):
     failing_only(tmp_path)
     with pytest.raises(UserError, match="--scheduler"):
-        run_features(tmp_path, modality="music", executor="dask", progress=False)
+        run_features(tmp_path, progress=False,
+                     config=FeaturesConfig(modality="music", executor="dask"))
 
 
 def test_cli_runs_the_stage_and_reports_user_errors(tmp_path, runner):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from images_support import bomb_png, folder_layout, jpeg_bytes, photos, rgb16_png, write_jpeg
 
+from imac_builder.config import ImagesConfig
 from imac_builder.images.check import CheckCache, check_file, check_many
 from imac_builder.images.stage import IMAGES_COLUMNS, run_images
 
@@ -167,7 +168,7 @@ def test_every_bad_case_gets_its_status(tmp_path):
     shutil.copy(root / "amusement" / "amusement_0000.jpg", root / "sadness" / "sadness_copy.jpg")
     shutil.copy(root / "anger" / "anger_0001.jpg", root / "disgust_0001_again.jpg")
 
-    s = run_images(tmp_path / "W", root=root, jobs=2, progress=False)
+    s = run_images(tmp_path / "W", root=root, progress=False, config=ImagesConfig(jobs=2))
     rows = _rows(tmp_path / "W")
     st = {i: r["status"] for i, r in rows.items()}
     assert st["anger_trunc"] == "corrupt"
@@ -201,7 +202,7 @@ def test_every_bad_case_gets_its_status(tmp_path):
 
     # a rerun reuses every check and writes the same table
     before = (tmp_path / "W" / "images" / "images.csv").read_bytes()
-    s2 = run_images(tmp_path / "W", root=root, jobs=2, progress=False)
+    s2 = run_images(tmp_path / "W", root=root, progress=False, config=ImagesConfig(jobs=2))
     assert s2.checked == 0 and s2.checks_reused == len(rows)
     assert (tmp_path / "W" / "images" / "images.csv").read_bytes() == before
 
@@ -212,11 +213,11 @@ def test_min_size_and_placeholder_threshold_are_options(tmp_path):
     holder = jpeg_bytes(Image.new("RGB", (300, 200), (128, 128, 128)))
     for i in range(3):
         (root / "awe" / f"awe_gone{i}.jpg").write_bytes(holder)
-    run_images(tmp_path / "W", root=root, jobs=1, progress=False)
+    run_images(tmp_path / "W", root=root, progress=False, config=ImagesConfig(jobs=1))
     st = {i: r["status"] for i, r in _rows(tmp_path / "W").items()}
     assert sorted(st[f"awe_gone{i}"] for i in range(3)) == ["duplicate", "duplicate", "ok"]
-    run_images(tmp_path / "W", root=root, jobs=1, placeholder_copies=3, min_size=10_000,
-               progress=False)
+    run_images(tmp_path / "W", root=root, progress=False,
+               config=ImagesConfig(jobs=1, placeholder_copies=3, min_size=10_000))
     st = {i: r["status"] for i, r in _rows(tmp_path / "W").items()}
     assert {st[f"awe_gone{i}"] for i in range(3)} == {"placeholder"}
     assert {s for i, s in st.items() if "gone" not in i} == {"too_small"}
@@ -242,9 +243,9 @@ def test_interrupted_checks_resume_from_the_journal(tmp_path, monkeypatch):
 
     monkeypatch.setattr(stage, "check_many", stop_after_5)
     with pytest.raises(KeyboardInterrupt):
-        run_images(tmp_path / "W", root=root, jobs=2, progress=False)
+        run_images(tmp_path / "W", root=root, progress=False, config=ImagesConfig(jobs=2))
     assert not (tmp_path / "W" / "images" / "images.csv").exists()
     monkeypatch.undo()
-    s = run_images(tmp_path / "W", root=root, jobs=2, progress=False)
+    s = run_images(tmp_path / "W", root=root, progress=False, config=ImagesConfig(jobs=2))
     assert (s.checks_reused, s.checked) == (5, len(ids) - 5)
     assert s.per_status == {"ok": len(ids)}

@@ -9,6 +9,7 @@ import pytest
 from images_support import jpeg_bytes, photos
 from loopback import Route
 
+from imac_builder.config import ImagesConfig
 from imac_builder.images.fetch import FetchJob, fetch_all, read_ledger
 from imac_builder.images.stage import run_images
 
@@ -21,8 +22,11 @@ def _rows(workdir: Path) -> dict[str, dict[str, str]]:
         return {r["image_id"]: r for r in csv.DictReader(fh)}
 
 
-FAST = {"timeout": 0.4, "retries": 1, "backoff": 0.0, "fetch_jobs": 8, "jobs": 1,
-        "progress": False}
+def fast(**settings: object) -> dict:
+    """Quick settings for loopback fetches (short timeouts, no backoff)."""
+    base = {"timeout": 0.4, "retries": 1, "fetch_jobs": 8, "jobs": 1}
+    return {"config": ImagesConfig(**{**base, **settings}), "_backoff": 0.0,
+            "progress": False}
 
 
 def _serve(loopback) -> tuple[dict[str, bytes], str]:
@@ -60,7 +64,8 @@ def test_urls_are_fetched_checked_ledgered_and_resumed(tmp_path, loopback):
     urls = tmp_path / "imac_urls.csv"
     urls.write_text(listing)
     wd = tmp_path / "W"
-    s = run_images(wd, urls=[urls], max_bytes=100_000, **FAST)
+    s = run_images(wd, urls=[urls],
+                   **fast(max_bytes=100_000))
     rows = _rows(wd)
     root = wd / "images" / "files"
     for i, e in enumerate(("amusement", "anger", "awe", "contentment", "fear", "sadness")):
@@ -92,7 +97,8 @@ def test_urls_are_fetched_checked_ledgered_and_resumed(tmp_path, loopback):
     # rerun: nothing on disk is fetched again, 404s are not asked again, transient are
     hits = dict(loopback.hits)
     loopback.routes["/oops.jpg"] = Route(body=good["/photos/2.jpg"], content_type="image/jpeg")
-    s2 = run_images(wd, urls=[urls], max_bytes=100_000, **FAST)
+    s2 = run_images(wd, urls=[urls],
+                   **fast(max_bytes=100_000))
     for path in good:
         assert loopback.hits[path] == hits[path]
     assert loopback.hits["/nothing/1.jpg"] == 1 and loopback.hits["/huge.jpg"] == 1
@@ -104,7 +110,8 @@ def test_urls_are_fetched_checked_ledgered_and_resumed(tmp_path, loopback):
     assert read_ledger(wd / "images" / "ledger.csv")["fear_stall"].attempts == 4
 
     # --retry-failed asks the permanent failures again
-    run_images(wd, urls=[urls], max_bytes=100_000, retry_failed=True, **FAST)
+    run_images(wd, urls=[urls], retry_failed=True,
+                   **fast(max_bytes=100_000))
     assert loopback.hits["/nothing/1.jpg"] == 2 and loopback.hits["/huge.jpg"] == 2
 
 
@@ -122,8 +129,8 @@ def test_vote_csvs_download_what_is_missing_and_verified_only_filters(tmp_path, 
     (root / "awe").mkdir(parents=True)
     (root / "awe" / "102.jpg").write_bytes(jpeg_bytes(ims[2]))  # already on disk
     wd = tmp_path / "W"
-    s = run_images(wd, root=root, votes=votes, verified_only=True, allow_missing_classes=True,
-                   **FAST)
+    s = run_images(wd, root=root, votes=votes,
+                   **fast(verified_only=True, allow_missing_classes=True))
     rows = _rows(wd)
     assert set(rows) == {"awe_100", "awe_102"}  # 101 has 1 agreeing vote of 5
     assert s.dropped_unverified == 1
@@ -132,7 +139,8 @@ def test_vote_csvs_download_what_is_missing_and_verified_only_filters(tmp_path, 
     assert rows["awe_102"]["path"] == "awe/102.jpg"
     assert loopback.hits.get("/f/1.jpg") is None and loopback.hits.get("/f/2.jpg") is None
 
-    run_images(wd, root=root, votes=votes, offline=True, allow_missing_classes=True, **FAST)
+    run_images(wd, root=root, votes=votes, offline=True,
+                   **fast(allow_missing_classes=True))
     rows = _rows(wd)
     assert rows["awe_101"]["status"] == "missing" and "--offline" in rows["awe_101"]["reason"]
     assert rows["awe_100"]["status"] == "ok"  # found on disk by the layout scan
@@ -160,8 +168,8 @@ def test_hostile_redirect_and_paths_are_refused(tmp_path, loopback):
     urls = tmp_path / "u.csv"
     urls.write_text(f"id,url,emotion,path\nx,{loopback.url('/r.jpg')},fear,fear/link/x.jpg\n"
                     f"y,{loopback.url('/r.jpg')},fear,../y.jpg\n")
-    s = run_images(tmp_path / "W", root=entry_dir, urls=[urls], allow_missing_classes=True,
-                   **FAST)
+    s = run_images(tmp_path / "W", root=entry_dir, urls=[urls],
+                   **fast(allow_missing_classes=True))
     rows = _rows(tmp_path / "W")
     assert rows["fear_x"]["status"] == "missing" and "leaves the image root" in \
         rows["fear_x"]["reason"]
@@ -176,8 +184,8 @@ def test_a_listed_path_is_one_image_on_rerun(tmp_path, loopback):
     root = tmp_path / "root"
     root.mkdir()
     for _ in range(2):
-        run_images(tmp_path / "W", root=root, urls=[urls], allow_missing_classes=True,
-                   **FAST)
+        run_images(tmp_path / "W", root=root, urls=[urls],
+                   **fast(allow_missing_classes=True))
         rows = _rows(tmp_path / "W")
         assert list(rows) == ["awe_x"]
         assert rows["awe_x"]["path"] == "fear/odd.jpg" and rows["awe_x"]["status"] == "ok"

@@ -27,7 +27,7 @@ def test_plan_on_the_real_msd_files(runner, tmp_path):
     from imac_builder.tags import run_tags
 
     # the labels as the tags stage gives them, run on its own
-    run_tags(tmp_path / "t", [lastfm], metadata=meta, progress=False)
+    run_tags(tmp_path / "t", lastfm=[lastfm], metadata=meta, progress=False)
     labelled = (tmp_path / "t" / "tags" / "songs.csv").read_text().count("\n") - 1
     p = plan_json(runner, tmp_path, "--lastfm", str(lastfm), "--metadata", str(meta),
                   "--cores", "2")

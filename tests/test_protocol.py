@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imac_builder.config import SplitConfig
+
 pytest.importorskip("h5py")
 
 from train_support import (  # noqa: E402
@@ -73,7 +75,7 @@ def paper_music_only() -> float:
 def test_balanced_protocol_gives_every_single_modality_rule_exactly_half(tmp_path: Path
                                                                           ) -> None:
     make_table3_stores(tmp_path)
-    s = run_split(tmp_path, seed=0, progress=False)
+    s = run_split(tmp_path, progress=False, config=SplitConfig(seed=0))
     assert s.protocol == "balanced"
     assert json.loads((tmp_path / "splits/split.json").read_text())["protocol"] == "balanced"
     for split in ("val", "test"):
@@ -97,7 +99,7 @@ def test_balanced_protocol_gives_every_single_modality_rule_exactly_half(tmp_pat
 
 def test_paper_protocol_lets_the_music_alone_score_about_69(tmp_path: Path) -> None:
     make_table3_stores(tmp_path, n_images=6000, n_songs=1000)
-    run_split(tmp_path, seed=0, protocol="paper", progress=False)
+    run_split(tmp_path, progress=False, config=SplitConfig(seed=0, protocol="paper"))
     pairs = labelled_pairs(tmp_path, "test")
     expected = paper_music_only()
     assert expected == pytest.approx(0.6875, abs=1e-3)  # the issue's "about 69%"
@@ -155,7 +157,7 @@ def test_tracks_sharing_a_video_or_pcm_never_straddle_splits(tmp_path: Path, run
     # across seeds the joined pairs never separate, while an unjoined pair sometimes does
     apart = 0
     for seed in range(8):
-        run_split(tmp_path, seed=seed, progress=False)
+        run_split(tmp_path, progress=False, config=SplitConfig(seed=seed))
         sp = {row["item_id"].rsplit("_", 1)[0]: row["split"]
               for row in read_csv(tmp_path / "splits/splits.csv")}
         assert all(sp[tracks[a]] == sp[tracks[b]] for a, b in ((0, 45), (10, 70), (3, 48)))
@@ -221,7 +223,7 @@ def test_near_duplicate_images_and_same_artist_songs_never_straddle_by_default(
     assert "1 same artist" in r.output and "pHash, images in" in r.output
     apart = 0
     for seed in range(8):
-        s = run_split(tmp_path, seed=seed, progress=False)
+        s = run_split(tmp_path, progress=False, config=SplitConfig(seed=seed))
         assert s.merged["images"] == 2 and s.songs_joined["artist"] == 1
         sp = {row["item_id"]: row["split"] for row in read_csv(tmp_path / "splits/splits.csv")}
         assert sp["img00006"] == sp["img00007"] and sp["img00020"] == sp["img00090"]
@@ -231,12 +233,13 @@ def test_near_duplicate_images_and_same_artist_songs_never_straddle_by_default(
     # the folder remembered by the work directory (images --root elsewhere) is used too
     moved = tmp_path / "elsewhere"
     (tmp_path / "images/files").rename(moved)
-    assert run_split(tmp_path, seed=0, progress=False).merged["images"] == 1  # bytes only
+    one = SplitConfig(seed=0)
+    assert run_split(tmp_path, progress=False, config=one).merged["images"] == 1  # bytes only
     update_state(tmp_path, image_root=str(moved))
-    assert run_split(tmp_path, seed=0, progress=False).merged["images"] == 2
+    assert run_split(tmp_path, progress=False, config=one).merged["images"] == 2
     # artist grouping is an option
-    assert run_split(tmp_path, seed=0, artist_groups=False,
-                     progress=False).songs_joined.get("artist", 0) == 0
+    s = run_split(tmp_path, progress=False, config=SplitConfig(seed=0, artist_groups=False))
+    assert s.songs_joined.get("artist", 0) == 0
 
 
 def test_near_identical_audio_is_one_recording(tmp_path: Path) -> None:
@@ -251,7 +254,7 @@ def test_near_identical_audio_is_one_recording(tmp_path: Path) -> None:
     write_store(tmp_path / "features/music.h5", x, m.ids, m.labels, m.extra, {},
                 modality="music")
     for seed in range(4):
-        s = run_split(tmp_path, seed=seed, progress=False)
+        s = run_split(tmp_path, progress=False, config=SplitConfig(seed=seed))
         assert s.songs_joined["audio"] == 1
         sp = {row["item_id"]: row["split"] for row in read_csv(tmp_path / "splits/splits.csv")}
         assert sp[m.ids[2]] == sp[m.ids[10]]
@@ -263,7 +266,7 @@ def test_pair_rows_are_shuffled(tmp_path: Path) -> None:
     """A row's position says nothing about its target (before: true, false, true, ...)."""
     make_stores(tmp_path, informative=True, n_images=300, n_songs=60)
     for protocol in ("balanced", "paper"):
-        run_split(tmp_path, seed=0, protocol=protocol, progress=False)
+        run_split(tmp_path, progress=False, config=SplitConfig(seed=0, protocol=protocol))
         t = np.array([int(r["target"]) for r in read_csv(tmp_path / "splits/pairs_test.csv")])
         parity = np.arange(len(t)) % 2 == 0
         assert 0.4 < (t == parity).mean() < 0.6, protocol

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from imac_builder.config import SplitConfig
+
 pytest.importorskip("torch")
 pytest.importorskip("h5py")
 pytest.importorskip("sklearn")
@@ -40,7 +42,7 @@ def planted_wd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float, d
 
     wd = tmp_path_factory.mktemp("recipes")
     planted(wd, items=900, signal=4.0, image_dim=64, music_dim=32)
-    run_split(wd, seed=0, progress=False)
+    run_split(wd, progress=False, config=SplitConfig(seed=0))
     ref = agreement_reference(load_data(Workdir(wd), torch.device("cpu")))
     return wd, bayes_balanced(4.0), ref
 

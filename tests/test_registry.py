@@ -14,7 +14,13 @@ pytest.importorskip("h5py")
 from train_support import make_stores, one_thread  # noqa: E402, F401
 
 from imac_builder.cli import cli  # noqa: E402
-from imac_builder.config import CONFIGS, TrainConfig, load_pipeline  # noqa: E402
+from imac_builder.config import (  # noqa: E402
+    CONFIGS,
+    EvaluateConfig,
+    SplitConfig,
+    TrainConfig,
+    load_pipeline,
+)
 from imac_builder.errors import UserError  # noqa: E402
 from imac_builder.train import registry  # noqa: E402
 from imac_builder.train.evaluate import run_evaluate  # noqa: E402
@@ -32,7 +38,7 @@ def toy():
 
 def test_a_registered_toy_model_trains_and_evaluates(tmp_path: Path, toy) -> None:
     make_stores(tmp_path, informative=True, n_images=600, n_songs=90, sep=4.0)
-    run_split(tmp_path, seed=0, progress=False)
+    run_split(tmp_path, progress=False, config=SplitConfig(seed=0))
     cfg = TrainConfig.recipe_config(model="toy", epochs=6, patience=6, norm="none",
                                     batch_size=32, lr=1e-2)
     s = run_train(tmp_path, run="toy", device="cpu", config=cfg, progress=False)
@@ -40,8 +46,8 @@ def test_a_registered_toy_model_trains_and_evaluates(tmp_path: Path, toy) -> Non
     assert s.test_accuracy > 0.65  # it learns: chance is 0.50 ± 0.03 on these test pairs
     m = json.loads((tmp_path / "runs/toy/metrics.json").read_text())
     assert m["model"] == "toy" and m["data"]["stores"].keys() == {"images", "music"}
-    e = run_evaluate(tmp_path, run="toy", device="cpu", retrieval_images=0, probes=False,
-                     progress=False)
+    e = run_evaluate(tmp_path, run="toy", probes=False, progress=False,
+                     config=EvaluateConfig(device="cpu", retrieval_images=0))
     assert e.test_accuracy == pytest.approx(s.test_accuracy)
     report = (tmp_path / "runs/toy/report.md").read_text()
     assert "| Toy | `default` | no | 1 (`toy`) (this report)" in report
@@ -72,7 +78,7 @@ def test_train_is_a_pipeline_table_validated_like_the_others(tmp_path: Path,
         assert r.exit_code == 1 and what in r.output and "Traceback" not in r.output
     # the pipeline file's table feeds the command; the recipe fills what it does not set
     make_stores(tmp_path / "w", informative=True, n_images=120, n_songs=30)
-    run_split(tmp_path / "w", seed=0, progress=False)
+    run_split(tmp_path / "w", progress=False, config=SplitConfig(seed=0))
     doc.write_text('[train]\nrecipe = "paper"\nepochs = 1\nimage_widths = [8]\n'
                    'music_widths = [8]\nfusion_widths = [8]\nlr = 3e-4\n')
     r = runner.invoke(cli, ["--workdir", str(tmp_path / "w"), "--config", str(doc), "train",

@@ -10,7 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from release_support import FAKE_KEY, FAST, SEED, build, read_csv, tid
+from release_support import FAKE_KEY, SEED, build, fast, read_csv, tid
+
+from imac_builder.config import ReleaseConfig
 
 pytest.importorskip("yt_dlp")
 sf = pytest.importorskip("soundfile")
@@ -39,8 +41,8 @@ def built(tmp_path_factory):
     with LoopbackServer() as srv:
         work = base / "work"
         build(work, base / "scratch", srv)
-        run_release(work, name="imac", version="1.0.0", out=base / "manifests",
-                    progress=False)
+        run_release(work, version="1.0.0", out=base / "manifests", progress=False,
+                    config=ReleaseConfig(name="imac"))
         yield work, base / "manifests", srv
 
 
@@ -164,7 +166,7 @@ def test_rebuild_from_the_manifest_alone_then_verify(built, tmp_path, runner):
     w2 = tmp_path / "w2"
     images = tmp_path / "my-copy-of-the-image-database"
     shutil.copytree(work / "images" / "files", images)
-    summary = run_rebuild(w2, rel, image_root=images, download_options=FAST, rate=0,
+    summary = run_rebuild(w2, manifest=rel, image_root=images, _download_options=fast(),
                           progress=False)
     assert not summary.failed and summary.songs == 9
     assert summary.verify.checked == 10 + 16 and summary.verify.ok == 26

@@ -23,6 +23,7 @@ from killharness import REPO, cli, count_files, env, orphans
 
 from imac_builder import tables as T
 from imac_builder.cli import cli as imac_cli
+from imac_builder.config import SplitConfig
 
 TRIED: dict[str, list[bool]] = {}
 
@@ -528,7 +529,7 @@ def test_sigterm_during_train_and_a_stale_checkpoint_temporary_are_cleaned(tmp_p
     from imac_builder.train.split import run_split
 
     make_stores(tmp_path, informative=True, n_images=240, n_songs=60)
-    run_split(tmp_path, seed=3, progress=False)
+    run_split(tmp_path, progress=False, config=SplitConfig(seed=3))
     run_folder = tmp_path / "runs" / "r"
     run_folder.mkdir(parents=True)
     stale = temp_beside(run_folder / "last.pt")  # what a SIGKILL inside save() leaves

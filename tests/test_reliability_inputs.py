@@ -13,6 +13,7 @@ from badinputs import ODD_STRINGS, deadline, make_audio, make_images, one_clean_
 from loopback import Route
 
 from imac_builder.cli import cli
+from imac_builder.config import SearchConfig
 
 TRIED: dict[str, int] = {}
 
@@ -177,8 +178,9 @@ def test_unicode_oddities_and_duplicates_through_tags_and_search(tmp_path, runne
     tried("tags", len(tracks) + 3)
 
     with deadline(120):
-        s = run_search(tmp_path / "w", results=3, http=QueryMock(tmp_path / "q.log", 0),
-                       clock=lambda: DAY, progress=False)
+        s = run_search(tmp_path / "w", _http=QueryMock(tmp_path / "q.log", 0), _clock=lambda: DAY,
+                       progress=False,
+                       config=SearchConfig(results=3))
     assert s.searched == len(tracks)
     matches = read_csv(tmp_path / "w/search/matches.csv")
     assert sorted(m["track_id"] for m in matches) == sorted(ids)

@@ -25,6 +25,8 @@ from killharness import (
 )
 from loopback import Route
 
+from imac_builder.config import DownloadConfig, FeaturesConfig, ImagesConfig, SplitConfig
+
 SEED = int(os.environ.get("IMAC_KILL_SEED", "11"))
 KILLS = 3
 
@@ -125,7 +127,8 @@ def test_download_killed_at_random_points_matches_a_clean_run(tmp_path, loopback
     ref, killed = tmp_path / "ref", tmp_path / "killed"
     write_inputs(ref, rows["ref"])
     write_inputs(killed, rows["killed"])
-    run_download(ref, jobs=2, socket_timeout=5, retries=0, progress=False)
+    run_download(ref, progress=False,
+                 config=DownloadConfig(jobs=2, socket_timeout=5, retries=0, rate=0.0))
     jobs = 2
     cmd = cli(killed, "download", "--jobs", str(jobs), "--socket-timeout", "5")
     h = KillHarness("download", cmd, lambda: _fetched(loopback, "/killed/"), len(clips))
@@ -189,7 +192,7 @@ def test_images_urls_killed_at_random_points_matches_a_clean_run(tmp_path, loopb
         lists[name] = tmp_path / f"{name}.csv"
         lists[name].write_text("\n".join(lines) + "\n")
     ref, killed = tmp_path / "ref", tmp_path / "killed"
-    run_images(ref, urls=[lists["ref"]], fetch_jobs=2, jobs=1, progress=False)
+    run_images(ref, urls=[lists["ref"]], progress=False, config=ImagesConfig(fetch_jobs=2, jobs=1))
     cmd = cli(killed, "images", "--urls", str(lists["killed"]), "--fetch-jobs", "2",
               "--jobs", "1")
     h = KillHarness("images --urls", cmd,
@@ -217,7 +220,8 @@ def test_features_music_killed_at_random_points_matches_a_clean_run(tmp_path):
     ref, killed = tmp_path / "ref", tmp_path / "killed"
     write_segments(ref, segs)
     write_segments(killed, segs)
-    run_features(ref, modality="music", engine="fast", shard_size=1, progress=False)
+    run_features(ref, progress=False,
+                 config=FeaturesConfig(modality="music", engine="fast", shard_size=1))
     parts = killed / "features" / "parts"
     cmd = cli(killed, "features", "--modality", "music", "--engine", "fast", "--shard-size",
               "1")
@@ -255,7 +259,7 @@ def test_train_killed_resumes_from_its_last_checkpoint(tmp_path):
     epochs = 6
     for name in ("ref", "killed"):
         make_stores(tmp_path / name, informative=True, n_images=240, n_songs=60)
-        run_split(tmp_path / name, seed=3, progress=False)
+        run_split(tmp_path / name, progress=False, config=SplitConfig(seed=3))
     driver = str(REPO / "tests" / "train_driver.py")
     args = ["train", "--epochs", str(epochs), "--patience", str(epochs), "--batch-size", "64",
             "--device", "cpu", "--run", "r"]

@@ -20,6 +20,7 @@ from killharness import REPO, cli, clips_fixture, count_files, env, orphans  # n
 from loopback import Route
 
 from imac_builder.cli import cli as imac_cli
+from imac_builder.config import DownloadConfig, ImagesConfig, SearchConfig
 
 HOSTILE = ["../../etc/passwd", "/etc/passwd", "TR;touch PWNED", "TR$(touch PWNED)",
            "TR`touch PWNED`", "TR AAAA BBBB CCCC", "-rf", "--exec=touch PWNED",
@@ -203,7 +204,8 @@ def test_the_api_key_is_never_written(tmp_path, monkeypatch):
     try:
         mock = QueryMock(tmp_path / "q.log", 0)
         with wd.lock("search"):
-            run_search(wd, results=3, http=mock, clock=lambda: DAY, progress=False)
+            run_search(wd, _http=mock, _clock=lambda: DAY, progress=False,
+                       config=SearchConfig(results=3))
         assert any(key in u or key in (b or "") for u, _, b, _ in mock.request_sequence)
     finally:
         logging.getLogger("googleapiclient").handlers.clear()
@@ -309,7 +311,8 @@ def test_a_real_full_disk_stops_images_and_resumes_when_space_returns(
                      f"{EMOTIONS[i % 8]}")
     urls = tmp_path / "urls.csv"
     urls.write_text("\n".join(lines) + "\n")
-    run_images(tmp_path / "ref", urls=[urls], fetch_jobs=2, jobs=1, progress=False)
+    run_images(tmp_path / "ref", urls=[urls], progress=False,
+               config=ImagesConfig(fetch_jobs=2, jobs=1))
     total = sum(len(jpeg_bytes(im)) for im in ims)
     wd = small_tmpfs / "w"
     cmd = cli(wd, "images", "--urls", str(urls), "--fetch-jobs", "2", "--jobs", "1")
@@ -350,7 +353,8 @@ def test_a_disk_filled_by_another_process_mid_download_stops_and_resumes(tmp_pat
             loopback.routes[f"/{name}/{i}"] = Route.file(clip, "audio/mpeg", stall=0.3)
             rows[name].append((f"TRFULL{i:012d}", f"vid{i:08d}", loopback.url(f"/{name}/{i}")))
     write_inputs(tmp_path / "ref", rows["ref"])
-    run_download(tmp_path / "ref", socket_timeout=5, retries=0, progress=False)
+    run_download(tmp_path / "ref", progress=False,
+                 config=DownloadConfig(socket_timeout=5, retries=0, rate=0.0))
     mnt = tmp_path / "tmpfs"
     _tmpfs(mnt, "300m")
     try:

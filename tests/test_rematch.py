@@ -14,6 +14,7 @@ from loopback import Route
 from tagdata import write_songs_csv
 
 from imac_builder.cli import cli
+from imac_builder.config import DownloadConfig
 
 pytest.importorskip("rapidfuzz")
 pytest.importorskip("yt_dlp")
@@ -24,8 +25,10 @@ from imac_builder.download import run_download  # noqa: E402
 TA, TB, TC, TD = (f"TRREMATCH0000000{i}{i}" for i in range(1, 5))
 SONGS = [(TA, "Portishead", "Roads", "195.5"), (TB, "Radiohead", "Creep", "195.5"),
          (TC, "Adele", "Hello", "195.5"), (TD, "Sugarland", "Stay", "195.5")]
-FAST = dict(socket_timeout=2.0, retries=0, rate_limit_wait=0.3, rate_limit_tries=2,
-            progress=False)
+def fast(**settings: object) -> dict:
+    """Quick download settings for loopback tests (unpaced, short waits)."""
+    base = dict(socket_timeout=2.0, retries=0, rate_limit_wait=0.3, rate=0.0)
+    return dict(config=DownloadConfig(**{**base, **settings}), _rate_limit_tries=2, progress=False)
 
 
 def candidates(srv) -> list[dict]:
@@ -84,7 +87,7 @@ def test_a_dead_video_leads_to_the_next_candidate_and_overrides_win(
     assert {t: m[t]["video_id"] for t in (TA, TB, TC, TD)} == {
         TA: "a1-gone-000", TB: "b1-gone-000", TC: "c1-topic-00", TD: "d1-topic-00"}
 
-    first = run_download(tmp_path, **FAST)
+    first = run_download(tmp_path, **fast())
     assert first.failures == {"unavailable": 2} and first.ok == 2
     failed = read_csv(tmp_path / "download" / "failed_videos.csv")
     assert {(r["track_id"], r["video_id"], r["status"]) for r in failed} == {
@@ -113,7 +116,7 @@ def test_a_dead_video_leads_to_the_next_candidate_and_overrides_win(
     assert m[TD]["reason"] == "skipped: by search/overrides.csv (not this song)"
 
     hits = dict(loopback.hits)
-    second = run_download(tmp_path, **FAST)
+    second = run_download(tmp_path, **fast())
     fetched = {p for p in loopback.routes if loopback.hits.get(p, 0) > hits.get(p, 0)}
     assert fetched == {"/a2.ogg", "/c2.ogg"}  # the new choices, nothing else
     assert second.ok == 2 and not second.failures

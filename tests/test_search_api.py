@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from imac_builder.config import SearchConfig
+
 pytest.importorskip("googleapiclient")
 pytest.importorskip("rapidfuzz")
 
@@ -172,20 +174,20 @@ def test_500_then_success_retries_with_backoff(tmp_path: Path) -> None:
 def test_persistent_500_fails_the_song_then_retry_failed(tmp_path: Path) -> None:
     wd = write_songs(tmp_path, SONGS[:2])
     http = HttpMockSequence([ERR_500] * 4 + song_results("Adele", "Hello", 10))
-    s = run_search(wd, results=3, http=http, backoff=fast(), clock=lambda: DAY1,
-                   progress=False)
+    s = run_search(wd, _http=http, _backoff=fast(), _clock=lambda: DAY1, progress=False,
+                   config=SearchConfig(results=3))
     assert (s.searched, s.failed_now, s.matched) == (1, 1, 1)
     rows = {r["track_id"]: r for r in read_matches(wd)}
     bobby = rows["TRAAAAA128F0000001"]
     assert bobby["status"] == "no_match" and bobby["reason"].startswith(
         "search_failed: HTTP 500 backendError after 4 attempts")
     # a plain rerun does not search the failed song again; --retry-failed does, alone
-    s = run_search(wd, results=3, http=HttpMockSequence([]), clock=lambda: DAY1,
-                   progress=False)
+    s = run_search(wd, _http=HttpMockSequence([]), _clock=lambda: DAY1, progress=False,
+                   config=SearchConfig(results=3))
     assert s.searched == 0 and s.failed == 1
     http = HttpMockSequence(song_results("Bobby McFerrin", "Don't Worry, Be Happy", 20))
-    s = run_search(wd, results=3, retry_failed=True, http=http, clock=lambda: DAY1,
-                   progress=False)
+    s = run_search(wd, retry_failed=True, _http=http, _clock=lambda: DAY1, progress=False,
+                   config=SearchConfig(results=3))
     assert s.searched == 1 and s.matched == 2 and s.failed == 0
     assert queries(http) == ["Bobby McFerrin Don't Worry, Be Happy"]
     assert {r["video_id"] for r in read_matches(wd)} == {vid(11), vid(21)}
@@ -195,8 +197,8 @@ def test_quota_exceeded_mid_run_then_resume_without_repeating(tmp_path: Path) ->
     wd = write_songs(tmp_path)
     http = HttpMockSequence([*song_results("Bobby McFerrin", "Don't Worry, Be Happy", 0),
                              QUOTA_403])
-    s = run_search(wd, results=3, http=http, backoff=fast(), clock=lambda: DAY1,
-                   progress=False)
+    s = run_search(wd, _http=http, _backoff=fast(), _clock=lambda: DAY1, progress=False,
+                   config=SearchConfig(results=3))
     assert http._iterable == []  # noqa: SLF001 - every response was used
     assert s.searched == 1 and s.remaining == 3
     assert "quotaExceeded" in s.stopped and "3 songs remain" in s.stopped
@@ -212,13 +214,15 @@ def test_quota_exceeded_mid_run_then_resume_without_repeating(tmp_path: Path) ->
 
     # the same Pacific day: no request at all
     same_day = HttpMockSequence([])
-    s = run_search(wd, results=3, http=same_day, clock=lambda: DAY1, progress=False)
+    s = run_search(wd, _http=same_day, _clock=lambda: DAY1, progress=False,
+                   config=SearchConfig(results=3))
     assert same_day.request_sequence == [] and "quotaExceeded" in s.stopped
 
     # the next Pacific day: the remaining songs only, song 4 reuses song 3's search
     http = HttpMockSequence([*song_results("Adele", "Hello", 10),
                              *song_results("Radiohead", "Creep", 20)])
-    s = run_search(wd, results=3, http=http, clock=lambda: DAY2, progress=False)
+    s = run_search(wd, _http=http, _clock=lambda: DAY2, progress=False,
+                   config=SearchConfig(results=3))
     assert queries(http) == ["Adele Hello", "Radiohead Creep"]
     assert (s.searched, s.reused, s.remaining, s.matched) == (2, 1, 0, 4)
     assert s.stopped == ""
@@ -235,7 +239,8 @@ def test_quota_exceeded_mid_run_then_resume_without_repeating(tmp_path: Path) ->
     assert all(r["status"] == "matched" and "Topic" in r["reason"] for r in rows)
     # a further run spends nothing
     idle = HttpMockSequence([])
-    s = run_search(wd, results=3, http=idle, clock=lambda: DAY2, progress=False)
+    s = run_search(wd, _http=idle, _clock=lambda: DAY2, progress=False,
+                   config=SearchConfig(results=3))
     assert idle.request_sequence == [] and s.searched == 0 and s.matched == 4
 
 
@@ -243,8 +248,8 @@ def test_daily_budget_stops_before_exceeding(tmp_path: Path) -> None:
     wd = write_songs(tmp_path)
     http = HttpMockSequence([*song_results("Bobby McFerrin", "Don't Worry, Be Happy", 0),
                              *song_results("Adele", "Hello", 10)])
-    s = run_search(wd, results=3, daily_quota=250, http=http, clock=lambda: DAY1,
-                   progress=False)
+    s = run_search(wd, _http=http, _clock=lambda: DAY1, progress=False,
+                   config=SearchConfig(results=3, daily_quota=250))
     assert s.searched == 2 and s.units_spent == 202 and s.quota_left == 48
     assert "stopped before exceeding the daily budget of 250 units" in s.stopped
     assert "2 songs remain" in s.stopped
@@ -254,8 +259,8 @@ def test_key_invalid_stops_at_once_with_a_clear_error(tmp_path: Path) -> None:
     wd = write_songs(tmp_path)
     http = HttpMockSequence([KEY_400])
     with pytest.raises(UserError) as e:
-        run_search(wd, results=3, http=http, backoff=fast(), clock=lambda: DAY1,
-                   progress=False)
+        run_search(wd, _http=http, _backoff=fast(), _clock=lambda: DAY1, progress=False,
+                   config=SearchConfig(results=3))
     assert "refused the key (keyInvalid)" in str(e.value) and KEY not in str(e.value)
     assert len(http.request_sequence) == 1  # no retry
     assert e.value.__suppress_context__  # the HttpError (whose text has the URL) is hidden
@@ -276,8 +281,8 @@ def test_key_appears_in_no_output_and_no_log_line(tmp_path: Path,
     http = HttpMockSequence([ERR_500, *song_results("Bobby McFerrin", "x", 0),
                              ERR_500, ERR_500, ERR_500, ERR_500, QUOTA_403])
     try:
-        app.run("search", run_search, workdir=wd, results=3, http=http, backoff=fast(),
-                clock=lambda: DAY1, progress=True)
+        app.run("search", run_search, workdir=wd, config=SearchConfig(results=3), _http=http,
+                _backoff=fast(), _clock=lambda: DAY1, progress=True)
     finally:
         for h in [h for h in root.handlers if getattr(h, "_imac", False)]:
             root.removeHandler(h)

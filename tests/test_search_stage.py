@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from imac_builder.config import SearchConfig
+
 pytest.importorskip("rapidfuzz")
 
 from tagdata import write_songs_csv  # noqa: E402
@@ -141,18 +143,20 @@ def test_limit_resume_and_retry_failed(tmp_path: Path) -> None:
     wd = write_songs(tmp_path)
     fake = FakeSearcher({"Adele Hello": [topic("Hello", "Adele", 295, "hello000001")],
                          "Sugarland Stay": []})
-    s = run_search(wd, backend="ytdlp", limit=2, searcher=fake, progress=False)
+    s = run_search(wd, limit=2, _searcher=fake, progress=False,
+                   config=SearchConfig(backend="ytdlp"))
     assert fake.queries == ["Adele Hello", "Sugarland Stay"]
     assert (s.searched, s.matched, s.no_match, s.not_searched) == (2, 1, 1, 2)
     assert matches(wd)[T2]["reason"].startswith("no_candidates")
     # resume: only the two songs never searched
-    s = run_search(wd, backend="ytdlp", searcher=fake, progress=False)
+    s = run_search(wd, _searcher=fake, progress=False, config=SearchConfig(backend="ytdlp"))
     assert fake.queries[2:] == ["Radiohead Creep", "Portishead Roads"]
     assert s.searched == 2 and s.not_searched == 0
     # --retry-failed: only the songs without a match, with their new results
     fake.answers["Sugarland Stay"] = [topic("Stay", "Sugarland", 213, "stay0000001")]
     fake.answers["Portishead Roads"] = [topic("Roads", "Portishead", 305, "roads000001")]
-    s = run_search(wd, backend="ytdlp", retry_failed=True, searcher=fake, progress=False)
+    s = run_search(wd, retry_failed=True, _searcher=fake, progress=False,
+                   config=SearchConfig(backend="ytdlp"))
     assert sorted(fake.queries[4:]) == ["Portishead Roads", "Radiohead Creep",
                                         "Sugarland Stay"]
     m = matches(wd)
@@ -184,20 +188,20 @@ def test_retry_failed_by_reason(tmp_path: Path, runner) -> None:
                             "Portishead Roads": [topic("Roads", "Portishead", 305,
                                                        "roads000001")]},
                            fail={"Radiohead Creep"})
-    run_search(wd, backend="ytdlp", searcher=fake, progress=False)
+    run_search(wd, _searcher=fake, progress=False, config=SearchConfig(backend="ytdlp"))
     m = matches(wd)
     assert m[T2]["reason"].startswith("no_candidates")
     assert m[T3]["reason"].startswith("search_failed")
     fake.fail.clear()
     fake.queries.clear()
     # only the failed search, not the song that found nothing
-    run_search(wd, backend="ytdlp", retry_failed="search_failed", searcher=fake,
-               progress=False)
+    run_search(wd, retry_failed="search_failed", _searcher=fake, progress=False,
+               config=SearchConfig(backend="ytdlp"))
     assert fake.queries == ["Radiohead Creep"]
     assert matches(wd)[T3]["video_id"] == "creep000001"
     fake.queries.clear()
-    run_search(wd, backend="ytdlp", retry_failed="no_candidates", searcher=fake,
-               progress=False)
+    run_search(wd, retry_failed="no_candidates", _searcher=fake, progress=False,
+               config=SearchConfig(backend="ytdlp"))
     assert fake.queries == ["Sugarland Stay"]
     res = runner.invoke(cli, ["--workdir", str(tmp_path), "search", "--retry-failed",
                               "typo_reason"])
@@ -214,7 +218,7 @@ def test_run_stops_after_failures_in_a_row(tmp_path: Path) -> None:
             raise SearchError("network: ConnectionError after 4 attempts")
 
     down = Down({})
-    s = run_search(wd, backend="ytdlp", searcher=down, progress=False)
+    s = run_search(wd, _searcher=down, progress=False, config=SearchConfig(backend="ytdlp"))
     # the backend failed, not the songs: all 8 are left for the plain rerun
     assert len(down.queries) == 5 and s.failed == 0 and s.remaining == 8
     assert s.stopped.startswith("stopped after 5 failed searches in a row")
@@ -229,7 +233,7 @@ def test_torn_last_line_is_ignored_and_repaired(tmp_path: Path) -> None:
     records, bad = CandidateLog(path).read()
     assert list(records) == [T1] and bad == 0
     fake = FakeSearcher({"Sugarland Stay": [topic("Stay", "Sugarland", 213, "stay0000001")]})
-    run_search(wd, backend="ytdlp", searcher=fake, progress=False, limit=1)
+    run_search(wd, _searcher=fake, progress=False, limit=1, config=SearchConfig(backend="ytdlp"))
     assert fake.queries == ["Sugarland Stay"]
     text = path.read_text(encoding="utf-8")
     assert text.endswith("\n") and all(json.loads(x) for x in text.splitlines())
@@ -239,7 +243,7 @@ def test_torn_last_line_is_ignored_and_repaired(tmp_path: Path) -> None:
 def test_progress_bar_shows_matched_and_quota(tmp_path: Path, capsys) -> None:
     wd = write_songs(tmp_path)
     fake = FakeSearcher({"Adele Hello": [topic("Hello", "Adele", 295, "hello000001")]})
-    run_search(wd, backend="ytdlp", searcher=fake, progress=True, limit=2)
+    run_search(wd, _searcher=fake, progress=True, limit=2, config=SearchConfig(backend="ytdlp"))
     err = capsys.readouterr().err
     assert "2/2" in err and "matched=1" in err and "quota_left=n/a" in err
 

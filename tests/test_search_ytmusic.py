@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from imac_builder.config import SearchConfig
+
 pytest.importorskip("rapidfuzz")
 pytest.importorskip("ytmusicapi")
 
@@ -119,8 +121,9 @@ def test_search_backend_ytmusic_records_structured_candidates_and_reranks(
         tmp_path: Path) -> None:
     wd = write_songs_csv(tmp_path, [SONG])
     adapter = ReplayAdapter(recorded())
-    summary = run_search(wd, backend="ytmusic", http=replay_session(adapter),
-                         progress=False, backoff=Backoff(retries=0, sleep=lambda s: None))
+    summary = run_search(wd, _http=replay_session(adapter), progress=False,
+                         _backoff=Backoff(retries=0, sleep=lambda s: None),
+                         config=SearchConfig(backend="ytmusic"))
     assert summary.searched == 1 and summary.matched == 1 and summary.quota_left is None
     rec = json.loads((wd.root / "search" / "candidates.jsonl").read_text().splitlines()[0])
     assert rec["backend"] == "ytmusic"
@@ -131,7 +134,7 @@ def test_search_backend_ytmusic_records_structured_candidates_and_reranks(
     assert m["video_id"] == "BX4q8Qyjfqg" and "YouTube Music song" in m["reason"]
     # --rerank reads the stored fields: no network (the adapter is not consulted)
     asked = len(adapter.asked)
-    summary = run_search(wd, backend="ytmusic", rerank=True, progress=False)
+    summary = run_search(wd, rerank=True, progress=False, config=SearchConfig(backend="ytmusic"))
     assert summary.matched == 1 and len(adapter.asked) == asked
     assert _rows(wd.root / "search" / "matches.csv")[0]["reason"] == m["reason"]
 

@@ -102,6 +102,7 @@ def write_score_file(path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 def test_a_score_file_limits_search_and_download(demo_small, tmp_path, runner, mock_api):
+    from imac_builder.config import ReleaseConfig
     from imac_builder.demo import serve
     from imac_builder.release import run_release
 
@@ -135,7 +136,8 @@ def test_a_score_file_limits_search_and_download(demo_small, tmp_path, runner, m
     assert sorted(r["track_id"] for r in ledger) == sorted(m["track_id"] for m in matched[:2])
     assert {r["status"] for r in ledger} == {"ok"}
     # the release records the subset
-    rel = run_release(w, name="sub", version="1.0.0", out=tmp_path / "m", progress=False)
+    rel = run_release(w, config=ReleaseConfig(name="sub"), version="1.0.0",
+                      out=tmp_path / "m", progress=False)
     meta = json.loads((Path(rel.folder) / "manifest.json").read_text())
     assert meta["subset"]["songs"] == 4 and meta["subset"]["tracks"]["file"] == scores.name
     assert "track_ids" not in meta["subset"] and len(meta["subset"]["track_ids_sha256"]) == 64

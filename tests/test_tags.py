@@ -19,6 +19,7 @@ from tagdata import (
 )
 
 from imac_builder.cli import cli
+from imac_builder.config import TagsConfig
 from imac_builder.tags import run_tags
 from imac_builder.tags.emotion import Exclusions, classify_tag, label_of
 
@@ -59,7 +60,7 @@ def check_expected(rows: list[dict[str, str]], expected: dict) -> None:
 def test_rules_on_sqlite_with_metadata(tmp_path: Path) -> None:
     db = write_db(tmp_path / "lastfm_tags.db", TRACKS)
     meta = write_unique_tracks(tmp_path / "unique_tracks.txt", TRACKS)
-    s = run_tags(tmp_path / "w", [db], metadata=meta, progress=False)
+    s = run_tags(tmp_path / "w", lastfm=[db], metadata=meta, progress=False)
     rows = read_csv(tmp_path / "w/tags/songs.csv")
     check_expected(rows, EXPECTED)
     assert s.songs_per_label == {"positive": 3, "neutral": 1, "negative": 2}
@@ -83,7 +84,7 @@ def test_same_tracks_as_sqlite_json_folder_and_zip_give_same_songs(tmp_path: Pat
     outs = []
     for name, src, md in [("db", db, meta), ("folder", folder, None), ("zip", zipped, None),
                           ("zip+meta", zipped, meta)]:
-        run_tags(tmp_path / name, [src], metadata=md, progress=False)
+        run_tags(tmp_path / name, lastfm=[src], metadata=md, progress=False)
         outs.append((tmp_path / name / "tags/songs.csv").read_bytes())
     assert outs[0] == outs[3]  # same metadata → byte-identical
     # JSON alone gives artist and title from the files, no song_id
@@ -98,19 +99,19 @@ def test_same_tracks_as_sqlite_json_folder_and_zip_give_same_songs(tmp_path: Pat
 def test_train_and_test_sources_are_merged(tmp_path: Path) -> None:
     train = write_json_zip(tmp_path / "lastfm_train.zip", TRACKS[:4], prefix="lastfm_train/")
     test = write_json_zip(tmp_path / "lastfm_test.zip", TRACKS[4:], prefix="lastfm_test/")
-    s = run_tags(tmp_path / "w", [train, test], progress=False)
+    s = run_tags(tmp_path / "w", lastfm=[train, test], progress=False)
     check_expected(read_csv(tmp_path / "w/tags/songs.csv"), EXPECTED)
     assert s.tracks_read == len(TRACKS)
     # the same track in two sources (subset overlaps train) counts each tag once
     again = write_json_zip(tmp_path / "lastfm_subset.zip", TRACKS[:2])
-    s2 = run_tags(tmp_path / "w2", [train, test, again], progress=False)
+    s2 = run_tags(tmp_path / "w2", lastfm=[train, test, again], progress=False)
     check_expected(read_csv(tmp_path / "w2/tags/songs.csv"), EXPECTED)
     assert s2.duplicates_merged == 2
 
 
 def test_min_tag_weight_drops_light_entries(tmp_path: Path) -> None:
     db = write_db(tmp_path / "lastfm_tags.db", TRACKS)
-    s = run_tags(tmp_path / "w", [db], min_tag_weight=50, progress=False)
+    s = run_tags(tmp_path / "w", lastfm=[db], progress=False, config=TagsConfig(min_tag_weight=50))
     got = {r["track_id"]: r for r in read_csv(tmp_path / "w/tags/songs.csv")}
     assert got[T[8]]["label"] == "neutral"  # happy(5) dropped, calm(90) left
     assert got[T[7]]["tags"] == "Sad" and got[T[7]]["neg_score"] == "1"
@@ -136,7 +137,7 @@ def test_rowid_join_with_gaps_and_track_metadata_db(tmp_path: Path) -> None:
         (T[1], "One", "SOAAAAA12A8C000001", "Rel", "Alpha", 215.2, 1999),
         (T[2], "Two", "SOAAAAA12A8C000002", "", "Beta", -1, 0),
     ])
-    run_tags(tmp_path / "w", [db], metadata=meta, progress=False)
+    run_tags(tmp_path / "w", lastfm=[db], metadata=meta, progress=False)
     rows = {r["track_id"]: r for r in read_csv(tmp_path / "w/tags/songs.csv")}
     assert rows[T[1]]["label"] == "neutral" and rows[T[1]]["tags"] == "calm"
     assert rows[T[1]]["duration"] == "215.2" and rows[T[1]]["year"] == "1999"
@@ -150,16 +151,16 @@ def test_reruns_are_byte_identical_and_leave_no_temporaries(tmp_path: Path) -> N
     db = write_db(tmp_path / "lastfm_tags.db", TRACKS)
     meta = write_unique_tracks(tmp_path / "unique_tracks.txt", TRACKS)
     names = ("songs.csv", "emotion_tags.csv", "report.md")
-    run_tags(tmp_path / "w", [db], metadata=meta, progress=False)
+    run_tags(tmp_path / "w", lastfm=[db], metadata=meta, progress=False)
     first = {n: (tmp_path / "w/tags" / n).read_bytes() for n in names}
-    run_tags(tmp_path / "w", [db], metadata=meta, progress=False)
+    run_tags(tmp_path / "w", lastfm=[db], metadata=meta, progress=False)
     assert {n: (tmp_path / "w/tags" / n).read_bytes() for n in names} == first
     assert sorted(p.name for p in (tmp_path / "w/tags").iterdir()) == sorted(names)
 
 
 def test_report_has_tables_beside_the_paper(tmp_path: Path) -> None:
     db = write_db(tmp_path / "lastfm_tags.db", TRACKS)
-    run_tags(tmp_path / "w", [db], progress=False)
+    run_tags(tmp_path / "w", lastfm=[db], progress=False)
     report = (tmp_path / "w/tags/report.md").read_text()
     assert "## Table 2" in report and "## Table 3" in report
     assert "| negative | sad | 873 | 4 |" in report  # T1, T2, T3, T7 ("Sad"+"sad" once)
@@ -177,7 +178,7 @@ def test_exclusions_file_replaces_default_and_supports_wildcards(tmp_path: Path)
     assert classify_tag("spain", e).kept is True  # the default list no longer applies
     assert classify_tag("rock", e) is None
     db = write_db(tmp_path / "lastfm_tags.db", TRACKS)
-    run_tags(tmp_path / "w", [db], exclusions=excl, progress=False)
+    run_tags(tmp_path / "w", lastfm=[db], progress=False, config=TagsConfig(exclusions=excl))
     rows = {r["track_id"]: r for r in read_csv(tmp_path / "w/tags/songs.csv")}
     assert rows[T[5]]["tags"] == "painting|spain"  # pain: negative, kept without defaults
     assert rows[T[7]]["tags"] == "relaxing"
@@ -207,7 +208,7 @@ def test_tie_break_order() -> None:
 
 def test_real_lastfm_json_files(tmp_path: Path) -> None:
     src = shared_data("lastfm-subset-json", "lastfm_subset")
-    s = run_tags(tmp_path / "w", [src], progress=False)
+    s = run_tags(tmp_path / "w", lastfm=[src], progress=False)
     assert s.tracks_read == 10 and s.skipped_files == 0
     assert s.songs_labelled == 0  # none of the ten real files carries an emotion tag
 
@@ -229,8 +230,8 @@ def test_real_json_with_emotion_tags_matches_sqlite_and_real_metadata(tmp_path: 
     from imac_builder.tags.lastfm import write_lastfm_db
 
     write_lastfm_db(tmp_path / "lastfm_tags.db", tracks)
-    run_tags(tmp_path / "a", [folder], metadata=meta, progress=False)
-    run_tags(tmp_path / "b", [tmp_path / "lastfm_tags.db"], metadata=meta, progress=False)
+    run_tags(tmp_path / "a", lastfm=[folder], metadata=meta, progress=False)
+    run_tags(tmp_path / "b", lastfm=[tmp_path / "lastfm_tags.db"], metadata=meta, progress=False)
     a = (tmp_path / "a/tags/songs.csv").read_bytes()
     assert a == (tmp_path / "b/tags/songs.csv").read_bytes()
     rows = {r["track_id"]: r for r in read_csv(tmp_path / "a/tags/songs.csv")}
@@ -246,7 +247,7 @@ def test_real_unique_tracks_head_keeps_underscores(tmp_path: Path) -> None:
         [lines[0].split("<SEP>")]
     tracks = [(tid, artist, title, [("sad", 100)]) for tid, _, artist, title in picked]
     db = write_db(tmp_path / "lastfm_tags.db", tracks)
-    run_tags(tmp_path / "w", [db], metadata=meta, progress=False)
+    run_tags(tmp_path / "w", lastfm=[db], metadata=meta, progress=False)
     rows = {r["track_id"]: r for r in read_csv(tmp_path / "w/tags/songs.csv")}
     for tid, sid, artist, title in picked:
         assert (rows[tid]["song_id"], rows[tid]["artist_name"], rows[tid]["title"]) == \
@@ -384,3 +385,17 @@ def test_demo_runs_tags_on_the_sample(tmp_path: Path, runner) -> None:
     rows = read_csv(tmp_path / "d/tags/songs.csv")
     assert {r["label"] for r in rows} == {"positive", "neutral", "negative"}
     assert all(r["artist_name"] for r in rows)
+
+
+def test_cli_exclusions_file_is_recorded_as_plain_json(tmp_path: Path, runner) -> None:
+    """Regression: a Path-valued setting (--exclusions) ended the run in an internal error
+    when workdir.json recorded the configuration."""
+    db = write_db(tmp_path / "lastfm_tags.db", TRACKS)
+    excl = tmp_path / "excl.txt"
+    excl.write_text("sad\n")
+    w = tmp_path / "w"
+    result = runner.invoke(cli, ["--workdir", str(w), "tags", "--lastfm", str(db),
+                                 "--exclusions", str(excl)])
+    assert result.exit_code == 0, result.output
+    state = json.loads((w / "workdir.json").read_text())
+    assert state["configs"]["tags"]["values"]["exclusions"] == str(excl)

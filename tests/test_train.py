@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imac_builder.config import EvaluateConfig, SplitConfig
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("h5py")
 
@@ -56,7 +58,7 @@ FAST = TrainConfig(epochs=12, patience=5, seed=0, batch_size=64, lr=2e-3, dropou
 
 def test_learns_close_to_bayes_and_evaluates(tmp_path: Path) -> None:
     make_stores(tmp_path, informative=True)
-    run_split(tmp_path, seed=3, progress=False)
+    run_split(tmp_path, progress=False, config=SplitConfig(seed=3))
     s = train(tmp_path, run="r", device="cpu", config=FAST, progress=False)
     bayes = bayes_pair_accuracy()
     print(f"\nBayes pair accuracy {bayes:.3f}; trained test accuracy {s.test_accuracy:.3f}")
@@ -70,7 +72,8 @@ def test_learns_close_to_bayes_and_evaluates(tmp_path: Path) -> None:
     ck = load_checkpoint(tmp_path / "runs/r/model.pt")  # weights_only=True
     assert ck["config"]["music_shape"] == [MUS_DIM] and ck["epoch"] == m["best_epoch"]
 
-    e = evaluate(tmp_path, run="r", device="cpu", retrieval_images=60, progress=False)
+    e = evaluate(tmp_path, run="r", progress=False,
+                 config=EvaluateConfig(device="cpu", retrieval_images=60))
     assert e.test_accuracy == pytest.approx(s.test_accuracy)
     # the interval against an independent estimate of what a two-way (pigeonhole)
     # bootstrap measures (Owen 2007): (S_images + S_songs) / N² on cell residuals
@@ -163,7 +166,7 @@ def assert_not_collapsed(pred: np.ndarray) -> None:
 
 def test_stays_at_chance_without_class_information(tmp_path: Path) -> None:
     make_stores(tmp_path, informative=False)
-    run_split(tmp_path, seed=3, progress=False)
+    run_split(tmp_path, progress=False, config=SplitConfig(seed=3))
     s = train(tmp_path, run="r", device="cpu", config=FAST, progress=False)
     print(f"\nno-information store: test accuracy {s.test_accuracy:.3f}")
     assert abs(s.test_accuracy - 0.5) < 0.04  # ±3 standard errors of 1,440 pairs
@@ -179,19 +182,19 @@ def test_music_alone_is_no_shortcut_under_the_default_protocol(tmp_path: Path) -
     paper protocol lets the music alone score about 69% and the trained model finds that
     shortcut; the balanced protocol leaves it nothing: the model stays at 50%."""
     make_table3_stores(tmp_path)
-    run_split(tmp_path, seed=0, protocol="paper", progress=False)
+    run_split(tmp_path, progress=False, config=SplitConfig(seed=0, protocol="paper"))
     paper = train(tmp_path, run="paper", device="cpu", config=FAST, progress=False)
-    e = evaluate(tmp_path, run="paper", device="cpu", retrieval_images=0, probes=False,
-                 progress=False)
+    e = evaluate(tmp_path, run="paper", probes=False, progress=False,
+                 config=EvaluateConfig(device="cpu", retrieval_images=0))
     print(f"\npaper protocol: model {paper.test_accuracy:.3f}, music-only rule "
           f"{e.baselines['music_class_only']:.3f}")
     assert e.protocol == "paper" and e.baselines["music_class_only"] > 0.64
     assert paper.test_accuracy > e.baselines["music_class_only"] - 0.04  # it learns it
 
-    run_split(tmp_path, seed=0, progress=False)
+    run_split(tmp_path, progress=False, config=SplitConfig(seed=0))
     s = train(tmp_path, run="balanced", device="cpu", config=FAST, progress=False)
-    e = evaluate(tmp_path, run="balanced", device="cpu", retrieval_images=0, probes=False,
-                 progress=False)
+    e = evaluate(tmp_path, run="balanced", probes=False, progress=False,
+                 config=EvaluateConfig(device="cpu", retrieval_images=0))
     print(f"balanced protocol: model {s.test_accuracy:.3f}, baselines {e.baselines}")
     assert e.protocol == "balanced"
     assert e.baselines == {"music_class_only": 0.5, "image_class_only": 0.5,
@@ -211,7 +214,7 @@ def test_music_alone_is_no_shortcut_under_the_default_protocol(tmp_path: Path) -
 
 def test_split_keeps_songs_whole_and_pairs_balanced(tmp_path: Path) -> None:
     make_stores(tmp_path, informative=True, n_images=300, n_songs=90, segs_per_song=12)
-    run_split(tmp_path, seed=5, progress=False)
+    run_split(tmp_path, progress=False, config=SplitConfig(seed=5))
     with (tmp_path / "splits/splits.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     song_splits: dict[str, set[str]] = {}
@@ -229,13 +232,13 @@ def test_split_keeps_songs_whole_and_pairs_balanced(tmp_path: Path) -> None:
         assert all(splits[p["image_id"]] == name and splits[p["segment_id"]] == name
                    for p in pairs)
     first = (tmp_path / "splits/pairs_test.csv").read_bytes()
-    run_split(tmp_path, seed=5, progress=False)
+    run_split(tmp_path, progress=False, config=SplitConfig(seed=5))
     assert (tmp_path / "splits/pairs_test.csv").read_bytes() == first  # fixed by the seed
 
 
 def test_same_seed_same_result_and_resume_equals_uninterrupted(tmp_path: Path) -> None:
     make_stores(tmp_path, informative=True, n_images=300, n_songs=60)
-    run_split(tmp_path, seed=1, progress=False)
+    run_split(tmp_path, progress=False, config=SplitConfig(seed=1))
     cfg = TrainConfig(epochs=4, patience=10, seed=2, batch_size=64, lr=1e-3,
                       image_widths=(32, 32), music_widths=(32, 32, 32, 32),
                       fusion_widths=(32, 16, 8))

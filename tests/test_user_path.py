@@ -65,10 +65,12 @@ def example_dir(demo_small, tmp_path, monkeypatch):
                               200.0, 0) for s in songs])
     (tmp_path / "cookies.txt").write_text("# Netscape HTTP Cookie File\n", encoding="utf-8")
     # the release the release page's examples load (made from a copy: the demo is shared)
+    from imac_builder.config import ReleaseConfig
     from imac_builder.release import run_release
 
-    run_release(copy_work(demo_small, tmp_path / "built", "runs"), name="imac",
-                version="1.0.0", out=tmp_path / "manifests", format="hf", progress=False)
+    run_release(copy_work(demo_small, tmp_path / "built", "runs"),
+                config=ReleaseConfig(name="imac"), version="1.0.0",
+                out=tmp_path / "manifests", format="hf", progress=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.chdir(tmp_path)
@@ -293,13 +295,15 @@ def test_a_daily_quota_below_one_song_is_said_once_and_plainly(tmp_path, runner,
 # -------------------------------------------------------------------- 10: the list
 
 def test_status_finds_releases_where_release_wrote_them(demo_small, tmp_path, monkeypatch):
+    from imac_builder.config import ReleaseConfig
     from imac_builder.release import run_release
     from imac_builder.status import workdir_status
 
     w = copy_work(demo_small, tmp_path / "w")
     shutil.rmtree(w / "manifests")
     monkeypatch.chdir(tmp_path)
-    run_release(w, name="mine", version="1.0.0", progress=False)  # ./manifests by default
+    # ./manifests by default
+    run_release(w, config=ReleaseConfig(name="mine"), version="1.0.0", progress=False)
     assert (tmp_path / "manifests" / "mine-1.0.0").is_dir()
     s = workdir_status(w)
     assert "mine-1.0.0" in s.next_step and "everything is done" in s.next_step
@@ -336,8 +340,8 @@ def test_troubleshooting_quotes_real_messages_and_one_advice_for_unavailable():
 def test_images_retries_is_described_as_retries():
     from imac_builder.config import ImagesConfig
 
-    assert ImagesConfig.HELP["retries"].startswith("retries") and not re.search(
-        r"\btries per", ImagesConfig.HELP["retries"])
+    text = ImagesConfig.help("retries")
+    assert text.lower().startswith("retries") and not re.search(r"\btries per", text)
 
 
 def test_every_option_has_help():

@@ -4,6 +4,7 @@ into one line and an exit code."""
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import logging
 import os
@@ -17,7 +18,18 @@ from typing import Any
 import click
 
 from .. import __version__, stages
-from ..config import CONFIGS, StageConfig, field_default, stage_config
+from ..config import (
+    CONFIGS,
+    StageConfig,
+    bounds_text,
+    choices_of,
+    field_default,
+    field_type,
+    flag_of,
+    item_type,
+    problem,
+    stage_config,
+)
 from ..errors import UserError
 from ..guard import folder_inside, open_nofollow, printable
 from ..paths import inside
@@ -283,36 +295,146 @@ def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, bool], Non
     return callback
 
 
-
-
 def effective_config(stage: str) -> StageConfig | None:
-    """The configuration the current command runs with (its options' values)."""
+    """The configuration the current command runs with (built by :func:`configured`)."""
     if stage not in CONFIGS:
         return None
     ctx = click.get_current_context(silent=True)
-    params = ctx.params if ctx is not None else {}
-    return stage_config(stage, params)
+    config = ctx.meta.get(_CONFIG) if ctx is not None else None
+    if isinstance(config, CONFIGS[stage]):
+        return config
+    return stage_config(stage, ctx.params if ctx is not None else {})
+
+
+_CONFIG = CONFIG_KEY = "imac_builder.config"
+
+
+def config_options(cls: type[StageConfig]) -> list[click.Option]:
+    """One click option per field of a configuration dataclass: flag, type, choices,
+    default and help all read from the field (``config.setting``); values are judged by
+    :func:`config.problem`, the dataclass's own check."""
+    from dataclasses import fields
+
+    options = []
+    for f in fields(cls):
+        m, kind, default = f.metadata, field_type(cls, f.name), field_default(f)
+        flag = flag_of(f)
+        decls = [flag, *m.get("aliases", ()), f.name]
+        kw: dict[str, Any] = {"help": m.get("help", ""), "metavar": m.get("metavar")}
+        if kind is bool:
+            if default or m.get("negatable"):
+                decls[0] = f"{flag}/--no-{flag[2:]}"
+            kw.update(is_flag=True, default=default)
+        else:
+            choices = choices_of(f)
+            if kind is tuple and item_type(cls, f.name) is int:
+                kw["type"] = IntList()
+                if bounds := bounds_text(f):
+                    text = kw["help"]
+                    kw["help"] = (f"{text[:-1]} (each {bounds})." if text.endswith(".")
+                                  else f"{text} (each {bounds})")
+            elif kind is tuple:
+                kw.update(multiple=True, default=tuple(default))
+            elif choices is not None:
+                kw["type"] = RegistryChoice(f)
+            elif m.get("path"):
+                kind_ = m["path"]
+                kw["type"] = click.Path(path_type=Path, dir_okay=kind_ != "file",
+                                        file_okay=kind_ != "dir")
+            elif kind in (int, float):
+                kw["type"] = click.INT if kind is int else click.FLOAT
+                if bounds := bounds_text(f):
+                    text = kw["help"]
+                    kw["help"] = (f"{text[:-1]} ({bounds})." if text.endswith(".")
+                                  else f"{text} ({bounds})")
+            kw.update(default=default if kind is not tuple else tuple(default),
+                      show_default=default is not None and default not in ((), ""))
+            kw["callback"] = _judge(cls, f)
+        options.append(click.Option(decls, **kw))
+    return options
+
+
+class IntList(click.ParamType):
+    """'1024,1024' -> (1024, 1024); a list or tuple (pipeline file, default) passes."""
+
+    name = "N,N,..."
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> tuple[int, ...]:
+        if isinstance(value, tuple | list):
+            return tuple(value)
+        try:
+            return tuple(int(v) for v in str(value).split(",") if v.strip())
+        except ValueError:
+            self.fail(f"{value!r}: give whole numbers separated by commas", param, ctx)
+
+
+class RegistryChoice(click.Choice):
+    """A click choice read from the field each time (a registry's keys, so an entry
+    registered after the CLI was imported is accepted too)."""
+
+    def __init__(self, f: Any) -> None:
+        self._field = f
+        super().__init__(list(choices_of(f) or ()))
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        return list(choices_of(self._field) or ())
+
+    @choices.setter
+    def choices(self, value: Any) -> None:  # click's __init__ sets it; the field wins
+        pass
+
+
+def _judge(cls: type[StageConfig], f: Any) -> Callable[..., Any]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None and not isinstance(value, tuple) and \
+                not isinstance(value, str | bool | int | float):
+            value = str(value)  # a path: the configuration keeps its string
+        plain = value
+        if field_type(cls, f.name) is float and isinstance(value, int):
+            plain = float(value)
+        if (why := problem(cls, f, plain)) is not None:
+            raise click.BadParameter(why, ctx=ctx, param=param)
+        return value
+
+    return callback
 
 
 def configured(stage: str) -> Callable[[click.Command], click.Command]:
-    """Take a command's option defaults from its stage's configuration dataclass."""
+    """Give a command its stage's configuration options (from the dataclass) and hand the
+    command one ``config`` argument, the dataclass built from them."""
     from dataclasses import fields
 
     cls = CONFIGS[stage]
+    names = [f.name for f in fields(cls)]
 
     def apply(cmd: click.Command) -> click.Command:
-        params = {p.name: p for p in cmd.params}
-        for f in fields(cls):
-            if f.name not in params:
-                raise RuntimeError(f"{stage}: configuration field {f.name} has no option")
-            p = params[f.name]
-            default = field_default(f)
-            p.default = tuple(default) if getattr(p, "multiple", False) else default
-            if isinstance(p, click.Option) and default is not None and default != ():
-                p.show_default = True
+        clash = {p.name for p in cmd.params} & set(names)
+        if clash:
+            raise RuntimeError(f"{stage}: {sorted(clash)} are declared by {cls.__name__}")
+        cmd.params += config_options(cls)
+        callback = cmd.callback
+        assert callback is not None
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            values = {n: kwargs.pop(n) for n in names}
+            config = cls(**{k: v for k, v in values.items()
+                            if v is not None or k in _nullable(cls)})
+            click.get_current_context().meta[_CONFIG] = config
+            return callback(*args, config=config, **kwargs)
+
+        functools.update_wrapper(run, callback)
+        cmd.callback = run
         return cmd
 
     return apply
+
+
+def _nullable(cls: type[StageConfig]) -> set[str]:
+    from dataclasses import fields
+
+    return {f.name for f in fields(cls) if field_default(f) is None}
 
 
 def ytdlp_options(prefix: str) -> Callable[[click.Command], click.Command]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..config import DEFAULT_RATE
 from .subset_options import subset_options, subset_spec
 
 if TYPE_CHECKING:
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 @click.option("--exclusions", type=click.Path(path_type=Path),
               help="Exclusion list replacing the shipped default, as for tags.")
 @click.option("--rate", type=click.FloatRange(0),
-              help="Videos an hour the download will run at (default: download's, 240).")
+              help=f"Videos an hour the download will run at (default: download's, "
+                   f"{DEFAULT_RATE:g}).")
 @click.option("--daily-quota", type=click.IntRange(0),
               help="API units a day (default: a new project's 10,000).")
 @click.option("--results", type=click.IntRange(1, 500), default=10, show_default=True,

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..config import MAX_JOBS
 from .app import configured, ytdlp_options
 
 if TYPE_CHECKING:
+    from ..config import RebuildConfig, ReleaseConfig
     from .app import App
 
 _MANIFEST = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -40,13 +42,10 @@ def _pipeline() -> dict | None:
 
 @configured("release")
 @click.command()
-@click.option("--name", help="Dataset name.")
 @click.option("--version", "version", metavar="X.Y.Z",
               help="Release version (default: the smallest bump the changes allow).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of releases (default: ./manifests).")
-@click.option("--url", help="Where the dataset is published (Croissant url).")
-@click.option("--license", "license_url", help="License URL of the manifest (default CC BY 4.0).")
 @click.option("--format", "format_", type=click.Choice(["manifest", "hf"]),
               default="manifest", show_default=True,
               help="hf: also a Hugging Face datasets folder (Parquet tables and features, "
@@ -56,14 +55,14 @@ def _pipeline() -> dict | None:
                    "like a formula (=, +, -, @) are quoted for spreadsheets (the data are "
                    "never altered).")
 @click.pass_obj
-def release(app: App, name: str, version: str | None, out: Path | None, url: str,
-            license_url: str, format_: str, csv_safe: bool) -> None:
+def release(app: App, version: str | None, out: Path | None, format_: str, csv_safe: bool,
+            config: ReleaseConfig) -> None:
     """Write a versioned manifest (and croissant.json) of the work directory."""
     from ..release.stage import run_release
 
-    app.run("release", run_release, workdir=app.workdir, name=name, version=version, out=out,
-            pipeline=_pipeline(), url=url, license_url=license_url, format=format_,
-            progress=app.progress, csv_safe=csv_safe)
+    app.run("release", run_release, workdir=app.workdir, config=config, version=version,
+            out=out, pipeline=_pipeline(), csv_safe=csv_safe, format=format_,
+            progress=app.progress)
 
 
 @click.command()
@@ -72,7 +71,7 @@ def release(app: App, name: str, version: str | None, out: Path | None, url: str
               help="Pass although items are missing (videos that have vanished).")
 @click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of the images (default: WORKDIR/images/files if present).")
-@click.option("--jobs", type=click.IntRange(1, 64), help="Items checked in parallel.")
+@click.option("--jobs", type=click.IntRange(1, MAX_JOBS), help="Items checked in parallel.")
 @_WORKDIR
 @click.pass_obj
 def verify(app: App, manifest: Path, allow_missing: bool, image_root: Path | None,
@@ -96,12 +95,6 @@ def verify(app: App, manifest: Path, allow_missing: bool, image_root: Path | Non
               help="Pass although some videos could not be fetched again.")
 @click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of the images to verify too.")
-@click.option("--jobs", type=click.IntRange(1, 64), help="Songs downloaded in parallel.")
-@click.option("--rate", type=click.FloatRange(0),
-              help="Videos an hour across all workers together, jittered (0: unpaced); "
-                   "as download's.")
-@click.option("--sleep", type=click.FloatRange(0),
-              help="Seconds each worker waits before a download.")
 @click.option("--cookies", type=click.Path(dir_okay=False, path_type=Path),
               help="Cookie file (Netscape format) for yt-dlp.")
 @click.option("--proxy", metavar="URL", help="Proxy for yt-dlp.")
@@ -109,19 +102,20 @@ def verify(app: App, manifest: Path, allow_missing: bool, image_root: Path | Non
 @_WORKDIR
 @click.pass_obj
 def rebuild(app: App, manifest: Path, allow_missing: bool, image_root: Path | None,
-            jobs: int, rate: float, sleep: float, cookies: Path | None, proxy: str | None,
-            js_runtime: str | None, cookies_from_browser: str | None,
-            extractor_args: tuple[str, ...], workdir: Path | None) -> None:
+            cookies: Path | None, proxy: str | None, js_runtime: str | None,
+            cookies_from_browser: str | None, extractor_args: tuple[str, ...],
+            workdir: Path | None, config: RebuildConfig) -> None:
     """Rebuild the audio of MANIFEST by video id (no search, no quota), then verify."""
     from ..release.rebuild import run_rebuild
+    from ..ytdlp_access import YtdlpAccess
 
     app = _at(app, workdir)
-    options = {"js_runtime": js_runtime, "cookies_from_browser": cookies_from_browser,
-               "extractor_args": tuple(extractor_args)}
     summary = app.run("rebuild", run_rebuild, workdir=app.workdir, manifest=manifest,
-                      allow_missing=allow_missing, image_root=image_root, jobs=jobs,
-                      rate=rate, sleep=sleep, cookies=cookies, proxy=proxy or None,
-                      download_options=options, progress=app.progress)
+                      config=config, allow_missing=allow_missing, image_root=image_root,
+                      cookies=cookies, proxy=proxy or None,
+                      access=YtdlpAccess(js_runtime, cookies_from_browser,
+                                         tuple(extractor_args)),
+                      progress=app.progress)
     if summary.failed:
         raise click.ClickException(summary.failure())
 

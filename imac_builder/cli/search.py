@@ -11,6 +11,7 @@ from .app import configured, ytdlp_options
 from .subset_options import subset_options, subset_spec
 
 if TYPE_CHECKING:
+    from ..config import SearchConfig
     from .app import App
 
 #: Exit status of a search stopped by the daily quota with songs left (EX_TEMPFAIL):
@@ -23,10 +24,6 @@ FAILURES_STOP_EXIT = 69
 
 @configured("search")
 @click.command()
-@click.option("--backend", metavar="NAME",
-              help="A registered search backend: api (YouTube Data API v3, needs a key), "
-                   "ytdlp (yt-dlp search, no key), ytmusic (YouTube Music through "
-                   "ytmusicapi, no key).")
 @click.option("--limit", type=click.IntRange(min=0), default=None,
               help="Search at most N songs in this run.")
 @click.option("--rerank", is_flag=True,
@@ -41,56 +38,24 @@ FAILURES_STOP_EXIT = 69
                    "no_candidates_left).")
 @click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
               help="File holding the API key (default: $YOUTUBE_API_KEY).")
-@click.option("--daily-quota", type=click.IntRange(min=0),
-              help="API units this pipeline may spend per Pacific-time day.")
-@click.option("--results", type=click.IntRange(1, 500),
-              help="Candidates fetched per song (a search.list page holds 50).")
-@click.option("--min-score", type=click.FloatRange(0, 100), help="Lowest total score of a match.")
-@click.option("--min-title", type=click.FloatRange(0, 100),
-              help="Lowest title similarity of a match.")
-@click.option("--min-artist", type=click.FloatRange(0, 100),
-              help="Lowest artist similarity (title or channel).")
-@click.option("--duration-tolerance", type=click.FloatRange(min=0),
-              help="Seconds a video may differ from the MSD duration.")
-@click.option("--duration-tolerance-pct", type=click.FloatRange(min=0),
-              help="The same as a percentage; the larger one applies.")
-@click.option("--version-penalty", type=click.FloatRange(min=0),
-              help="Points taken per penalty word found.")
-@click.option("--qualifier-penalty", type=click.FloatRange(min=0),
-              help="Points taken per part of a video title the song does not explain "
-                   "(\"(Stripped)\", \"- Extended Mix\"); 0 turns it off.")
-@click.option("--official-bonus", type=click.FloatRange(min=0),
-              help="Points for a Topic, VEVO or the artist's own channel.")
-@click.option("--penalty-word", "penalty_words", multiple=True,
-              help="Word marking another version (repeatable; replaces the default list; "
-                   "in a pipeline file: penalty_words = [...]).")
 @ytdlp_options("ytdlp backend: ")
 @subset_options
 @click.pass_obj
-def search(app: App, backend: str, limit: int | None, rerank: bool, rematch: bool,
-           retry_failed: str | None,
-           api_key_file: Path | None, daily_quota: int, results: int, min_score: float,
-           min_title: float, min_artist: float, duration_tolerance: float,
-           duration_tolerance_pct: float, version_penalty: float, qualifier_penalty: float,
-           official_bonus: float, penalty_words: tuple[str, ...], js_runtime: str | None,
+def search(app: App, limit: int | None, rerank: bool, rematch: bool,
+           retry_failed: str | None, api_key_file: Path | None, js_runtime: str | None,
            cookies_from_browser: str | None, extractor_args: tuple[str, ...],
-           **subset: object) -> None:
+           config: SearchConfig, **subset: object) -> None:
     """Find each labelled song on YouTube and choose its video (resumable)."""
-    from ..errors import UserError
     from ..search.stage import run_search
     from ..ytdlp_access import YtdlpAccess
-    from .app import effective_config
 
-    if sum(map(bool, (rerank, rematch, retry_failed))) > 1:
-        raise UserError("--rerank, --rematch and --retry-failed exclude each other")
-    cfg = effective_config("search").match()  # type: ignore[union-attr]
     spec, no_subset = subset_spec(subset)
-    summary = app.run("search", run_search, workdir=app.workdir, backend=backend, limit=limit,
-            subset=spec, no_subset=no_subset,
-            rerank=rerank, rematch=rematch, retry_failed=retry_failed or False,
-            api_key_file=api_key_file,
-            daily_quota=daily_quota, results=results, match=cfg, progress=app.progress,
-            access=YtdlpAccess(js_runtime, cookies_from_browser, tuple(extractor_args)))
+    summary = app.run("search", run_search, workdir=app.workdir, config=config, limit=limit,
+                      subset=spec, no_subset=no_subset,
+                      rerank=rerank, rematch=rematch, retry_failed=retry_failed or False,
+                      api_key_file=api_key_file, progress=app.progress,
+                      access=YtdlpAccess(js_runtime, cookies_from_browser,
+                                         tuple(extractor_args)))
     from ..search.stage import MAX_FAILURES_IN_A_ROW
 
     if summary.stopped and summary.failed_in_a_row >= MAX_FAILURES_IN_A_ROW:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .app import App, configured
+
+if TYPE_CHECKING:
+    from ..config import TagsConfig
 
 
 @configured("tags")
@@ -16,17 +20,13 @@ from .app import App, configured
               help="lastfm_tags.db, a folder of track JSON files, or lastfm_*.zip (repeatable).")
 @click.option("--metadata", type=click.Path(path_type=Path),
               help="track_metadata.db or unique_tracks.txt (omit for JSON input).")
-@click.option("--exclusions", type=click.Path(path_type=Path),
-              help="Exclusion list replacing the shipped default.")
-@click.option("--min-tag-weight", type=click.FloatRange(0, 100),
-              help="Ignore tag entries whose Last.fm weight is below this.")
 @click.option("--imac-scores", type=click.Path(dir_okay=False, path_type=Path),
               help="The IMAC authors' Song Emotion Score File (CSV or TSV: song name, artist "
                    "name, posScore, neuScore, negScore): compare its labels with ours "
                    "(tags/imac_agreement.md). Alone, compares with the existing songs.csv.")
 @click.pass_obj
-def tags(app: App, lastfm: tuple[Path, ...], metadata: Path | None, exclusions: Path | None,
-         min_tag_weight: float, imac_scores: Path | None) -> None:
+def tags(app: App, lastfm: tuple[Path, ...], metadata: Path | None, imac_scores: Path | None,
+         config: TagsConfig) -> None:
     """Label MSD songs positive/neutral/negative from their Last.fm tags."""
     from ..errors import UserError
     from ..tags import run_tags
@@ -36,8 +36,7 @@ def tags(app: App, lastfm: tuple[Path, ...], metadata: Path | None, exclusions: 
                         "the authors' labels with an existing tags/songs.csv)")
     if lastfm:
         app.run("tags", run_tags, workdir=app.workdir, lastfm=list(lastfm),
-                metadata=metadata, exclusions=exclusions, min_tag_weight=min_tag_weight,
-                progress=app.progress)
+                metadata=metadata, config=config, progress=app.progress)
     if imac_scores is not None:
         from ..tags.imac_scores import compare_imac_scores
 

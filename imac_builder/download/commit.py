@@ -13,16 +13,13 @@ import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..vocab import is_track_id
 from .classify import PERMANENT
 from .inputs import Job
 from .ledger import Ledger, LedgerRow
+from .summary import DownloadSummary
 from .worker import Outcome, fsync_path
-
-if TYPE_CHECKING:
-    from .stage import DownloadSummary
 
 log = logging.getLogger(__name__)
 

@@ -79,9 +79,9 @@ def read_matches(root: Path, labels: dict[str, str]) -> tuple[list[Job], int]:
     return jobs, invalid
 
 
-def check_options(cookies: Path | None, proxy: str | None, jobs: int, sleep: float,
-                  socket_timeout: float, limit: int | None) -> None:
-    """Refuse bad options with one clear line."""
+def check_options(cookies: Path | None, proxy: str | None, limit: int | None) -> None:
+    """Refuse bad per-run options with one clear line (the settings are checked by
+    :class:`~imac_builder.config.DownloadConfig`)."""
     if cookies is not None and not Path(cookies).exists():
         raise UserError(f"cookie file {cookies} not found (export it from a browser in "
                         "Netscape format)")
@@ -94,12 +94,6 @@ def check_options(cookies: Path | None, proxy: str | None, jobs: int, sleep: flo
         if scheme not in PROXY_SCHEMES or not urlsplit(proxy).hostname:
             raise UserError(f"--proxy {proxy!r} is not a proxy URL (scheme://host:port with "
                             f"scheme one of {', '.join(PROXY_SCHEMES)})")
-    if jobs < 1:
-        raise UserError("--jobs must be at least 1")
-    if not (math.isfinite(sleep) and math.isfinite(socket_timeout)):  # NaN passes < and <=
-        raise UserError("--sleep and --socket-timeout must be finite numbers")
-    if sleep < 0 or socket_timeout <= 0:
-        raise UserError("--sleep must be >= 0 and --socket-timeout > 0")
     if limit is not None and limit < 0:
         raise UserError("--limit must be >= 0")
 

@@ -78,11 +78,14 @@ def _typed(cls: type, record: dict) -> object:
 class Ledger:
     """What has been attempted, with the segments of every song that succeeded."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
-        self.ledger_path = self.folder / Path(tables.LEDGER.path).name
-        self.segments_path = self.folder / Path(tables.SEGMENTS.path).name
-        self.failed_path = self.folder / Path(tables.FAILED_VIDEOS.path).name
+    def __init__(self, root: Path) -> None:
+        """The ledger of the work directory ``root`` (its ``download/`` tables)."""
+        self.root = Path(root)
+        self.ledger_path = tables.LEDGER.at(root)
+        self.segments_path = tables.SEGMENTS.at(root)
+        self.failed_path = tables.FAILED_VIDEOS.at(root)
+        self.folder = self.ledger_path.parent
+        self.folder.mkdir(parents=True, exist_ok=True)
         #: (track_id, video_id) -> row of ``failed_videos.csv``: the history a track's
         #: single ledger row cannot keep once another video is tried.
         self.failed: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -162,14 +165,14 @@ class Ledger:
 
     def flush(self) -> None:
         """Rewrite both tables atomically (sorted) and drop the journal they now contain."""
-        atomic.write_csv(self.ledger_path, LEDGER_COLUMNS,
-                         (self.rows[t].row() for t in sorted(self.rows)))
+        tables.write_table(self.root, tables.LEDGER,
+                           (self.rows[t].row() for t in sorted(self.rows)))
         segs = sorted((s for per in self.segments.values() for s in per),
                       key=lambda s: s.segment_id)
-        atomic.write_csv(self.segments_path, SEGMENT_COLUMNS, (s.row() for s in segs))
+        tables.write_table(self.root, tables.SEGMENTS, (s.row() for s in segs))
         if self.failed or self.failed_path.exists():
-            atomic.write_csv(self.failed_path, FAILED_COLUMNS,
-                             (self.failed[k] for k in sorted(self.failed)))
+            tables.write_table(self.root, tables.FAILED_VIDEOS,
+                               (self.failed[k] for k in sorted(self.failed)))
         self.journal.remove()
         self._pending = 0
 

@@ -46,11 +46,6 @@ class RateGate:
             stop.wait(min(left, 0.5))
 
 
-#: Videos an hour across all workers when nothing else is said: below the ~300 an hour
-#: YouTube tolerates per session before its bot check (docs/download.md).
-DEFAULT_RATE = 240.0
-
-
 class Pace:
     """One rate for the whole run: every worker takes the next start slot before a
     download, so ``per_hour`` holds across all workers together. The gap between two

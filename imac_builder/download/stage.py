@@ -8,9 +8,9 @@ import threading
 import time
 from collections.abc import Collection
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..config import DownloadConfig
 from ..errors import UserError
 from ..subset import SubsetSpec
 from ..subset import in_effect as subset_in_effect
@@ -22,70 +22,12 @@ from .fetch import FetchOptions
 from .inputs import Job, check_disk_space, check_options, read_labels, read_matches
 from .ledger import Ledger
 from .ratelimit import Pace, RateGate
+from .summary import DownloadSummary
 from .worker import WorkerContext, download_one
 
 log = logging.getLogger(__name__)
 
 INCOMING = ".incoming"
-
-
-@dataclass
-class DownloadSummary:
-    """What the stage did, for the CLI, the logs and a notebook."""
-
-    matched: int = 0
-    invalid_rows: int = 0
-    already_done: int = 0
-    failed_before: int = 0
-    retryable_before: int = 0
-    to_do: int = 0
-    attempted: int = 0
-    ok: int = 0
-    segments_written: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
-    bytes_downloaded: int = 0
-    not_attempted: int = 0
-    rate_limit_pauses: int = 0
-    rate: float = 0.0
-    paced_seconds: float = 0.0
-    stopped: str = ""
-    songs_ok_total: int = 0
-    segments_total: int = 0
-    seconds: float = 0.0
-    js_runtime: str = ""
-    notes: list[str] = field(default_factory=list)
-    outputs: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def lines(self) -> list[str]:
-        failed = sum(self.failures.values())
-        out = [f"{self.matched} matched songs: {self.already_done} already downloaded, "
-               f"{self.failed_before} failed before, {self.to_do} to do"]
-        if self.invalid_rows:
-            out.append(f"skipped {self.invalid_rows} rows of search/matches.csv with an "
-                       "invalid track or video id (see logs/imac-build.log)")
-        why = ", ".join(f"{n} {s}" for s, n in sorted(self.failures.items()))
-        out.append(f"attempted {self.attempted}: {self.ok} ok ({self.segments_written} "
-                   f"segments), {failed} failed{f' ({why})' if why else ''}; "
-                   f"{self.bytes_downloaded / 1e6:.1f} MB downloaded in {self.seconds:.0f} s")
-        if self.rate:
-            out.append(f"paced at {self.rate:g} videos an hour across all workers "
-                       f"({self.paced_seconds:.0f} s of waiting)")
-        if self.rate_limit_pauses:
-            out.append(f"paused {self.rate_limit_pauses} times for rate limiting")
-        if self.stopped:
-            out.append(f"stopped early: {self.stopped}")
-        if self.not_attempted:
-            out.append(f"{self.not_attempted} songs left for the next run")
-        if self.retryable_before:
-            out.append(f"{self.retryable_before} earlier failures can be retried with "
-                       "--retry-failed")
-        out.append(f"in all {self.songs_ok_total} songs, {self.segments_total} segments")
-        out += self.notes
-        out += [f"wrote {p}" for p in self.outputs]
-        return out
 
 
 #: Failures that may be this machine's fault, and the line that points to the check.
@@ -115,52 +57,45 @@ def _postfix(summary: DownloadSummary) -> str:
 
 def run_download(
     workdir: Workdir | Path,
-    jobs: int = 1,
+    *,
+    config: DownloadConfig | None = None,
     retry_failed: bool = False,
+    limit: int | None = None,
     cookies: Path | None = None,
     proxy: str | None = None,
-    sleep: float = 0.0,
-    rate: float | None = None,
-    limit: int | None = None,
-    keep_original: bool = False,
-    socket_timeout: float = 30.0,
-    retries: int = 3,
-    rate_limit_wait: float = 60.0,
-    js_runtime: str | None = None,
-    cookies_from_browser: str | None = None,
-    extractor_args: tuple[str, ...] | list[str] = (),
-    rate_limit_max_wait: float = 900.0,
-    rate_limit_tries: int = 3,
-    stop_after_rate_limited: int = 3,
+    access: YtdlpAccess | None = None,
     progress: bool = True,
     subset: SubsetSpec | Collection[str] | None = None,
     no_subset: bool = False,
+    _rate_limit_max_wait: float = 900.0,
+    _rate_limit_tries: int = 3,
+    _stop_after_rate_limited: int = 3,
 ) -> DownloadSummary:
     """Download every matched song not done yet, cut it into 60 s segments, record it.
 
-    ``rate`` is videos an hour across all workers together (jittered; ``None`` or 0:
-    unpaced, the CLI's default is :data:`~.ratelimit.DEFAULT_RATE`); ``sleep`` is a
-    further pause of each worker before each download (yt-dlp's ``sleep_interval``).
-    ``rate_limit_wait`` is the first pause of all workers after a rate-limit answer
-    (doubling up to ``rate_limit_max_wait``); a song is tried ``rate_limit_tries`` times
-    before it is recorded as ``rate_limited``, and the run stops cleanly after
-    ``stop_after_rate_limited`` such songs in a row. ``js_runtime`` (``NAME[:PATH]``),
-    ``cookies_from_browser`` and ``extractor_args`` are yt-dlp's options of those names;
-    the JavaScript runtime (default: the ``deno`` package's Deno) is passed to yt-dlp by
-    its path.
+    ``config`` holds the stage's settings (:class:`~imac_builder.config.DownloadConfig`:
+    its ``rate`` paces videos an hour across all workers, 0 unpaced). ``access`` holds
+    yt-dlp's JavaScript runtime (``NAME[:PATH]``; default: the ``deno`` package's Deno),
+    browser cookies and extractor arguments. Internal (tests): after a rate-limit answer
+    all workers pause ``rate_limit_wait`` seconds, doubling up to
+    ``_rate_limit_max_wait``; a song is tried ``_rate_limit_tries`` times before it is
+    recorded as ``rate_limited``, and the run stops cleanly after
+    ``_stop_after_rate_limited`` such songs in a row.
     """
+    config = config or DownloadConfig()
+    access = access or YtdlpAccess()
+    jobs, rate, sleep = config.jobs, config.rate, config.sleep
+    keep_original = config.keep_original
     from tqdm import tqdm
 
     started = time.monotonic()
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
-    check_options(cookies, proxy, jobs, sleep, socket_timeout, limit)
-    if rate is not None and not rate >= 0:
-        raise UserError("--rate must be 0 (unpaced) or more videos an hour")
+    check_options(cookies, proxy, limit)
     labels = read_labels(wd.root)
     matched, invalid = read_matches(wd.root, labels)
     summary = DownloadSummary(matched=len(matched), invalid_rows=invalid, rate=rate or 0.0)
 
-    ledger = Ledger(wd.stage("download"))
+    ledger = Ledger(wd.root)
     replayed = ledger.load()
     if replayed:
         log.info("recovered %d songs from the journal of an interrupted run", replayed)
@@ -183,17 +118,18 @@ def run_download(
     if todo:
         check_disk_space(wd.root, todo, jobs, keep_original)
         ffmpeg = ffmpeg_binary()
-        runtime = _runtime(js_runtime, summary)
-        access = YtdlpAccess(js_runtime, cookies_from_browser, tuple(extractor_args))
+        runtime = _runtime(access.js_runtime, summary)
         options = FetchOptions(cookies=Path(cookies) if cookies else None, proxy=proxy,
-                               sleep=sleep, retries=retries, socket_timeout=socket_timeout,
+                               sleep=sleep, retries=config.retries,
+                               socket_timeout=config.socket_timeout,
                                ffmpeg=ffmpeg, ytdlp_params=access.params(runtime),
                                js_runtime_found=runtime.found)
         ctx = WorkerContext(audio, incoming, options, ffmpeg,
-                            RateGate(rate_limit_wait, rate_limit_max_wait), rate_limit_tries,
+                            RateGate(config.rate_limit_wait, _rate_limit_max_wait),
+                            _rate_limit_tries,
                             threading.Event(), Pace(rate))
         try:
-            _run_jobs(todo, ctx, committer, summary, stop_after_rate_limited, jobs,
+            _run_jobs(todo, ctx, committer, summary, _stop_after_rate_limited, jobs,
                       tqdm(total=len(todo), unit="song", desc="download",
                            disable=not progress, dynamic_ncols=True))
         finally:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import atomic
+from .. import tables as T
 from ..errors import UserError
 from ..stopping import stop_workers
 
@@ -231,7 +232,7 @@ def build_array_store(wd: Any, modality: str, items: Sequence[Any], root: Path,
 
     out_dir = wd.stage("features")
     atomic.remove_stale_temporaries(out_dir)
-    target = out_dir / f"{modality}.h5"
+    target = T.STORES[modality].at(wd.root)
     items = sorted(items, key=lambda it: it.id)
     chash = config_hash(dict(config))
     ihash = items_hash(items)
@@ -280,8 +281,7 @@ def build_array_store(wd: Any, modality: str, items: Sequence[Any], root: Path,
             for it, path in zip(todo, paths, strict=True):
                 _take(w, it, *fn(path), failures)
                 bar.update()
-    atomic.write_csv(out_dir / f"{modality}_failures.csv",
-                     (ARRAY_MODALITIES[modality][0], "reason", "detail"), sorted(failures))
+    T.write_table(wd.root, T.failures_table(modality), sorted(failures))
     summary.rows = len(items) - len(failures)
     summary.shards = summary.shards_run = 1
     summary.failed = len(failures)

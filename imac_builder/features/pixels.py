@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import tables as T
+
 SIZE = 224
 
 
@@ -48,8 +50,8 @@ def run_pixels(workdir: Any, image_root: Path | None = None, jobs: int = 1,
     from .inputs import image_items
 
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
-    if image_root is None and (wd.root / "images" / "files").is_dir():
-        image_root = wd.root / "images" / "files"
+    if image_root is None and T.IMAGE_FILES.at(wd.root).is_dir():
+        image_root = T.IMAGE_FILES.at(wd.root)
     if image_root is None or not Path(image_root).is_dir():
         raise UserError("--image-root DIR is needed for image pixels (the folder that "
                         "images/images.csv paths are relative to)")

@@ -21,6 +21,8 @@ EXTRACTORS: dict[str, str] = {
     "spectrograms": "imac_builder.features.spectrogram:build",
     "pixels": "imac_builder.features.pixels:build",
 }
+#: Where shards are computed: local processes, or an existing Dask cluster.
+EXECUTORS: tuple[str, ...] = ("local", "dask")
 #: music engine -> its per-segment function (the same 193 numbers, spec §5).
 MUSIC_ENGINES: dict[str, str] = {
     "reference": "imac_builder.features.music:reference_segment",

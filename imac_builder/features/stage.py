@@ -29,15 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__, atomic
-from ..config import config_hash
+from .. import __version__, atomic, tables
+from ..config import FeaturesConfig, config_hash
 from ..cores import available_cores, resolve_jobs
 from ..errors import UserError
 from ..stopping import stop_workers
 from ..workdir import Workdir
 from . import music
 from .inputs import image_items, music_items
-from .registry import music_engine
+from .registry import EXECUTORS, music_engine
 from .shards import Item, ShardResult, ShardTask, items_hash, plan, read_part, run_shard
 from .store import MODALITIES, FeatureStore, write_store
 from .summary import ModalitySummary
@@ -45,7 +45,6 @@ from .summary import ModalitySummary
 log = logging.getLogger(__name__)
 
 SHARD_SIZE = {"music": 32, "music_torch": 256, "images": 256}
-EXECUTORS = ("local", "dask")
 
 
 @dataclass
@@ -86,8 +85,8 @@ class FeaturesSummary:
             if m.output:
                 out.append(f"wrote {m.output}")
             if m.failed:
-                out.append(f"failures listed in {Path(m.output).parent}/"
-                           f"{m.modality}_failures.csv")
+                out.append("failures listed in "
+                           f"{tables.store_failures(Path(m.output).parent.parent, m.modality)}")
         return out
 
 
@@ -142,10 +141,6 @@ class Executor:
     jobs: int = 1
     scheduler: str | None = None
 
-    def __post_init__(self) -> None:
-        if self.kind not in EXECUTORS:
-            raise UserError(f"--executor {self.kind}: choose from {', '.join(EXECUTORS)}")
-
     def __call__(self, tasks: list[ShardTask]
                  ) -> Iterator[ShardResult | tuple[ShardTask, BaseException]]:
         return _execute(tasks, self.kind, self.jobs, self.scheduler)
@@ -175,8 +170,7 @@ def _execute(tasks: list[ShardTask], executor: str, jobs: int, scheduler: str | 
                 except Exception as e:
                     yield futures[fut], e
         return
-    if executor != "local":
-        raise UserError(f"--executor {executor}: choose from {', '.join(EXECUTORS)}")
+    assert executor in EXECUTORS, executor  # FeaturesConfig refuses any other
     if jobs <= 1 or len(tasks) <= 1:
         for t in tasks:
             try:
@@ -221,7 +215,7 @@ def _run_modality(wd: Workdir, modality: str, items: list[Item], root: Path,
                   progress: bool) -> ModalitySummary:
     out_dir = wd.stage("features")
     atomic.remove_stale_temporaries(out_dir)
-    target = out_dir / f"{modality}.h5"
+    target = tables.STORES[modality].at(wd.root)
     chash = config_hash(config)
     ihash = items_hash(sorted(items, key=lambda it: it.id))
     summary = ModalitySummary(modality, items=len(items), output=str(target),
@@ -332,8 +326,7 @@ def _combine(target: Path, modality: str, parts: list[Path], config: dict[str, A
                      image_size=config["size"])
     write_store(target, matrix, ids, labels, {extra_name: extra}, attrs,
                 modality=modality, id_name=id_name)
-    atomic.write_csv(target.parent / f"{modality}_failures.csv", (id_name, "reason", "detail"),
-                     sorted(failures))
+    tables.write_table(target.parent.parent, tables.failures_table(modality), sorted(failures))
     summary.rows = len(ids)
     summary.failed = len(failures)
     summary.failed_reasons = dict(Counter(r for _, r, _ in failures))
@@ -341,29 +334,25 @@ def _combine(target: Path, modality: str, parts: list[Path], config: dict[str, A
 
 # --------------------------------------------------------------------------- entry point
 
-def run_features(workdir: Workdir | Path, modality: str = "all", device: str = "cpu",
-                 jobs: int = 0, executor: str = "local", scheduler: str | None = None,
-                 engine: str | None = None, weights: str = "fid-helper",
-                 image_root: Path | None = None, force: bool = False,
-                 shard_size: int | None = None, batch_size: int = 32,
-                 progress: bool = True) -> FeaturesSummary:
+def run_features(workdir: Workdir | Path, *, config: FeaturesConfig | None = None,
+                 scheduler: str | None = None, image_root: Path | None = None,
+                 force: bool = False, progress: bool = True) -> FeaturesSummary:
     """Compute the music and/or image feature stores (spec §5).
 
-    ``jobs``: worker processes; 0 is one per available core, except with a CUDA device,
-    where 0 is one process feeding the GPU (it decodes on threads)."""
+    ``config.jobs``: worker processes; 0 is one per available core, except with a CUDA
+    device, where 0 is one process feeding the GPU (it decodes on threads). ``scheduler``
+    is the Dask scheduler's address for the ``dask`` executor."""
+    from .registry import builder
+
+    c = config or FeaturesConfig()
+    modality, device, jobs = c.modality, c.device, c.jobs
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     if jobs == 0 and device.startswith("cuda") and modality not in ("spectrograms", "pixels"):
         jobs = 1  # one process feeds the GPU
     jobs = resolve_jobs(jobs)
-    from .registry import EXTRACTORS, builder
-
-    if modality not in (*EXTRACTORS, "all"):
-        raise UserError(f"--modality {modality}: choose {', '.join(EXTRACTORS)} or all")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise UserError(f"--device {device}: choose cpu or cuda")
-    opts = BuildOptions(device=device, jobs=jobs, execute=Executor(executor, jobs, scheduler),
-                        engine=engine, weights=weights, image_root=image_root, force=force,
-                        shard_size=shard_size, batch_size=batch_size, progress=progress)
+    opts = BuildOptions(device=device, jobs=jobs, execute=Executor(c.executor, jobs, scheduler),
+                        engine=c.engine, weights=c.weights, image_root=image_root, force=force,
+                        shard_size=c.shard_size, batch_size=c.batch_size, progress=progress)
     todo = ["music", "images"] if modality == "all" else [modality]
     if "images" in todo:
         opts.image_root = _image_root(wd, image_root)  # fails early, before any music work
@@ -371,8 +360,8 @@ def run_features(workdir: Workdir | Path, modality: str = "all", device: str = "
 
 
 def _image_root(wd: Workdir, image_root: Path | None) -> Path:
-    if image_root is None and (wd.root / "images" / "files").is_dir():
-        image_root = wd.root / "images" / "files"  # the images stage's own default
+    if image_root is None and tables.IMAGE_FILES.at(wd.root).is_dir():
+        image_root = tables.IMAGE_FILES.at(wd.root)  # the images stage's own default
     if image_root is None:
         raise UserError("--image-root DIR is needed for image features (the folder "
                         "that images/images.csv paths are relative to)")

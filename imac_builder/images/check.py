@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from ..config import ImagesConfig
 from ..journal import Journal
 from ..paths import inside
 from ..stopping import stop_workers
@@ -32,7 +33,7 @@ from ..stopping import stop_workers
 log = logging.getLogger(__name__)
 
 #: Pillow's own default limit (about 89.5 megapixels): far above any photograph here.
-DEFAULT_MAX_PIXELS = 89_478_485
+DEFAULT_MAX_PIXELS = ImagesConfig().max_pixels  # declared in config
 #: Files larger than this are hashed in a stream rather than read into memory at once.
 _IN_MEMORY = 64 * 1024 * 1024
 #: Leading bytes of the formats we expect: a file that starts like one of these but does

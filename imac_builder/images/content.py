@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from ..config import ImagesConfig
 from .check import CheckResult
 from .layout import ImageRef
 from .regroup import label_of
 
-DEFAULT_PLACEHOLDER_COPIES = 5
-DEFAULT_MIN_SIZE = 64
+DEFAULT_PLACEHOLDER_COPIES = ImagesConfig().placeholder_copies  # declared in config
+DEFAULT_MIN_SIZE = ImagesConfig().min_size  # declared in config
 
 
 @dataclass

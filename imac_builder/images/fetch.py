@@ -23,18 +23,21 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .. import __version__, atomic, tables
+from ..config import ImagesConfig
+from ..vocab import IMAGE_FETCH_STATUSES
 
 log = logging.getLogger(__name__)
 
 LEDGER_COLUMNS = tables.IMAGE_LEDGER.columns
-#: Failures asked again on a rerun only with ``retry_failed``.
-PERMANENT = frozenset({"not_found", "http_error", "too_large"})
+#: Failures asked again on a rerun only with ``retry_failed`` (vocab.IMAGE_FETCH_STATUSES).
+PERMANENT = frozenset(w for w, s in IMAGE_FETCH_STATUSES.items()
+                      if w != "ok" and not s.retryable)
 #: Failures retried at once (with backoff) and again on a rerun.
-TRANSIENT = frozenset({"timeout", "network", "server_error", "empty"})
-DEFAULT_TIMEOUT = 20.0
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-DEFAULT_RETRIES = 2
-DEFAULT_FETCH_JOBS = 16
+TRANSIENT = frozenset(w for w, s in IMAGE_FETCH_STATUSES.items() if s.retryable)
+DEFAULT_TIMEOUT = ImagesConfig().timeout  # declared in config
+DEFAULT_MAX_BYTES = ImagesConfig().max_bytes  # declared in config
+DEFAULT_RETRIES = ImagesConfig().retries  # declared in config
+DEFAULT_FETCH_JOBS = ImagesConfig().fetch_jobs  # declared in config
 #: One attempt may take at most this many times ``timeout`` in all (slow-drip servers).
 DEADLINE_FACTOR = 10
 _CHUNK = 64 * 1024

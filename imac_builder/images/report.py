@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
 from ..markdown import table
 from .regroup import EMOTIONS, LABELS, PAPER_TABLE3, TABLE1, emotions_of
-
-if TYPE_CHECKING:
-    from .stage import ImagesSummary, Row
+from .summary import ImagesSummary, Row
 
 #: Ignored files listed by name in the report (the rest are counted).
 IGNORED_LISTED = 200

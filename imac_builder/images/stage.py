@@ -5,22 +5,15 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import atomic, tables
+from ..config import ImagesConfig
 from ..errors import UserError
 from ..workdir import Workdir
-from .check import DEFAULT_MAX_PIXELS, CheckCache, CheckResult, check_many, default_jobs
-from .content import DEFAULT_MIN_SIZE, DEFAULT_PLACEHOLDER_COPIES, judge
-from .fetch import (
-    DEFAULT_FETCH_JOBS,
-    DEFAULT_MAX_BYTES,
-    DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
-    FetchJob,
-    fetch_all,
-)
+from .check import CheckCache, CheckResult, check_many, default_jobs
+from .content import judge
+from .fetch import FetchJob, fetch_all
 from .layout import (
     ImageRef,
     Listing,
@@ -32,130 +25,12 @@ from .layout import (
 )
 from .regroup import EMOTIONS, LABELS, label_of
 from .report import render_report
+from .summary import ImagesSummary, Row
 
 log = logging.getLogger(__name__)
 
 IMAGES_COLUMNS = tables.IMAGES.columns
 _REJECTED_SHOWN = 20
-_IGNORED_SHOWN = 10
-
-
-@dataclass
-class Row:
-    """One row of ``images/images.csv``."""
-
-    image_id: str
-    path: str
-    emotion: str
-    label: str
-    sha256: str = ""
-    width: int | None = None
-    height: int | None = None
-    status: str = "ok"
-    reason: str = ""
-
-    def row(self) -> tuple:
-        return (self.image_id, self.path, self.emotion, self.label, self.sha256, self.width,
-                self.height, self.status, self.reason)
-
-
-@dataclass
-class ImagesSummary:
-    """What the stage did, for the CLI, the report and a notebook."""
-
-    image_root: str = ""
-    images_listed: int = 0
-    per_status: dict[str, int] = field(default_factory=dict)
-    ok_per_emotion: dict[str, int] = field(default_factory=dict)
-    ok_per_label: dict[str, int] = field(default_factory=dict)
-    found_on_disk: int = 0
-    dropped_unverified: int = 0
-    fetch_attempted: int = 0
-    downloaded: int = 0
-    already_present: int = 0
-    fetch_failed: int = 0
-    not_retried: int = 0
-    fetch_failures: dict[str, int] = field(default_factory=dict)
-    checked: int = 0
-    checks_reused: int = 0
-    jobs: int = 1
-    layout: str = ""
-    other_dataset: str = ""
-    ignored_files: int = 0
-    ignored_folders: dict[str, int] = field(default_factory=dict)
-    ignored_paths: list[str] = field(default_factory=list)
-    listed_per_label: dict[str, int] = field(default_factory=dict)
-    empty_classes: list[str] = field(default_factory=list)
-    empty_emotions: list[str] = field(default_factory=list)
-    allow_missing_classes: bool = False
-    rejected_rows: int = 0
-    rejected_examples: list[str] = field(default_factory=list)
-    outputs: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def ignored_line(self) -> str:
-        """``ignored 2 folders (joy: 3 files, ...) and 1 file (notes.txt)``, or ``""``."""
-        if not self.ignored_files:
-            return ""
-        folders = ", ".join(f"{n}: {_count(c, 'file')}" for n, c in self.ignored_folders.items())
-        shown = self.ignored_paths[:_IGNORED_SHOWN]
-        files = ", ".join(shown) + (f", ... ({len(self.ignored_paths) - len(shown)} more)"
-                                    if len(self.ignored_paths) > len(shown) else "")
-        parts = []
-        if self.ignored_folders:
-            parts.append(f"{_count(len(self.ignored_folders), 'folder')} not named after an "
-                         f"emotion ({folders})")
-        if self.ignored_paths:
-            parts.append(f"{_count(len(self.ignored_paths), 'file')} not an <emotion>_... "
-                         f"image ({files})")
-        return "ignored " + " and ".join(parts)
-
-    def missing_line(self) -> str:
-        """The classes and emotions no input listed an image for, or ``""``."""
-        parts = []
-        if self.empty_classes:
-            parts.append("no image of class " + ", ".join(self.empty_classes))
-        if self.empty_emotions:
-            parts.append("no image of emotion " + ", ".join(self.empty_emotions))
-        return "; ".join(parts)
-
-    def lines(self) -> list[str]:
-        ok = self.per_status.get("ok", 0)
-        per = ", ".join(f"{self.ok_per_label.get(g, 0)} {g}" for g in LABELS)
-        bad = ", ".join(f"{n} {s}" for s, n in sorted(self.per_status.items()) if s != "ok")
-        out = [f"layout: {self.layout} in {self.image_root}" if self.layout else "",
-               self.other_dataset, self.ignored_line()]
-        if self.missing_line():
-            out.append(f"warning: {self.missing_line()} (--allow-missing-classes given)")
-        out = [line for line in out if line]
-        out.append(f"{self.images_listed} images listed; {ok} usable ({per})")
-        unusable = [g for g in LABELS if self.listed_per_label.get(g)
-                    and not self.ok_per_label.get(g)]
-        if unusable:
-            out.append(f"warning: no usable image of class {', '.join(unusable)}")
-        if bad:
-            out.append(f"not usable: {bad}")
-        out.append(f"checked {self.checked} files on {self.jobs} core(s); "
-                   f"{self.checks_reused} earlier checks reused")
-        if self.fetch_attempted or self.already_present:
-            out.append(f"downloaded {self.downloaded}, {self.fetch_failed} failed, "
-                       f"{self.already_present} already on disk, {self.not_retried} permanent "
-                       "failures not asked again")
-        if self.dropped_unverified:
-            out.append(f"dropped {self.dropped_unverified} images with fewer than 3 "
-                       "agreeing votes (--verified-only)")
-        if self.rejected_rows:
-            out.append(f"rejected {self.rejected_rows} input rows (see images/report.md)")
-        out += [f"wrote {p}" for p in self.outputs]
-        return out
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def _inside(root: Path, rel: str) -> bool:
     """True when ``root/rel`` stays under ``root`` once symlinks are resolved."""
     try:
@@ -198,43 +73,62 @@ def _merge(local: Listing, others: Sequence[Listing]) -> tuple[dict[str, ImageRe
 
 def run_images(
     workdir: Workdir | Path,
+    *,
+    config: ImagesConfig | None = None,
     root: Path | None = None,
     votes: Path | None = None,
-    verified_only: bool = False,
     urls: Sequence[Path] = (),
-    jobs: int | None = None,
-    min_size: int = DEFAULT_MIN_SIZE,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    placeholder_copies: int = DEFAULT_PLACEHOLDER_COPIES,
-    timeout: float = DEFAULT_TIMEOUT,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    retries: int = DEFAULT_RETRIES,
-    fetch_jobs: int = DEFAULT_FETCH_JOBS,
     retry_failed: bool = False,
     offline: bool = False,
-    allow_missing_classes: bool = False,
-    backoff: float = 0.5,
     progress: bool = True,
+    _backoff: float = 0.5,
 ) -> ImagesSummary:
     """Read the layouts, fetch URLs, check every image, regroup, write ``images/``.
 
     Refuses (``UserError``, nothing written) when no input lists an image of one of the
     3 classes, or, with images found under the root, of one of the 8 emotions, unless
-    ``allow_missing_classes``: the summary and the report then say which are empty."""
+    ``allow_missing_classes``: the summary and the report then say which are empty.
+    ``_backoff`` (internal, tests) is the first pause before a fetch is retried."""
+    c = config or ImagesConfig()
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     if root is None and votes is None and not urls:
         raise UserError("give --root (images on disk), --votes (vote CSVs) or --urls")
-    if verified_only and votes is None:
+    if c.verified_only and votes is None:
         raise UserError("--verified-only needs --votes (the per-emotion vote CSVs)")
     if root is not None and not Path(root).is_dir():
         raise UserError(f"--root {root} is not a folder")
-    if placeholder_copies < 2:
-        raise UserError("--placeholder-copies must be at least 2")
     out = wd.stage("images")
     atomic.remove_stale_temporaries(out)
-    image_root = Path(root) if root is not None else out / "files"
-    jobs = default_jobs() if not jobs or jobs < 1 else jobs
+    image_root = Path(root) if root is not None else tables.IMAGE_FILES.at(wd.root)
+    jobs = default_jobs() if not c.jobs or c.jobs < 1 else c.jobs
 
+    cat, on_disk, summary = _catalogue(image_root, votes, urls, jobs, c)
+    rows: dict[str, Row] = {}
+    summary.already_present = sum(1 for i in on_disk if cat.get(i) and cat[i].url)
+    fetches = _plan_fetches(cat, on_disk, image_root, offline, rows)
+    if fetches:
+        _fetch(fetches, cat, on_disk, image_root, tables.IMAGE_LEDGER.at(wd.root), c,
+               retry_failed, _backoff, progress, rows, summary)
+    checks = _check(image_root, out, {i: cat[i] for i in on_disk if i in cat}, jobs,
+                    c.max_pixels, progress, summary)
+    verdicts = judge(cat, checks, min_size=c.min_size,
+                     placeholder_copies=c.placeholder_copies)
+    for image_id, res in checks.items():
+        ref, v = cat[image_id], verdicts[image_id]
+        status, reason = v.status, v.reason
+        if status == "missing":  # vanished between listing and checking
+            reason = res.detail
+        rows[image_id] = Row(image_id, res.path, ref.emotion, label_of(ref.emotion),
+                             res.sha256, res.width, res.height, status, reason)
+    _write(wd.root, rows, c, summary, fetched=bool(fetches))
+    log.info("images: %s", "; ".join(summary.lines()))
+    return summary
+
+
+def _catalogue(image_root: Path, votes: Path | None, urls: Sequence[Path], jobs: int,
+               c: ImagesConfig) -> tuple[dict[str, ImageRef], set[str], ImagesSummary]:
+    """Every image the inputs list (merged), those on disk, and the summary so far;
+    refuses (nothing written) when a class or emotion has none, unless allowed."""
     local = scan_root(image_root)
     others = ([read_votes(Path(votes))] if votes is not None else []) + [
         read_url_list(Path(u)) for u in urls]
@@ -245,7 +139,7 @@ def run_images(
                             ignored_files=local.ignored_files,
                             ignored_folders=dict(local.ignored_folders),
                             ignored_paths=list(local.ignored_paths),
-                            allow_missing_classes=allow_missing_classes)
+                            allow_missing_classes=c.allow_missing_classes)
     if local.ignored_files:
         log.warning("images: %s", summary.ignored_line())
     rejected = [r for listing in others for r in listing.rejected]
@@ -254,7 +148,7 @@ def run_images(
     for r in rejected[:_REJECTED_SHOWN]:
         log.warning("input not used: %s: %s", r.where, r.reason)
 
-    if verified_only:
+    if c.verified_only:
         keep = {i: r for i, r in cat.items() if r.verified}
         summary.dropped_unverified = len(cat) - len(keep)
         cat = keep
@@ -266,88 +160,86 @@ def run_images(
         summary.empty_emotions = [e for e in EMOTIONS if e not in found]
     if summary.missing_line():
         log.warning("images: %s", summary.missing_line())
-    if not cat and not allow_missing_classes:
-        raise UserError(f"no images found (root {image_root}; layout: {layout}"
-                        + (f"; {other}" if other else "")
-                        + (f"; {summary.ignored_line()}" if local.ignored_files else "")
-                        + "; layouts read: <emotion>/*.jpg, <emotion>_NNNN.jpg, --votes "
-                          "<emotion>_*.csv, --urls)")
-    if summary.missing_line() and not allow_missing_classes:
-        raise UserError(f"images: {summary.missing_line()} (layout: {layout}"
-                        + (f"; {other}" if other else "")
-                        + (f"; {summary.ignored_line()}" if local.ignored_files else "")
-                        + "); nothing written: fix --root/--votes/--urls, or give "
-                          "--allow-missing-classes to go on without them")
+    what = ((f"; {other}" if other else "")
+            + (f"; {summary.ignored_line()}" if local.ignored_files else ""))
+    if not cat and not c.allow_missing_classes:
+        raise UserError(f"no images found (root {image_root}; layout: {layout}{what}"
+                        "; layouts read: <emotion>/*.jpg, <emotion>_NNNN.jpg, --votes "
+                        "<emotion>_*.csv, --urls)")
+    if summary.missing_line() and not c.allow_missing_classes:
+        raise UserError(f"images: {summary.missing_line()} (layout: {layout}{what}"
+                        "); nothing written: fix --root/--votes/--urls, or give "
+                        "--allow-missing-classes to go on without them")
+    return cat, on_disk, summary
 
-    rows: dict[str, Row] = {}
-    summary.already_present = sum(1 for i in on_disk if cat.get(i) and cat[i].url)
-    fetch_jobs_list: list[FetchJob] = []
+
+def _plan_fetches(cat: dict[str, ImageRef], on_disk: set[str], image_root: Path,
+                  offline: bool, rows: dict[str, Row]) -> list[FetchJob]:
+    """The URLs to fetch; images that cannot be had become ``missing`` rows."""
+    fetches: list[FetchJob] = []
     claimed: dict[str, str] = {cat[i].path or "": i for i in on_disk}
+
+    def missing(image_id: str, ref: ImageRef, reason: str) -> None:
+        rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
+                             status="missing", reason=reason)
+
     for image_id, ref in cat.items():
         if image_id in on_disk:
             continue
         rel = ref.path or f"{ref.emotion}/{image_id}{url_suffix(ref.url or '')}"
         if not _inside(image_root, rel):
-            rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
-                                 status="missing", reason=f"path {rel} leaves the image root")
+            missing(image_id, ref, f"path {rel} leaves the image root")
             continue
         if rel in claimed:
-            rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
-                                 status="missing", reason=f"path {rel} also given to "
-                                                          f"{claimed[rel]}")
+            missing(image_id, ref, f"path {rel} also given to {claimed[rel]}")
             continue
         claimed[rel] = image_id
         ref.path = rel
         if ref.url is None:
-            rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
-                                 status="missing", reason="not on disk and no usable URL")
+            missing(image_id, ref, "not on disk and no usable URL")
         elif offline:
             if (image_root / rel).is_file():
                 on_disk.add(image_id)
             else:
-                rows[image_id] = Row(image_id, "", ref.emotion, label_of(ref.emotion),
-                                     status="missing", reason=f"not on disk; not fetched "
-                                                              f"(--offline): {ref.url}")
+                missing(image_id, ref, f"not on disk; not fetched (--offline): {ref.url}")
         else:
-            fetch_jobs_list.append(FetchJob(image_id, ref.url, rel))
+            fetches.append(FetchJob(image_id, ref.url, rel))
+    return fetches
 
-    if fetch_jobs_list:
-        outcome = fetch_all(fetch_jobs_list, image_root, tables.IMAGE_LEDGER.at(wd.root),
-                            timeout=timeout, max_bytes=max_bytes, retries=retries,
-                            workers=fetch_jobs,
-                            retry_failed=retry_failed, backoff=backoff, progress=progress)
-        summary.fetch_attempted = (len(fetch_jobs_list) - outcome.already_present
-                                   - len(outcome.not_retried))
-        summary.downloaded, summary.fetch_failed = outcome.downloaded, outcome.failed
-        summary.already_present += outcome.already_present
-        summary.not_retried = len(outcome.not_retried)
-        for job in fetch_jobs_list:
-            entry = outcome.entries.get(job.image_id)
-            if entry is not None and entry.status == "ok":
-                on_disk.add(job.image_id)
-                continue
-            ref = cat[job.image_id]
-            why = f"{entry.status}: {entry.reason}" if entry else "not fetched"
-            if job.image_id in outcome.not_retried:
-                why += " (in an earlier run; --retry-failed asks again)"
-            rows[job.image_id] = Row(job.image_id, job.path, ref.emotion,
-                                     label_of(ref.emotion), status="download_failed",
-                                     reason=f"{why} ({job.url})")
-            if entry is not None:
-                summary.fetch_failures[entry.status] = \
-                    summary.fetch_failures.get(entry.status, 0) + 1
 
-    checks = _check(image_root, out, {i: cat[i] for i in on_disk if i in cat}, jobs,
-                    max_pixels, progress, summary)
-    verdicts = judge(cat, checks, min_size=min_size, placeholder_copies=placeholder_copies)
-    for image_id, res in checks.items():
-        ref, v = cat[image_id], verdicts[image_id]
-        status, reason = v.status, v.reason
-        if status == "missing":  # vanished between listing and checking
-            reason = res.detail
-        rows[image_id] = Row(image_id, res.path, ref.emotion, label_of(ref.emotion),
-                             res.sha256, res.width, res.height, status, reason)
+def _fetch(fetches: list[FetchJob], cat: dict[str, ImageRef], on_disk: set[str],
+           image_root: Path, ledger: Path, c: ImagesConfig, retry_failed: bool,
+           backoff: float, progress: bool, rows: dict[str, Row],
+           summary: ImagesSummary) -> None:
+    """Fetch the planned URLs; a failure becomes a ``download_failed`` row."""
+    outcome = fetch_all(fetches, image_root, ledger, timeout=c.timeout,
+                        max_bytes=c.max_bytes, retries=c.retries, workers=c.fetch_jobs,
+                        retry_failed=retry_failed, backoff=backoff, progress=progress)
+    summary.fetch_attempted = (len(fetches) - outcome.already_present
+                               - len(outcome.not_retried))
+    summary.downloaded, summary.fetch_failed = outcome.downloaded, outcome.failed
+    summary.already_present += outcome.already_present
+    summary.not_retried = len(outcome.not_retried)
+    for job in fetches:
+        entry = outcome.entries.get(job.image_id)
+        if entry is not None and entry.status == "ok":
+            on_disk.add(job.image_id)
+            continue
+        ref = cat[job.image_id]
+        why = f"{entry.status}: {entry.reason}" if entry else "not fetched"
+        if job.image_id in outcome.not_retried:
+            why += " (in an earlier run; --retry-failed asks again)"
+        rows[job.image_id] = Row(job.image_id, job.path, ref.emotion,
+                                 label_of(ref.emotion), status="download_failed",
+                                 reason=f"{why} ({job.url})")
+        if entry is not None:
+            summary.fetch_failures[entry.status] = \
+                summary.fetch_failures.get(entry.status, 0) + 1
 
+
+def _write(root: Path, rows: dict[str, Row], c: ImagesConfig, summary: ImagesSummary,
+           fetched: bool) -> None:
+    """``images/images.csv`` and the report, with the counts of the summary."""
     ordered = [rows[i] for i in sorted(rows)]
     summary.images_listed = len(ordered)
     summary.per_status = dict(sorted(Counter(r.status for r in ordered).items()))
@@ -355,16 +247,14 @@ def run_images(
                               for e in EMOTIONS}
     summary.ok_per_label = {g: sum(r.status == "ok" and r.label == g for r in ordered)
                             for g in LABELS}
-    tables.write_table(wd.root, tables.IMAGES, (r.row() for r in ordered))
-    settings = {"verified only": verified_only, "min size": min_size,
-                "max pixels": f"{max_pixels:,}", "placeholder copies": placeholder_copies,
-                "allow missing classes": allow_missing_classes}
-    atomic.write_text(tables.IMAGES_REPORT.at(wd.root), render_report(summary, ordered, settings))
-    summary.outputs = [str(tables.IMAGES.at(wd.root)), str(tables.IMAGES_REPORT.at(wd.root))]
-    if fetch_jobs_list:
-        summary.outputs.append(str(tables.IMAGE_LEDGER.at(wd.root)))
-    log.info("images: %s", "; ".join(summary.lines()))
-    return summary
+    tables.write_table(root, tables.IMAGES, (r.row() for r in ordered))
+    settings = {"verified only": c.verified_only, "min size": c.min_size,
+                "max pixels": f"{c.max_pixels:,}", "placeholder copies": c.placeholder_copies,
+                "allow missing classes": c.allow_missing_classes}
+    atomic.write_text(tables.IMAGES_REPORT.at(root), render_report(summary, ordered, settings))
+    summary.outputs = [str(tables.IMAGES.at(root)), str(tables.IMAGES_REPORT.at(root))]
+    if fetched:
+        summary.outputs.append(str(tables.IMAGE_LEDGER.at(root)))
 
 
 def _check(image_root: Path, out: Path, refs: dict[str, ImageRef], jobs: int, max_pixels: int,

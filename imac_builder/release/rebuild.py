@@ -16,8 +16,10 @@ from typing import Any
 
 from .. import atomic
 from .. import tables as T
+from ..config import RebuildConfig
 from ..errors import UserError
 from ..workdir import Workdir, update_state
+from ..ytdlp_access import YtdlpAccess
 from .checks import video_url
 from .manifest import Manifest
 from .verify import VerifySummary, run_verify
@@ -91,21 +93,22 @@ def restore_inputs(wd: Workdir, m: Manifest) -> int:
     return len(matches)
 
 
-def run_rebuild(workdir: Workdir | Path, manifest: Path, allow_missing: bool = False,
-                image_root: Path | None = None, jobs: int = 1, sleep: float = 0.0,
-                cookies: Path | None = None, proxy: str | None = None,
-                download_options: dict[str, Any] | None = None,
-                rate: float | None = None, progress: bool = True) -> RebuildSummary:
+def run_rebuild(workdir: Workdir | Path, *, manifest: Path,
+                config: RebuildConfig | None = None, allow_missing: bool = False,
+                image_root: Path | None = None, cookies: Path | None = None,
+                proxy: str | None = None, access: YtdlpAccess | None = None,
+                progress: bool = True,
+                _download_options: dict[str, Any] | None = None) -> RebuildSummary:
     """Fetch every released segment's audio by video id into ``workdir``, then verify.
 
-    ``rate`` paces the downloads as ``download --rate`` does (videos an hour across all
-    workers; None: download's default, 240; 0: unpaced); ``download_options`` are further
-    keyword arguments of :func:`~imac_builder.download.stage.run_download`
-    (``js_runtime``, ...)."""
-    from ..download.ratelimit import DEFAULT_RATE
+    The download runs with the ``jobs``, ``rate`` and ``sleep`` of ``config`` (``rate``
+    paces videos an hour across all workers as ``download --rate`` does; 0: unpaced);
+    ``cookies``, ``proxy`` and ``access`` reach yt-dlp as download's do.
+    ``_download_options`` (internal, tests) replaces ``run_download``'s keywords."""
+    from ..config import DownloadConfig
     from ..download.stage import run_download
 
-    rate = DEFAULT_RATE if rate is None else rate
+    config = config or RebuildConfig()
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     m = Manifest.load(manifest)
     summary = RebuildSummary(manifest=m.label)
@@ -113,8 +116,11 @@ def run_rebuild(workdir: Workdir | Path, manifest: Path, allow_missing: bool = F
     # status reads this: the songs came from a release, so nothing is left to search
     update_state(wd.root, rebuilt_from={"release": m.label, "name": m.name,
                                         "version": m.version, "songs": summary.songs})
-    dl = run_download(wd, jobs=jobs, retry_failed=True, sleep=sleep, cookies=cookies,
-                      proxy=proxy, rate=rate, progress=progress, **(download_options or {}))
+    options: dict[str, Any] = {
+        "config": DownloadConfig(jobs=config.jobs, sleep=config.sleep, rate=config.rate),
+        "access": access, **(_download_options or {})}
+    dl = run_download(wd, retry_failed=True, cookies=cookies, proxy=proxy,
+                      progress=progress, **options)
     summary.download = dl.to_dict()
     summary.download_lines = dl.lines()
     summary.verify = run_verify(wd, m, allow_missing=allow_missing, image_root=image_root,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import atomic
+from ..config import ReleaseConfig
 from ..errors import UserError
 from ..subset import for_release as subset_record
 from ..workdir import Workdir, update_state
@@ -117,10 +118,10 @@ def default_out() -> Path:
     return Path.cwd() / "manifests"
 
 
-def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None = None,
-                out: Path | None = None, pipeline: dict[str, Any] | None = None,
-                url: str = "", license_url: str = "", format: str = "manifest",
-                progress: bool = True, csv_safe: bool = False) -> ReleaseSummary:
+def run_release(workdir: Workdir | Path, *, config: ReleaseConfig | None = None,
+                version: str | None = None, out: Path | None = None,
+                pipeline: dict[str, Any] | None = None, csv_safe: bool = False,
+                format: str = "manifest", progress: bool = True) -> ReleaseSummary:
     """Write ``<out>/<name>-<version>/``; refuse understated or already released versions.
 
     ``pipeline`` is the pipeline configuration (the ``--config`` TOML tables) recorded
@@ -131,6 +132,8 @@ def run_release(workdir: Workdir | Path, name: str = "imac", version: str | None
     """
     if format not in FORMATS:
         raise UserError(f"--format {format!r}: choose {', '.join(FORMATS)}")
+    config = config or ReleaseConfig()
+    name, url, license_url = config.name, config.url, config.license_url
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     if not NAME.fullmatch(name or ""):
         raise UserError(f"--name {name!r}: use letters, digits, '-' and '_' only")

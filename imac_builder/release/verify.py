@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import atomic, guard
+from .. import tables as T
 from ..download.decode import pcm_sha256
 from ..errors import UserError
 from ..paths import inside
@@ -162,8 +163,8 @@ def run_verify(workdir: Workdir | Path, manifest: Path | Manifest, allow_missing
 
     summary.formulas = find_formulas(m.folder)
     images = [r for r in m.rows("images") if r["status"] == "ok"]
-    if image_root is None and (wd.root / "images" / "files").is_dir():
-        image_root = wd.root / "images" / "files"
+    if image_root is None and T.IMAGE_FILES.at(wd.root).is_dir():
+        image_root = T.IMAGE_FILES.at(wd.root)
     if images and image_root is None:
         summary.not_checked["images"] = len(images)
         images = []

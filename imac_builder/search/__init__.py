@@ -1,8 +1,21 @@
-"""The ``search`` stage: find each labelled song on YouTube and choose its video."""
+"""The ``search`` stage: find each labelled song on YouTube and choose its video.
 
-from .match import Candidate, MatchConfig, choose
-from .query import build_query, clean_artist, clean_title
-from .stage import SearchSummary, run_search
+Names are imported on first use, so the configuration (which reads the chooser's
+defaults from :mod:`.match`) does not load the stage.
+"""
 
-__all__ = ["Candidate", "MatchConfig", "SearchSummary", "build_query", "choose",
-           "clean_artist", "clean_title", "run_search"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_NAMES = {"Candidate": "match", "MatchConfig": "match", "choose": "match",
+          "build_query": "query", "clean_artist": "query", "clean_title": "query",
+          "SearchSummary": "stage", "run_search": "stage"}
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        return getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

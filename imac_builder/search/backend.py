@@ -12,6 +12,8 @@ from .match import Candidate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: The search backends by name (``search --backend``; built in ``stage._make_searcher``).
+BACKENDS: tuple[str, ...] = ("api", "ytdlp")
 
 
 class SearchError(Exception):

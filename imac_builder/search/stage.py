@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import atomic, guard, tables
+from ..config import SearchConfig
 from ..errors import UserError
 from ..journal import Journal
 from ..subset import SubsetSpec
@@ -32,7 +33,7 @@ from ..ytdlp_access import YtdlpAccess
 from .backend import Backoff, QuotaStop, Searcher, SearchError
 from .match import Candidate, Decision, MatchConfig, choose
 from .query import build_query
-from .quota import DEFAULT_DAILY_QUOTA, QuotaLedger, utcnow
+from .quota import QuotaLedger, utcnow
 from .registry import BACKENDS as _REGISTRY
 from .registry import BackendContext, backend_info
 
@@ -294,133 +295,182 @@ def _bar(total: int, progress: bool) -> Iterator:
 
 def run_search(
     workdir: Workdir | Path,
-    backend: str = "api",
+    *,
+    config: SearchConfig | None = None,
     limit: int | None = None,
     rerank: bool = False,
     retry_failed: bool | str = False,
     rematch: bool = False,
     api_key_file: Path | None = None,
-    daily_quota: int = DEFAULT_DAILY_QUOTA,
-    results: int = 10,
-    match: MatchConfig | None = None,
-    progress: bool = True,
-    searcher: Searcher | None = None,
-    http: object = None,
-    clock: Callable[[], datetime] = utcnow,
-    backoff: Backoff | None = None,
     access: YtdlpAccess | None = None,
     subset: SubsetSpec | Collection[str] | None = None,
     no_subset: bool = False,
+    progress: bool = True,
+    _searcher: Searcher | None = None,
+    _http: object = None,
+    _clock: Callable[[], datetime] = utcnow,
+    _backoff: Backoff | None = None,
 ) -> SearchSummary:
     """Search every labelled song not searched yet, then rewrite ``matches.csv``.
 
     ``retry_failed`` searches again the songs left without a match: ``True`` or
     ``"all"`` for every one, or a reason word (``search_failed``, ``no_match``, ...).
-    ``rematch`` chooses again, from the stored candidates, for every song whose video
-    failed to download for good (no network, no quota). ``searcher`` replaces the
-    backend (tests), ``http`` is handed to the backend: the API client takes an
-    ``HttpMockSequence``, the ytmusic backend a ``requests.Session`` (both in
-    tests), ``clock`` gives the time for the quota day.
+    ``rerank`` chooses again from the stored candidates; ``rematch`` does so for every
+    song whose video failed to download for good (no network, no quota either way).
     ``access`` holds the yt-dlp options of the ``ytdlp`` backend (JS runtime, browser
     cookies, extractor arguments). ``subset`` limits the searches to some songs
     (:mod:`imac_builder.subset`: options, recorded in ``workdir.json``, or track ids);
-    without it the recorded subset applies (``no_subset`` forgets it).
+    without it the recorded subset applies (``no_subset`` forgets it). Internal test
+    seams: ``_searcher`` replaces the backend, ``_http`` is handed to the backend (the
+    API client takes an ``HttpMockSequence``, the ytmusic backend a
+    ``requests.Session``), ``_clock`` gives the time for the quota day, ``_backoff`` the
+    retry pauses.
     """
-    backend_info(backend)  # one line naming the registered backends
-    if limit is not None and limit < 0:
-        raise UserError("--limit must be 0 or more")
-    if not 1 <= results <= 500:
-        raise UserError("--results must be between 1 and 500")
-    retry = "all" if retry_failed is True else (retry_failed or "")
-    if retry and retry not in RETRY_CHOICES:
-        raise UserError(f"--retry-failed {retry!r}: choose one of {', '.join(RETRY_CHOICES)}")
-    if sum(map(bool, (rerank, rematch, retry))) > 1:
-        raise UserError("--rerank, --rematch and --retry-failed exclude each other")
-    cfg = match or MatchConfig()
-    wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
-    songs, bad_rows = read_songs(wd.root)
-    out = wd.stage("search")
-    atomic.remove_stale_temporaries(out)
-    clog = CandidateLog(tables.CANDIDATES.at(wd.root))
-    records, bad_lines = clog.read()
-    previous = read_matches(wd.root)
-    overrides = read_overrides(wd.root)
-    excluded = read_failed_videos(wd.root)
-    summary = SearchSummary(backend=backend, rerank=rerank or rematch, rematch=rematch,
-                            bad_rows=bad_rows, bad_lines=bad_lines,
-                            match_config=cfg.to_dict())
-    known = {s.track_id for s in songs}
-    summary.unknown_overrides = sorted(t for t in overrides if t not in known)
-    failures: dict[str, str] = {
-        t: r["reason"] for t, r in previous.items()
-        if r.get("status") == "no_match" and (r.get("reason") or "").startswith("search_failed")
-        and t not in records}
-
+    config = config or SearchConfig()
+    retry = _check_modes(limit, rerank, rematch, retry_failed)
+    run = _SearchRun.open(workdir, config, rerank or rematch, rematch)
     if rerank or rematch:
-        if not clog.path.exists():
-            raise UserError(f"nothing to {'rematch' if rematch else 'rerank'}: {clog.path} "
-                            "does not exist; run search first")
-        if rematch:  # songs whose current video failed for good
-            for song in songs:
-                old = previous.get(song.track_id, {})
-                if old.get("status") == "matched" and old.get("video_id") in excluded:
-                    rec = records.get(song.track_id)
-                    new = _decide(song, rec, cfg, excluded) if rec else None
-                    if song.track_id in overrides:
-                        continue
-                    if new is not None and new.status == "matched":
-                        summary.rematched += 1
-                    else:
-                        summary.rematch_none += 1
-        _write_matches(wd.root, songs, records, failures, cfg, summary, overrides, excluded)
-        summary.remaining = summary.not_searched
-        log.info("search --rerank: %s", "; ".join(summary.lines()))
-        return summary
-
-    ledger = QuotaLedger.load(tables.QUOTA.at(wd.root), daily_quota, clock)
-    by_query = {r["query"]: r for r in records.values() if r.get("query")}
-    if retry:
-        todo = [s for s in songs if s.searchable and s.track_id not in overrides
-                and _wants_retry(s, records, failures, cfg, excluded, retry)]
-    else:
-        todo = [s for s in songs if s.searchable and s.track_id not in records
-                and s.track_id not in failures and s.track_id not in overrides]
-    chosen = subset_in_effect(wd.root, subset, no_subset)
-    if chosen is not None:
-        todo = [s for s in todo if s.track_id in chosen]
-        summary.subset = f"{len(chosen)} songs in the subset ({subset_describe(wd.root)})"
-    if limit is not None:
-        todo = todo[:limit]
-
-    own_searcher = searcher is None
+        return _choose_again(run, rematch)
+    todo = _songs_to_search(run, retry, limit, subset, no_subset)
+    ledger = QuotaLedger.load(tables.QUOTA.at(run.root), config.daily_quota, _clock)
+    own_searcher = _searcher is None
+    searcher = _searcher
     spent_before = ledger.spent_today
+    summary = run.summary
     try:
         if todo:
             if searcher is None:
-                searcher = _make_searcher(backend, ledger, results, api_key_file, http,
-                                          backoff, access)
-            _search_songs(todo, searcher, clog, records, by_query, failures, ledger, cfg,
-                          bool(retry), summary, progress)
+                searcher = _make_searcher(config.backend, ledger, config.results,
+                                          api_key_file, _http, _backoff, access)
+            by_query = {r["query"]: r for r in run.records.values() if r.get("query")}
+            _search_songs(todo, searcher, run.clog, run.records, by_query, run.failures,
+                          ledger, run.cfg, bool(retry), summary, progress)
     finally:
         if own_searcher and searcher is not None:
             searcher.close()  # type: ignore[attr-defined]
         summary.units_spent = max(0, ledger.spent_today - spent_before)
         uses_quota = (searcher.uses_quota if searcher is not None
-                      else _REGISTRY.get(backend, _REGISTRY["api"]).uses_quota)
+                      else _REGISTRY.get(config.backend, _REGISTRY["api"]).uses_quota)
         summary.quota_left = ledger.left if uses_quota else None
         ledger.save()
-        _write_matches(wd.root, songs, records, failures, cfg, summary, overrides, excluded)
-        summary.outputs.append(str(tables.QUOTA.at(wd.root)))
-    summary.remaining = sum(1 for s in songs if s.searchable and s.track_id not in records
-                            and s.track_id not in failures and s.track_id not in overrides)
+        run.write_matches()
+        summary.outputs.append(str(tables.QUOTA.at(run.root)))
+    _say_what_remains(run, ledger)
+    log.info("search: %s", "; ".join(summary.lines()))
+    return summary
+
+
+def _check_modes(limit: int | None, rerank: bool, rematch: bool,
+                 retry_failed: bool | str) -> str:
+    """The per-run modes, checked; returns the retry word ("" for none)."""
+    if limit is not None and limit < 0:
+        raise UserError("--limit must be 0 or more")
+    retry = "all" if retry_failed is True else (retry_failed or "")
+    if retry and retry not in RETRY_CHOICES:
+        raise UserError(f"--retry-failed {retry!r}: choose one of {', '.join(RETRY_CHOICES)}")
+    if sum(map(bool, (rerank, rematch, retry))) > 1:
+        raise UserError("--rerank, --rematch and --retry-failed exclude each other")
+    return retry
+
+
+@dataclass
+class _SearchRun:
+    """What one search run reads from the work directory before it starts."""
+
+    root: Path
+    cfg: MatchConfig
+    songs: list[SongInfo]
+    clog: CandidateLog
+    records: dict[str, dict]
+    previous: dict[str, dict]
+    overrides: dict[str, str]
+    excluded: dict[str, str]
+    failures: dict[str, str]
+    summary: SearchSummary
+
+    @classmethod
+    def open(cls, workdir: Workdir | Path, config: SearchConfig, reuse: bool,
+             rematch: bool) -> _SearchRun:
+        wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
+        cfg = config.match()
+        songs, bad_rows = read_songs(wd.root)
+        out = wd.stage("search")
+        atomic.remove_stale_temporaries(out)
+        clog = CandidateLog(tables.CANDIDATES.at(wd.root))
+        records, bad_lines = clog.read()
+        previous = read_matches(wd.root)
+        summary = SearchSummary(backend=config.backend, rerank=reuse, rematch=rematch,
+                                bad_rows=bad_rows, bad_lines=bad_lines,
+                                match_config=cfg.to_dict())
+        overrides = read_overrides(wd.root)
+        known = {s.track_id for s in songs}
+        summary.unknown_overrides = sorted(t for t in overrides if t not in known)
+        failures: dict[str, str] = {
+            t: r["reason"] for t, r in previous.items()
+            if r.get("status") == "no_match"
+            and (r.get("reason") or "").startswith("search_failed") and t not in records}
+        return cls(wd.root, cfg, songs, clog, records, previous, overrides,
+                   read_failed_videos(wd.root), failures, summary)
+
+    def write_matches(self) -> None:
+        _write_matches(self.root, self.songs, self.records, self.failures, self.cfg,
+                       self.summary, self.overrides, self.excluded)
+
+    def unsearched(self, song: SongInfo) -> bool:
+        return (song.searchable and song.track_id not in self.records
+                and song.track_id not in self.failures and song.track_id not in self.overrides)
+
+
+def _choose_again(run: _SearchRun, rematch: bool) -> SearchSummary:
+    """``--rerank`` / ``--rematch``: choose from the stored candidates, no network."""
+    if not run.clog.path.exists():
+        raise UserError(f"nothing to {'rematch' if rematch else 'rerank'}: {run.clog.path} "
+                        "does not exist; run search first")
+    if rematch:  # songs whose current video failed for good
+        for song in run.songs:
+            old = run.previous.get(song.track_id, {})
+            if old.get("status") == "matched" and old.get("video_id") in run.excluded:
+                rec = run.records.get(song.track_id)
+                new = _decide(song, rec, run.cfg, run.excluded) if rec else None
+                if song.track_id in run.overrides:
+                    continue
+                if new is not None and new.status == "matched":
+                    run.summary.rematched += 1
+                else:
+                    run.summary.rematch_none += 1
+    run.write_matches()
+    run.summary.remaining = run.summary.not_searched
+    log.info("search --rerank: %s", "; ".join(run.summary.lines()))
+    return run.summary
+
+
+def _songs_to_search(run: _SearchRun, retry: str, limit: int | None,
+                     subset: SubsetSpec | Collection[str] | None,
+                     no_subset: bool) -> list[SongInfo]:
+    """The songs this run searches: new ones, or with ``retry`` those left unmatched; of
+    the subset in effect, if any (:mod:`imac_builder.subset`)."""
+    if retry:
+        todo = [s for s in run.songs if s.searchable and s.track_id not in run.overrides
+                and _wants_retry(s, run.records, run.failures, run.cfg, run.excluded, retry)]
+    else:
+        todo = [s for s in run.songs if run.unsearched(s)]
+    chosen = subset_in_effect(run.root, subset, no_subset)
+    if chosen is not None:
+        todo = [s for s in todo if s.track_id in chosen]
+        run.summary.subset = (f"{len(chosen)} songs in the subset "
+                              f"({subset_describe(run.root)})")
+    return todo if limit is None else todo[:limit]
+
+
+def _say_what_remains(run: _SearchRun, ledger: QuotaLedger) -> None:
+    summary = run.summary
+    summary.remaining = sum(1 for s in run.songs if run.unsearched(s))
     if summary.stopped and summary.failed_in_a_row >= MAX_FAILURES_IN_A_ROW:
         summary.stopped += (f"; {summary.remaining} songs remain, those {MAX_FAILURES_IN_A_ROW}"
-                            f" first; when it works again: {retry_command(wd.root)}")
+                            f" first; when it works again: {retry_command(run.root)}")
     elif summary.stopped:
         summary.stopped += (f"; {summary.remaining} songs remain; the quota resets at "
                             f"{ledger.reset_text()}; run the same command again then")
-    log.info("search: %s", "; ".join(summary.lines()))
-    return summary
 
 
 def retry_command(root: Path) -> str:

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from ..markdown import table
 from .emotion import LABELS, Exclusions, TagDecision, normalize
+from .summary import Song, TagsSummary
 
 if TYPE_CHECKING:
     from .lastfm import LastfmTags
-    from .stage import Song, TagsSummary
 
 #: Paper Table 2: example tags with their frequency in the paper's database.
 PAPER_TABLE2: dict[str, list[tuple[str, int]]] = {

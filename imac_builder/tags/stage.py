@@ -5,98 +5,66 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import atomic, tables
+from ..config import TagsConfig
 from ..errors import UserError
 from ..workdir import Workdir
 from .emotion import LABELS, Exclusions, TagDecision, classify_tag, is_candidate, label_of
-from .lastfm import read_lastfm
+from .lastfm import LastfmTags, read_lastfm
 from .metadata import TrackMeta, read_metadata
 from .report import render_report
+from .summary import Song, TagsSummary
 
 log = logging.getLogger(__name__)
 
 SONGS_COLUMNS = tables.SONGS.columns
 
 
-@dataclass
-class Song:
-    """One labelled song (a row of ``tags/songs.csv``)."""
-
-    meta: TrackMeta
-    scores: dict[str, int]
-    label: str
-    tags: list[str]
-
-    def row(self) -> tuple:
-        m = self.meta
-        duration = "" if m.duration is None else f"{m.duration:.5f}".rstrip("0").rstrip(".")
-        return (m.track_id, m.song_id, m.artist_name, m.title, m.release, duration,
-                m.year, self.scores["positive"], self.scores["neutral"],
-                self.scores["negative"], self.label, "|".join(self.tags))
-
-
-@dataclass
-class TagsSummary:
-    """What the stage did, for the CLI, the report and a notebook."""
-
-    tracks_read: int = 0
-    tracks_with_candidates: int = 0
-    songs_labelled: int = 0
-    songs_per_label: dict[str, int] = field(default_factory=dict)
-    candidate_tags: int = 0
-    kept_tags: int = 0
-    kept_tags_per_group: dict[str, int] = field(default_factory=dict)
-    dropped_ambiguous: int = 0
-    dropped_excluded: int = 0
-    entries_below_min_weight: int = 0
-    songs_without_metadata: int = 0
-    duplicates_merged: int = 0
-    skipped_files: int = 0
-    skipped_reasons: dict[str, int] = field(default_factory=dict)
-    outputs: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def lines(self) -> list[str]:
-        per = ", ".join(f"{self.songs_per_label.get(g, 0)} {g}" for g in LABELS)
-        out = [
-            f"read {self.tracks_read} tracks; {self.songs_labelled} songs labelled ({per})",
-            f"{self.kept_tags} emotion tags kept of {self.candidate_tags} candidates "
-            f"({self.dropped_ambiguous} ambiguous, {self.dropped_excluded} excluded)",
-        ]
-        if self.songs_without_metadata:
-            out.append(f"{self.songs_without_metadata} labelled songs lack metadata")
-        if self.skipped_files:
-            why = ", ".join(f"{n} {r}" for r, n in sorted(self.skipped_reasons.items()))
-            out.append(f"skipped {self.skipped_files} unreadable track records ({why})")
-        out += [f"wrote {p}" for p in self.outputs]
-        return out
-
-
 def run_tags(
     workdir: Workdir | Path,
+    *,
     lastfm: Sequence[Path],
     metadata: Path | None = None,
-    exclusions: Path | Exclusions | None = None,
-    min_tag_weight: float = 0.0,
+    config: TagsConfig | None = None,
     progress: bool = True,
 ) -> TagsSummary:
     """Select, clean and group emotion tags; label songs; write the stage's outputs."""
+    config = config or TagsConfig()
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     if not lastfm:
         raise UserError("give at least one --lastfm source")
-    if isinstance(exclusions, Exclusions):
-        excl = exclusions
-    elif exclusions is not None:
-        excl = Exclusions.from_file(Path(exclusions))
-    else:
-        excl = Exclusions.default()
-
+    excl = (Exclusions.from_file(Path(config.exclusions)) if config.exclusions is not None
+            else Exclusions.default())
     data = read_lastfm(lastfm, is_candidate, progress=progress)
+    decisions, tracks_per_tag = _decide_tags(data, excl)
+    summary = TagsSummary(tracks_read=data.tracks_read,
+                          tracks_with_candidates=len(data.entries),
+                          duplicates_merged=data.duplicates_merged,
+                          skipped_files=sum(data.skipped.values()),
+                          skipped_reasons=dict(data.skipped))
+    labelled = _label(data, decisions, config.min_tag_weight, summary)
+    songs = _songs(labelled, data, metadata, summary)
+    _count_tags(decisions, songs, summary)
+    root = wd.root
+    tables.write_table(root, tables.SONGS, (s.row() for s in songs))
+    tag_rows = sorted(decisions.values(), key=lambda d: (-tracks_per_tag[d.tag], d.tag))
+    tables.write_table(root, tables.EMOTION_TAGS, (
+        (d.tag, d.group, "|".join(d.matched), tracks_per_tag[d.tag], int(d.kept), d.reason)
+        for d in tag_rows))
+    atomic.write_text(tables.TAGS_REPORT.at(root), render_report(
+        summary, songs, decisions, tracks_per_tag, data, excl, config.min_tag_weight,
+        metadata))
+    summary.outputs = [str(f.at(root)) for f in (tables.SONGS, tables.EMOTION_TAGS,
+                                                 tables.TAGS_REPORT)]
+    log.info("tags: %s", "; ".join(summary.lines()))
+    return summary
+
+
+def _decide_tags(data: LastfmTags, excl: Exclusions
+                 ) -> tuple[dict[str, TagDecision], Counter[str]]:
+    """Every candidate tag's decision (group, kept or why not), and its track count."""
     decisions: dict[str, TagDecision] = {}
     for per in data.entries.values():
         for tag in per:
@@ -107,12 +75,12 @@ def run_tags(
     tracks_per_tag: Counter[str] = Counter()
     for per in data.entries.values():
         tracks_per_tag.update(t for t in per if t in decisions)
+    return decisions, tracks_per_tag
 
-    summary = TagsSummary(tracks_read=data.tracks_read,
-                          tracks_with_candidates=len(data.entries),
-                          duplicates_merged=data.duplicates_merged,
-                          skipped_files=sum(data.skipped.values()),
-                          skipped_reasons=dict(data.skipped))
+
+def _label(data: LastfmTags, decisions: dict[str, TagDecision], min_tag_weight: float,
+           summary: TagsSummary) -> dict[str, tuple[dict[str, int], str, list[str]]]:
+    """Each track's scores per group, label and kept tags (tracks without a label out)."""
     labelled: dict[str, tuple[dict[str, int], str, list[str]]] = {}
     for track_id, per in data.entries.items():
         scores = dict.fromkeys(LABELS, 0)
@@ -129,7 +97,12 @@ def run_tags(
         label = label_of(scores)
         if label is not None:
             labelled[track_id] = (scores, label, sorted(kept))
+    return labelled
 
+
+def _songs(labelled: dict[str, tuple[dict[str, int], str, list[str]]], data: LastfmTags,
+           metadata: Path | None, summary: TagsSummary) -> list[Song]:
+    """The labelled songs with their metadata (from the file, else from the JSON)."""
     meta: dict[str, TrackMeta] = {}
     if metadata is not None:
         meta = read_metadata(Path(metadata), labelled.keys())
@@ -143,7 +116,11 @@ def run_tags(
             if artist is None:
                 summary.songs_without_metadata += 1
         songs.append(Song(m, scores, label, tags))
+    return songs
 
+
+def _count_tags(decisions: dict[str, TagDecision], songs: list[Song],
+                summary: TagsSummary) -> None:
     summary.songs_labelled = len(songs)
     summary.songs_per_label = {g: sum(s.label == g for s in songs) for g in LABELS}
     summary.candidate_tags = len(decisions)
@@ -153,16 +130,3 @@ def run_tags(
     summary.dropped_ambiguous = sum(d.group == "ambiguous" for d in decisions.values())
     summary.dropped_excluded = sum(not d.kept and d.group != "ambiguous"
                                    for d in decisions.values())
-
-    root = wd.root
-    tables.write_table(root, tables.SONGS, (s.row() for s in songs))
-    tag_rows = sorted(decisions.values(), key=lambda d: (-tracks_per_tag[d.tag], d.tag))
-    tables.write_table(root, tables.EMOTION_TAGS, (
-        (d.tag, d.group, "|".join(d.matched), tracks_per_tag[d.tag], int(d.kept), d.reason)
-        for d in tag_rows))
-    atomic.write_text(tables.TAGS_REPORT.at(root), render_report(
-        summary, songs, decisions, tracks_per_tag, data, excl, min_tag_weight, metadata))
-    summary.outputs = [str(f.at(root)) for f in (tables.SONGS, tables.EMOTION_TAGS,
-                                                 tables.TAGS_REPORT)]
-    log.info("tags: %s", "; ".join(summary.lines()))
-    return summary

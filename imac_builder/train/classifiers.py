@@ -9,12 +9,9 @@ and it bounds what a label-using model should reach on these features.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-if TYPE_CHECKING:
-    from .data import TrainData
+from .data import TrainData
 
 
 def _fit_predict(x: np.ndarray, y: np.ndarray, train: np.ndarray, seed: int) -> np.ndarray:

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import atomic
+from .. import tables as T
+from ..config import EvaluateConfig
 from ..errors import UserError
 from ..workdir import Workdir
 from .paper import PAPER_TABLE5
@@ -221,8 +223,8 @@ def retrieval(model: nn.Module, data: TrainData, img_emb: torch.Tensor, mus_emb:
     return out
 
 
-def run_evaluate(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
-                 retrieval_images: int | None = None, probes: bool = True,
+def run_evaluate(workdir: Workdir | Path, *, config: EvaluateConfig | None = None,
+                 run: str = "acp", probes: bool = True,
                  progress: bool = True) -> EvalSummary:
     """Evaluate a trained run; write ``runs/<run>/report.md``, ``evaluation.json`` and plots.
 
@@ -238,9 +240,10 @@ def run_evaluate(workdir: Workdir | Path, run: str = "acp", device: str = "auto"
     from .split import split_fingerprint
     from .trainer import load_checkpoint, run_dir, score_pairs
 
+    config = config or EvaluateConfig()
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     out = run_dir(wd, run)
-    dev = resolve_device(device)
+    dev, retrieval_images = resolve_device(config.device), config.retrieval_images
     ck = load_checkpoint(out / "model.pt")
     cfg = ck.get("config", {}) if isinstance(ck.get("config"), dict) else {}
     kind = cfg.get("model", "acp")
@@ -397,7 +400,7 @@ def all_runs(wd: Workdir, current: str, summary: EvalSummary, split_hash: str,
     from .. import guard
 
     rows = []
-    for path in sorted((wd.root / "runs").glob("*/metrics.json")):
+    for path in sorted(T.RUNS.at(wd.root).glob("*/metrics.json")):
         try:
             m = guard.json_object(path, "a run's metrics")
             acc, kind = guard.finite(m["test_accuracy"], "", lo=0, hi=1), \

@@ -23,14 +23,16 @@ import numpy as np
 
 from .. import atomic
 from .. import tables as T
+from ..config import SplitConfig
 from ..errors import UserError
+from ..vocab import PAIR_PROTOCOLS
 from ..workdir import Workdir
 
 LABELS = ("positive", "neutral", "negative")
 SPLITS = ("train", "val", "test")
 RATIOS = (0.7, 0.1, 0.2)
 PAIR_COLUMNS = ("image_id", "segment_id", "target")
-PROTOCOLS = ("balanced", "paper")
+PROTOCOLS = PAIR_PROTOCOLS
 
 
 @dataclass
@@ -193,9 +195,8 @@ def read_protocol(workdir: Workdir) -> str:
     return protocol
 
 
-def run_split(workdir: Workdir | Path, seed: int = 0, protocol: str = "balanced",
-              image_root: Path | None = None, phash_distance: int = 4,
-              artist_groups: bool = True, progress: bool = True) -> SplitSummary:
+def run_split(workdir: Workdir | Path, *, config: SplitConfig | None = None,
+              image_root: Path | None = None, progress: bool = True) -> SplitSummary:
     """Write ``splits/splits.csv``, the fixed ``pairs_val.csv``/``pairs_test.csv`` under
     ``protocol`` (rows shuffled) and ``splits/split.json``. Music is split by recording
     group (and artist, unless ``artist_groups`` is false) and images by content group
@@ -203,8 +204,9 @@ def run_split(workdir: Workdir | Path, seed: int = 0, protocol: str = "balanced"
     from ..features.store import FeatureStore
     from .groups import default_image_root, image_groups, merged, music_groups
 
-    if protocol not in PROTOCOLS:
-        raise UserError(f"unknown pair protocol {protocol!r}: choose {', '.join(PROTOCOLS)}")
+    config = config or SplitConfig()
+    seed, protocol, phash_distance = config.seed, config.protocol, config.phash_distance
+    artist_groups = config.artist_groups
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     music = FeatureStore.open(T.MUSIC_STORE.at(wd.root))
     images = FeatureStore.open(T.IMAGE_STORE.at(wd.root))

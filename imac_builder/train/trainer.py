@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__, atomic
+from .. import tables as T
 from ..config import TrainConfig
 from ..errors import UserError
 from ..workdir import Workdir
@@ -83,7 +84,7 @@ class TrainSummary:
 def run_dir(workdir: Workdir, run: str) -> Path:
     if not RUN_NAME_RE.fullmatch(run):
         raise UserError(f"run name {run!r}: use letters, digits, '.', '_' or '-' (max 64)")
-    return workdir.root / "runs" / run
+    return T.run_file(workdir.root, run)
 
 
 def save(obj: Any, path: Path) -> None:
@@ -187,8 +188,8 @@ def score_pairs(model: nn.Module, data: TrainData, pairs: PairSet,
     return PairScores(prob, (prob > 0.5).long(), pairs.target)
 
 
-def run_train(workdir: Workdir | Path, run: str = "acp", device: str = "auto",
-              config: TrainConfig | None = None, fresh: bool = False,
+def run_train(workdir: Workdir | Path, *, config: TrainConfig | None = None,
+              run: str = "acp", device: str = "auto", fresh: bool = False,
               progress: bool = True) -> TrainSummary:
     """Train ``config.model`` on the split of ``workdir``; resume an interrupted run of the same
     configuration from its last checkpoint unless ``fresh``."""
