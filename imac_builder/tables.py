@@ -71,6 +71,9 @@ CANDIDATES = File("search/candidates.jsonl", "search",
 MATCHES = _t("search/matches.csv", "search",
              "track_id video_id url video_title channel_title video_duration score status "
              "reason", "track_id", "the chosen video of every song, or no_match with why")
+SCORES = File("search/scores.json", "search",
+              "every stored candidate's score under the settings that chose matches.csv "
+              "(a cache review reads)")
 QUOTA = File("search/quota.json", "search", "API units spent per Pacific-time day")
 OVERRIDES = _t("search/overrides.csv", "you", "track_id video_id note", "track_id",
                "a person's decisions, applied by every search run, never written by the "
@@ -149,8 +152,8 @@ MANIFEST = File("manifests/<name>-<version>/", "release",
 
 #: Every table and file in pipeline order, for the docs and the contract tests.
 DECLARED: tuple[File, ...] = (
-    SONGS, EMOTION_TAGS, TAGS_REPORT, IMAC_SCORES, IMAC_AGREEMENT, CANDIDATES, MATCHES, QUOTA,
-    OVERRIDES, SEGMENTS, LEDGER, FAILED_VIDEOS, AUDIO,
+    SONGS, EMOTION_TAGS, TAGS_REPORT, IMAC_SCORES, IMAC_AGREEMENT, CANDIDATES, MATCHES, SCORES,
+    QUOTA, OVERRIDES, SEGMENTS, LEDGER, FAILED_VIDEOS, AUDIO,
     IMAGES, IMAGE_FILES, IMAGES_REPORT, IMAGE_LEDGER, MUSIC_STORE, IMAGE_STORE, SPECTROGRAM_STORE,
     PIXEL_STORE, *(failures_table(m) for m in STORES), SPLITS, *PAIRS.values(), SPLIT_INFO, RUN,
     MANIFEST,

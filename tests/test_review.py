@@ -156,8 +156,10 @@ def test_scores_are_cached_until_the_settings_or_candidates_change(tmp_path: Pat
     from imac_builder.workdir import update_state
 
     wd = make_workdir(tmp_path / "w")
+    assert write_review(wd, jobs=1).scored_now == 0  # the search's search/scores.json
+    (wd.root / "search" / "scores.json").unlink()
     assert write_review(wd, jobs=1).scored_now == 3
-    assert write_review(wd, jobs=1).scored_now == 0
+    assert write_review(wd, jobs=1).scored_now == 0  # review's own cache
     with (wd.root / "search" / "candidates.jsonl").open("a", encoding="utf-8") as fh:
         fh.write(json.dumps({"track_id": T4, "query": "q", "backend": "api", "searched_at": "x",
                              "candidates": [_cand("roads000001", "Roads", "Portishead",
@@ -171,10 +173,40 @@ def test_scores_are_cached_until_the_settings_or_candidates_change(tmp_path: Pat
     assert not any("< 75" in f for c in s[T1]["candidates"] for f in c["failed"])
 
 
+def test_the_search_stored_scores_are_the_ones_review_computes(tmp_path: Path) -> None:
+    """search/scores.json (the decision's own scores; a failed video's scored apart)
+    gives the page review writes when it scores every candidate itself."""
+    wd = make_workdir(tmp_path / "w")
+    page = wd.root / "review" / "index.html"
+    assert write_review(wd, jobs=1).scored_now == 0
+    stored = page_data(page.read_text(encoding="utf-8"))["songs"]
+    (wd.root / "search" / "scores.json").unlink()
+    assert write_review(wd, jobs=1).scored_now == 3
+    assert page_data(page.read_text(encoding="utf-8"))["songs"] == stored
+    t3 = rows(page_data(page.read_text(encoding="utf-8")))[T3]["candidates"]
+    assert t3[0]["excluded"] and t3[0]["score"] > t3[1]["score"]
+
+
+def test_an_edited_score_file_is_never_shown(tmp_path: Path) -> None:
+    """A hand-edited entry of search/scores.json (another shape, or another song's
+    key) is scored again, never shown."""
+    wd = make_workdir(tmp_path / "w")
+    path = wd.root / "search" / "scores.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["songs"][T1][1][0][0] = "99"  # a score that is not a number
+    doc["songs"][T2][0] = "0" * 20  # another key
+    doc["songs"][T3][1] = doc["songs"][T3][1][:1]  # a row short
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert write_review(wd, jobs=1).scored_now == 3
+    path.write_text("[1, 2", encoding="utf-8")
+    assert write_review(wd, jobs=1).scored_now == 0  # review's own cache now
+
+
 def test_parallel_scoring_gives_the_same_page(tmp_path: Path, monkeypatch) -> None:
     from imac_builder.review import data
 
     wd = make_workdir(tmp_path / "w")
+    (wd.root / "search" / "scores.json").unlink()
     write_review(wd, jobs=1)
     one = page_data((wd.root / "review" / "index.html").read_text(encoding="utf-8"))["songs"]
     (wd.root / "review" / ".scores.json").unlink()

@@ -8,10 +8,8 @@ with 20 candidates each stay a page a browser opens in about a second.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import math
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -63,17 +61,9 @@ def match_config(root: Path) -> Any:
 def _score_songs(jobs: list[tuple[str, str, float | None, list[dict]]],
                  cfg: Any) -> list[list[list]]:
     """Score every candidate of each (artist, title, duration, candidates)."""
-    from ..search.match import Candidate, score_candidate
+    from ..search.scores import score_rows
 
-    out = []
-    for artist, title, duration, cands in jobs:
-        rows = []
-        for c in cands:
-            s = score_candidate(artist, title, duration, Candidate.from_dict(c), cfg)
-            rows.append([s.score, round(s.title), round(s.artist), s.official,
-                         list(s.penalties), list(s.qualifiers), list(s.failed)])
-        out.append(rows)
-    return out
+    return [score_rows(a, t, d, c, cfg) for a, t, d, c in jobs]
 
 
 def _score_all(jobs: list[tuple[str, str, float | None, list[dict]]], cfg: Any,
@@ -87,77 +77,38 @@ def _score_all(jobs: list[tuple[str, str, float | None, list[dict]]], cfg: Any,
     return [r for part in parts for r in part]
 
 
-def _song_key(artist: str, title: str, duration: float | None, cands: list[dict]) -> str:
-    blob = json.dumps([artist, title, duration, cands], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha1(blob.encode("utf-8"), usedforsecurity=False).hexdigest()[:20]
-
-
-def _load_cache(root: Path, config_hash: str) -> dict[str, list]:
-    from ..errors import UserError
-    from ..guard import read_json
-
-    try:  # bounded and strict: a FIFO or a link planted here is no cache
-        doc = read_json(root / CACHE, "a score cache", nofollow=True)
-    except (OSError, UserError):
-        return {}
-    if not isinstance(doc, dict) or doc.get("config") != config_hash or \
-            not isinstance(doc.get("songs"), dict):
-        return {}
-    return doc["songs"]
-
-
-def _valid_rows(rows: object, n: int) -> bool:
-    """Whether a cached entry has the shape :func:`_score_songs` writes: one row per
-    candidate of [score, title, artist, official (text), penalties, qualifiers, failed]
-    (a hand-edited cache entry of another shape is a miss, never used)."""
-    def num(v: object) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-    def words(v: object) -> bool:
-        return isinstance(v, list) and all(isinstance(x, str) for x in v)
-
-    return isinstance(rows, list) and len(rows) == n and all(
-        isinstance(r, list) and len(r) == 7 and num(r[0]) and num(r[1]) and num(r[2])
-        and isinstance(r[3], str) and words(r[4]) and words(r[5]) and words(r[6])
-        for r in rows)
-
-
 def scores(root: Path, items: list[tuple[str, str, str, float | None, list[dict]]],
            cfg: Any, workers: int = 1) -> tuple[dict[str, list[list]], int]:
-    """Every candidate's score by track id, reusing ``W/review/.scores.json`` for songs
-    whose metadata, candidates and chooser settings are unchanged; and how many songs
-    were scored now."""
-    from .. import atomic
+    """Every candidate's score by track id, and how many songs were scored now.
 
-    config_hash = hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode(),
-                               usedforsecurity=False).hexdigest()
-    cache = _load_cache(root, config_hash)
-    keys = {tid: _song_key(a, t, d, c) for tid, a, t, d, c in items}
+    Scores come from ``search/scores.json`` (written by the search that chose the
+    matches) or ``W/review/.scores.json`` (what review scored itself) when the song, its
+    candidates and the chooser's settings are unchanged; the rest are scored here."""
+    from ..search import scores as S
+
+    cfg_hash = S.config_hash(cfg)
+    n = sum(len(c) for *_, c in items)
+    stored = S.load(T.SCORES.at(root), cfg_hash, n)
+    cache = S.load(root / CACHE, cfg_hash, n)
+    keys = {tid: S.song_key(a, t, d, c) for tid, a, t, d, c in items}
     out: dict[str, list[list]] = {}
+    mine: dict[str, tuple[str, list[list]]] = {}
     todo = []
-    bad = 0
     for tid, artist, title, dur, cands in items:
-        hit = cache.get(tid)
-        if isinstance(hit, list) and len(hit) == 2 and hit[0] == keys[tid] and \
-                _valid_rows(hit[1], len(cands)):
-            out[tid] = hit[1]
-        else:
-            bad += hit is not None and isinstance(hit, list) and len(hit) == 2 and \
-                hit[0] == keys[tid]
-            todo.append((tid, artist, title, dur, cands))
-    if bad:
-        log.warning("ignored %d malformed entries of %s (edited?): scored again", bad,
-                    root / CACHE)
+        hit = S.lookup(stored, tid, keys[tid], len(cands))
+        if hit is None:
+            hit = S.lookup(cache, tid, keys[tid], len(cands))
+            if hit is None:
+                todo.append((tid, artist, title, dur, cands))
+                continue
+            mine[tid] = (keys[tid], hit)
+        out[tid] = hit
     fresh = _score_all([x[1:] for x in todo], cfg, workers)
     for (tid, *_), rows in zip(todo, fresh, strict=True):
         out[tid] = rows
+        mine[tid] = (keys[tid], rows)
     if todo:
-        try:
-            atomic.write_text(root / CACHE, json.dumps(
-                {"config": config_hash, "songs": {t: [keys[t], out[t]] for t in out}},
-                separators=(",", ":")))
-        except OSError as e:  # only a cache: the page is still right without it
-            log.warning("could not write %s: %s", root / CACHE, e)
+        S.save(root / CACHE, cfg_hash, mine)
     return out, len(todo)
 
 

@@ -324,6 +324,8 @@ class Decision:
     status: str  # "matched" or "no_match"
     best: Scored | None
     reason: str
+    #: every candidate's score, in the order the candidates were given
+    scored: list[Scored] = field(default_factory=list)
 
 
 @lru_cache(maxsize=4096)
@@ -1192,13 +1194,12 @@ def choose(artist: str, title: str, duration: float | None,
         return Decision("no_match", None, "no_metadata: the song has no artist or title")
     if not candidates:
         return Decision("no_match", None, "no_candidates: the search returned no videos")
-    scored = [score_candidate(artist, title, duration, c, cfg, album) for c in candidates]
-    scored.sort(key=lambda s: (bool(s.failed), -s.raw, s.candidate.rank))
-    best = scored[0]
+    given = [score_candidate(artist, title, duration, c, cfg, album) for c in candidates]
+    best = min(given, key=lambda s: (bool(s.failed), -s.raw, s.candidate.rank))
     if not best.failed:
-        return Decision("matched", best, best.explain())
-    top = max(scored, key=lambda s: (s.raw, -s.candidate.rank))
+        return Decision("matched", best, best.explain(), given)
+    top = max(given, key=lambda s: (s.raw, -s.candidate.rank))
     c = top.candidate
     return Decision("no_match", top,
                     f"below_threshold: best '{c.title}' ({c.channel_title}) scored "
-                    f"{top.score:.1f}: {'; '.join(top.failed)}; {top.explain()}")
+                    f"{top.score:.1f}: {'; '.join(top.failed)}; {top.explain()}", given)

@@ -30,6 +30,7 @@ from ..subset import in_effect as subset_in_effect
 from ..vocab import DOWNLOAD_STATUSES, SEARCH_REASONS, is_track_id, is_video_id, watch_url
 from ..workdir import Workdir
 from ..ytdlp_access import YtdlpAccess
+from . import scores
 from .backend import Backoff, QuotaStop, Searcher, SearchError
 from .match import Candidate, Decision, MatchConfig, choose
 from .query import build_query
@@ -592,7 +593,12 @@ def _write_matches(root: Path, songs: list[SongInfo], records: dict[str, dict],
     summary.matched = summary.no_match = summary.failed = summary.not_searched = 0
     summary.overrides = summary.skipped = 0
     summary.excluded_videos = len(excluded or {})
+    entries: dict[str, tuple[str, list[list]]] = {}
     for song in songs:
+        if song.track_id in records:
+            d = _decide(song, records[song.track_id], cfg, excluded)
+            entries[song.track_id] = _score_entry(song, records[song.track_id], d, cfg,
+                                                  excluded)
         if song.track_id in overrides:
             vid, note = overrides[song.track_id]
             row = _override_row(song, vid, note, records.get(song.track_id))
@@ -605,7 +611,7 @@ def _write_matches(root: Path, songs: list[SongInfo], records: dict[str, dict],
             rows.append(row)
             continue
         if song.track_id in records:
-            d = _decide(song, records[song.track_id], cfg, excluded)
+            pass  # decided above
         elif not song.searchable:
             d = Decision("no_match", None, "no_metadata: the song has no artist or title")
         elif song.track_id in failures:
@@ -620,4 +626,18 @@ def _write_matches(root: Path, songs: list[SongInfo], records: dict[str, dict],
             summary.no_match += 1
         rows.append(_match_row(song, d))
     tables.write_table(root, tables.MATCHES, rows)
+    scores.save(tables.SCORES.at(root), scores.config_hash(cfg), entries)
     summary.outputs = [str(tables.CANDIDATES.at(root)), str(tables.MATCHES.at(root))]
+
+
+def _score_entry(song: SongInfo, record: dict, d: Decision, cfg: MatchConfig,
+                 excluded: dict[str, str] | None) -> tuple[str, list[list]]:
+    """The song's key and every stored candidate's score for ``search/scores.json``:
+    the decision's own scores (given for the candidates not excluded, in order), the
+    excluded (failed) videos scored apart."""
+    cands = record.get("candidates") or []
+    decided = iter(d.scored)
+    rows = [scores.row(next(decided)) if d.scored and c["video_id"] not in (excluded or {})
+            else scores.score_rows(song.artist, song.title, song.duration, [c], cfg)[0]
+            for c in cands]
+    return scores.song_key(song.artist, song.title, song.duration, cands), rows
