@@ -144,15 +144,22 @@ def _key(title: str) -> str:
     return fold(re.sub(r"\s*[\(\[].*?[\)\]]", "", clean_title(title)))
 
 
-def linked(cfg: MatchConfig | None = None, linked_csv: Path = LINKED) -> Tally:
-    """The blind-labelled linked-video sample: single videos, and lists with the same
+#: The linked samples: the first (tuned on after its third measurement), dev (labelled
+#: for tuning) and test (measured, never read row by row); artists disjoint between them.
+PARTS = {"first": "linked", "dev": "linked_dev", "test": "linked_test"}
+
+
+def linked(cfg: MatchConfig | None = None, linked_csv: Path = LINKED,
+           part: str = "first") -> Tally:
+    """A blind-labelled linked-video sample: single videos, and lists with the same
     artist's other linked videos as impostors (those need the shared data)."""
     cfg = cfg or MatchConfig()
     labels = {}
-    with (DATA / "linked_labels.csv").open(encoding="utf-8", newline="") as fh:
+    stem = PARTS[part]
+    with (DATA / f"{stem}_labels.csv").open(encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh):
             labels[int(r["row"])] = r["label"].strip()
-    with (DATA / "linked_sample.csv").open(encoding="utf-8", newline="") as fh:
+    with (DATA / f"{stem}_sample.csv").open(encoding="utf-8", newline="") as fh:
         sample = list(csv.DictReader(fh))
     by_artist: dict[str, list[dict]] = defaultdict(list)
     if linked_csv.exists():
@@ -208,20 +215,28 @@ def linked(cfg: MatchConfig | None = None, linked_csv: Path = LINKED) -> Tally:
     return t
 
 
-def table(search: Tally, link: Tally) -> str:
-    lines = ["| on real, blind-labelled material | search lists (YouTube Music) "
-             "| linked videos (+ same-artist impostors) |", "|---|---|---|"]
-    for (name, a), (_, b) in zip(search.rows(), link.rows(), strict=True):
-        lines.append(f"| {name} | {a} | {b} |")
+def table(columns: dict[str, Tally]) -> str:
+    lines = ["| on real, blind-labelled material | " + " | ".join(columns) + " |",
+             "|---" * (len(columns) + 1) + "|"]
+    rows = [t.rows() for t in columns.values()]
+    for i, (name, _) in enumerate(rows[0]):
+        lines.append(f"| {name} | " + " | ".join(r[i][1] for r in rows) + " |")
     return "\n".join(lines)
 
 
 def main() -> None:
-    s, lk = search_lists(), linked()
-    print(table(s, lk))
+    """``-v`` lists the misses of the search lists and the first and dev linked samples
+    (never the test sample's: it is measured, not read)."""
+    cols = {"search lists (YouTube Music)": search_lists(),
+            "linked, first 600": linked(part="first"),
+            "linked, dev 800": linked(part="dev"),
+            "linked, test 600 (held out)": linked(part="test")}
+    print(table(cols))
     if "-v" in sys.argv:
-        for m in s.misses + lk.misses:
-            print(" ", m)
+        for name, t in cols.items():
+            if "test" not in name:
+                for m in t.misses:
+                    print(" ", name.split(",")[0], m)
 
 
 if __name__ == "__main__":
