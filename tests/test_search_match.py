@@ -158,3 +158,53 @@ def test_precision_and_recall_on_real_msd_songs(capsys: pytest.CaptureFixture) -
 
 def test_fold_is_accent_and_punctuation_blind() -> None:
     assert fold("Céline Dion & Friends: L'Amour!") == "celine dion and friends lamour"
+
+
+# Rules read from the blind-labelled dev sample of linked videos (issue 24, second
+# round); each pair is a real title and what its labeller said of it.
+@pytest.mark.parametrize("artist, title, album, video, channel, accepted", [
+    # "Pt. 2" is the song's "Pt. II"; a "/ Bonus Track" edition suffix on the song
+    ("B.o.B", "Airplanes, Pt. II (feat. Eminem & Hayley Williams of Paramore)", None,
+     "B.o.B - Airplanes, Pt. 2 (Lyrics) ft. Eminem & Hayley Williams", "Loku", True),
+    ("Skylar Grey", "Coming Home - Part II / Bonus Track", None,
+     "Skylar Grey - Coming Home, Pt. II (Official Video)", "SkylarGreyVEVO", True),
+    ("Third Eye Blind", "Jumper - 1998 Edit", None,
+     "Third Eye Blind - Jumper (Official Music Video) [HD]", "Third Eye Blind Videos", True),
+    # a film's soundtrack credit names the film, not a version
+    ("Charlie Puth", "See You Again (feat. Charlie Puth)", None,
+     "Wiz Khalifa - See You Again ft. Charlie Puth [Official Video] Furious 7 Soundtrack",
+     "Wiz Khalifa Music", True),
+    # a soundtrack's song uploaded under the whole name of its film; not under part of it
+    ("Meryl Streep", "Our Last Summer - From 'Mamma Mia!' Original Motion Picture Soundtrack",
+     "Mamma Mia! The Movie Soundtrack", "Our Last Summer (Mamma Mia Movie SoundTrack)",
+     "hammondlover07", True),
+    ("Meryl Streep", "Super Trouper",
+     "Mamma Mia! Here We Go Again (Original Motion Picture Soundtrack)",
+     "Mamma Mia - Super trouper", "chantal litchfield", False),
+    # a live song: another language's "live" and its DVD are the same kind of recording
+    ("Eduardo Costa", "Separação - Ao Vivo", None, "Eduardo Costa - Separação (En Vivo)",
+     "EduardoCostaVEVO", True),
+    ("Eduardo Costa", "Ainda Tô Aí - Ao Vivo", "Fora da Lei (Ao Vivo)",
+     "AINDA TÔ AI | Eduardo Costa (Clipe Oficial ) DVD #ForaDaLei", "Eduardo Costa", True),
+    # ... which a studio song's video may not carry, even in a credits block
+    ("Eduardo Costa", "Amor de Violeiro", "Eduardo Costa - Acustico",
+     "AMOR DE VIOLEIRO | Eduardo Costa   (Clipe Oficial) DVD #ForaDaLei #AmorDeVioleiro",
+     "Eduardo Costa", False),
+    ("Sid Sriram", "Ennodu Nee Irundhaal", "I (Original Motion Picture Soundtrack)",
+     "Ennodu Nee Irundhaal | Sid Sriram rendition", "Sid Sriram", False),
+    ("Sadhana Sargam", "Vennelave Vennelave", "Merupu Kalalu",
+     "Vennelave Vennelave Song | Sadhana Sargam & Performance | Samajavaragamana | "
+     "27th September 2020", "etvteluguindia", False),
+    # a film-song upload led by another song's title: the song's is only the film's
+    ("Salim–Sulaiman", "Aaja Nachle", "Aaja Nachle",
+     "Is Pal Song | Aaja Nachle | Kunal Kapoor, Konkona Sen | Sonu Nigam | Shreya Ghoshal "
+     "| Salim-Sulaiman", "YRF", False),
+    ("Sadhana Sargam", "Merke Merke", None,
+     "Yuvan Shankar Raja - Merke Merke Hd Video Song | Kanda Naal Mudhal Tamil Movie",
+     "Star Music Spot", False),  # (the artist is not named: refused for that, not the head)
+])
+def test_dev_sample_rules(artist: str, title: str, album: str | None, video: str,
+                          channel: str, accepted: bool) -> None:
+    d = choose(artist, title, None, [Candidate("x" * 11, video, channel, None, 0, "")], CFG,
+               album=album)
+    assert (d.status == "matched") is accepted, d.reason

@@ -547,6 +547,8 @@ def _explained(word: str, own: frozenset[str], scripts: frozenset[str]) -> bool:
 
     if word in own or word in _JOINERS or _YEAR_RE.fullmatch(word):
         return True
+    if _ROMAN.get(word, _ARABIC.get(word)) in own:  # "Pt. 2" for the song's "Pt. II"
+        return True
     sc = _script(word)
     if sc and sc not in scripts:  # the artist or title in another script: "박재범 Jay Park"
         return True
@@ -582,7 +584,7 @@ _HARD_QUAL = re.compile(
     r"instrumental|inst|beat|backing|minus|karaoke|cover|tribute|parody|tour|vivo|"
     r"directo|concert|concierto|konzert|acoustic|acustic[oa]|unplugged|"
     r"ensaio|gig|size|bonus|duet|duett|dueto|solo|orchestration|arrangement|"
-    r"arr|mashup|megamix|club|radio|special|anniversary|deluxe|performs|performing|"
+    r"arr|mashup|megamix|club|radio|special|anniversary|deluxe|performs|performing|rendition|"
     r"vocals?|isolated|stems?|multitrack|only|bass|drums?|sing ?along|singalong|"
     # concert venues: "[Wembley, 1986]", "Live from the Hollywood Bowl"
     r"hall|arena|stadium|theat(?:er|re)|amphitheat\w*|bowl|palladium|olympia|forum|"
@@ -599,6 +601,28 @@ _SAME_VERSION = re.compile(
     r"\bversi[oó]n\s+original\b")
 _SAME_WORDS = re.compile(r"\b(?:version|edit|radio)\b")
 _VERSION_WORD = re.compile(r"\b(?:version|versions|versao|versione|mix|remix|edit)\b")
+
+
+#: A film's or show's soundtrack credit: its words name the film, not a version.
+_SOUNDTRACK = re.compile(r"\b(?:soundtrack|ost|motion picture|bande originale|"
+                         r"trilha sonora|banda sonora)\b")
+#: Words that name another recording even inside a credits block ("| Sid Sriram
+#: rendition", "(Clipe Oficial) DVD #ForaDaLei").
+_CREDIT_VERSION = re.compile(r"\b(?:live|dvd|en vivo|ao vivo|rendition|unplugged|acoustic|"
+                             r"remix|cover|karaoke|instrumental|reprise|concert)\b")
+#: A day's date: a broadcast or a concert ("27th September 2020", "12 mai 1998").
+_DATE_RE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th|er)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|"
+                      r"sep|oct|nov|dec|janv|fev|avr|mai|juin|juil|aout|enero|febrero|marzo|"
+                      r"abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|"
+                      r"diciembre)[a-z]*\s+(?:19|20)\d\d\b")
+#: Words of an album's name that need not appear for the album to be named.
+_GENERIC_ALBUM = frozenset({"movie", "film", "game", "music", "songs", "series", "official",
+                            "edition", "special", "extended", "expanded", "anniversary"})
+#: What a live song's own title explains in a video's: another language's "live", the
+#: concert film it comes from ("Ao Vivo" for "(En Vivo)", "(DVD Ao Vivo em Fortaleza)").
+_LIVE_SONG = frozenset({"live", "vivo", "directo", "concert", "concierto", "konzert"})
+_LIVE_WORDS = ("live", "en", "vivo", "ao", "vivo", "en", "directo", "dvd", "concert",
+               "concierto", "konzert", "live")
 
 
 def _hard(part: str, extra: list[str]) -> bool:
@@ -663,7 +687,16 @@ def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
     for raw, whole, f, pp in folded:
         if whole.startswith(("prod ", "prod by ", "produced by ")) or (lead and whole == lead):
             continue
-        if (pp and credits) or _artist_list(raw, names, own_set, scripts, noise):
+        if _SOUNDTRACK.search(fold(raw)):  # "Furious 7 Soundtrack", "(Mamma Mia Movie OST)"
+            continue
+        if pp and credits:  # a credits block explains its names, never a version
+            kinds = [w for m in _CREDIT_VERSION.finditer(fold(raw)) for w in m.group(0).split()
+                     if not _explained(w, own_set, scripts)]
+            kinds += _DATE_RE.findall(fold(raw))  # a broadcast: "| 27th September 2020"
+            if kinds:
+                out.append((" ".join(dict.fromkeys(kinds)), True))
+            continue
+        if _artist_list(raw, names, own_set, scripts, noise):
             continue
         if len(channel) >= 4 and whole == channel:  # the uploader's own name: "(Desafío Music)"
             continue
@@ -776,7 +809,7 @@ _DASH_VERSION = re.compile(
 #: ("Song (Live)" is not answered by the studio video). Each: the words that say it.
 _REQUIRED = (
     ("live", frozenset({"live", "vivo", "directo", "concert", "concierto", "session",
-                        "sessions", "unplugged"})),
+                        "sessions", "unplugged", "dvd"})),
     ("remix", frozenset({"remix", "mix", "rmx", "rework", "edit", "bootleg", "flip", "vip",
                          "dub", "remixes", "version"})),
     ("acoustic", frozenset({"acoustic", "acustico", "acustica", "unplugged", "stripped"})),
@@ -792,6 +825,7 @@ _REQUIRED_WORDS = {
 
 
 _ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
+_ARABIC = {v: k for k, v in _ROMAN.items()}
 
 
 _NUM_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
@@ -932,6 +966,23 @@ def _lead_is_other(vtitle: str, credited: tuple[str, ...], featured: tuple[str, 
     return _names_in(tail, tuple(leads))
 
 
+#: A label's film-song title: "Is Pal Song | Aaja Nachle | Cast | Singers".
+_SONG_HEAD = re.compile(r"^\s*([^|｜]+?)\s+(?:full\s+)?(?:video\s+|lyrical\s+|audio\s+)?"
+                        r"(?:song|lyrical)\s*(?:[-–(\[][^|｜]*)?[|｜]", re.IGNORECASE)
+
+
+def _song_head(vtitle: str, main: str, names: tuple[str, ...]) -> str:
+    """The title a film-song upload leads with ("Is Pal Song | Aaja Nachle | ...") when
+    it is not the song's (whose title then only names the album or film)."""
+    m = _SONG_HEAD.match(vtitle)
+    if not m:
+        return ""
+    head = fold(m.group(1))
+    if not head or _names_in(head, names) or _window(fold(main), head)[0] >= 80:
+        return ""
+    return m.group(1).strip()
+
+
 def _extra_artists(cand_artists: tuple[str, ...], names: tuple[str, ...],
                    own: str) -> list[str]:
     """The artists a structured result credits beyond the song's (its artists, featured
@@ -1064,6 +1115,8 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     names, t, own, credited, featured = _song(artist, title)
     if album:
         own = own + tuple(fold(clean_title(album)).split())
+    if _LIVE_SONG & set(fold(title).split()):  # the title's, not the band Live's
+        own = own + _LIVE_WORDS
     vtitle, chan_text = _strip_credits(_prep(cand.title)), _prep(cand.channel_title)
     title_sim, artist_sim, official = 0.0, 0.0, ""
     # "Kathryn Williams", and "Williams, Kathryn" as uploaded; then the other credited
@@ -1102,9 +1155,21 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
         # Sony Music South for Haricharan's "Thuli Thuli" from the album "Paiya"
         label = official in ("label", "VEVO") or _is_label(chan_text)
         album_words = set(_album_words(album, t))
-        if label and album_words and album_words & set(fold(vtitle).split()):
+        vwords = set(fold(vtitle).split())
+        named = album_words & vwords
+        if label and named:
             artist_sim = cfg.min_artist
             structured = "album named on a label's channel"
+        elif named and album_words - _GENERIC_ALBUM <= vwords and \
+                _SOUNDTRACK.search(fold(f"{album or ''} {t}")):
+            # a film's or game's soundtrack uploaded under the film's name, not the
+            # singer's: "Our Last Summer (Mamma Mia Movie SoundTrack)", "Undertale -
+            # Megalovania" for the albums "Mamma Mia! The Movie Soundtrack" and
+            # "UNDERTALE Soundtrack"
+            # (every word of the album's name: "Mamma Mia" is not "Mamma Mia! Here We Go
+            # Again")
+            artist_sim = cfg.min_artist
+            structured = "album named: the song is from a soundtrack"
     pens = _penalties(vtitle, chan_text, own, tuple(cfg.penalty_words))
     squashed = tuple(x for n in names for x in (n.replace(" ", ""),
                                                  _THE.sub("", n).replace(" ", "")))
@@ -1121,7 +1186,7 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     fv = fold(vtitle)
     pens += [e for e in _effects(fv, " ".join(own)) if e not in pens]
     lost: tuple[str, ...] = ()
-    lead_br, other_lead, extra = "", False, []
+    lead_br, other_lead, extra, other_song = "", False, [], ""
     if title_sim >= cfg.min_title and artist_sim >= cfg.min_artist:
         # (only for a candidate that could pass: the others fail anyway)
         # title words match as words: "Link" is not "Linked", "(Other) Song" not "Song"
@@ -1129,6 +1194,7 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
         lead_br = _leading_bracket(vtitle, main, frozenset(own),
                                    _noise_re(f"{' '.join(names)} {fold(t)}"))
         other_lead = _lead_is_other(vtitle, credited, featured, main)
+        other_song = _song_head(vtitle, main, names)
         # a "song" result's artists are the release's credits; a "video" result's are
         # its uploader (the channel), which says nothing of the recording's credits
         extra = (_extra_artists(cand.artists, credited + featured, " ".join(own))
@@ -1174,6 +1240,9 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
         failed.append(f"another song's title ('({lead_br})' leads the title)")
     if other_lead:
         failed.append("another artist's track (the song's artist only featured)")
+    if other_song:
+        failed.append(f"another song of the album or film ('{other_song} Song |' leads "
+                      "the title)")
     if extra and (quals or harmless):
         failed.append("another version (credits " + ", ".join(extra)
                       + " with an unexplained part)")

@@ -26,10 +26,14 @@ _FEAT = re.compile(r"\s*(?:[\(\[]\s*(?:featuring|feat\.?|ft\.?)\s+[^\)\]]*[\)\]]
 _DASH_EDITION = re.compile(
     r"\s+[-–]\s+(?:(?:\d{4}\s+)?(?:digital(?:ly)?\s+)?re-?master(?:ed)?(?:\s+version)?"
     r"(?:\s+\d{4})?|(?:single|album|radio|mono|stereo|original|lp|45|7\"|us|uk)"
-    r"(?:\s+(?:version|edit|mix|mono|stereo))*|radio\s+edit|edit|mono|stereo|"
+    r"(?:\s+(?:version|edit|mix|mono|stereo))*|radio\s+edit|(?:\d{4}\s+)?edit|mono|stereo|"
     r"(?:\d{4}\s+)?(?:stereo|mono)\s+(?:mix|version)(?:\s+\d{4})?|"
     r"video\s+edit|(?:vers[aã]o\s+)?remasterizad[oa]|(?:versi[oó]n\s+)?remasterizad[oa]|"
     r"from\s+.+|bonus\s+track)\s*$", re.IGNORECASE)
+#: Editions after a slash: "Coming Home - Part II / Bonus Track".
+_SLASH_EDITION = re.compile(
+    r"\s*/\s*(?:bonus\s+track|single\s+version|album\s+version|radio\s+edit|"
+    r"soundtrack\s+version|remastered(?:\s+\d{4})?)\s*$", re.IGNORECASE)
 _ARTIST_FEAT = re.compile(r"\s+(?:featuring|feat\.?|ft\.?)\s+.*$", re.IGNORECASE)
 _THOUSANDS = re.compile(r"(?<=\d)_(?=\d{3}\b)")
 _COMMA = re.compile(r"_\s*")
@@ -66,7 +70,7 @@ def clean_title(title: str) -> str:
         return m.group(0) if _KEEP.search(m.group(0)) else ""
 
     t = _EDITION.sub(drop, t)
-    t = _DASH_EDITION.sub("", t)
+    t = _DASH_EDITION.sub("", _SLASH_EDITION.sub("", t))
     t = _FEAT.sub("", t)
     return _SPACES.sub(" ", t).strip(" -,")
 
