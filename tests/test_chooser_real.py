@@ -47,3 +47,29 @@ def test_real_linked_videos_among_impostors() -> None:
     assert t.right >= 482, t.misses
     assert t.wrong <= 1, t.misses
     assert t.false <= 2, t.misses
+
+
+@pytest.mark.parametrize("part, n_right, n_wrong, right, wrong_refused", [
+    ("dev", 698, 69, 638, 64),  # read (rules written from its misses): 642 / 65
+    ("test", 524, 51, 480, 37),  # held out, measured blind: 483 / 38
+])
+def test_second_round_linked_samples_offered_alone(part: str, n_right: int, n_wrong: int,
+                                                   right: int, wrong_refused: int) -> None:
+    t = ev.linked(linked_csv=ev.DATA / "absent.csv", part=part)
+    assert t.single_right == n_right and t.single_wrong == n_wrong
+    assert t.single_right_ok >= right
+    assert t.single_wrong_ok >= wrong_refused
+
+
+@pytest.mark.parametrize("part, lists, right, wrong, false", [
+    ("dev", 698, 637, 1, 3),  # 641 right, 1 wrong, 3 false
+    ("test", 524, 479, 1, 2),  # 483 right, 1 wrong, 2 false
+])
+def test_second_round_linked_samples_among_impostors(part: str, lists: int, right: int,
+                                                     wrong: int, false: int) -> None:
+    shared_data("spotify-youtube-linked")
+    t = ev.linked(part=part)
+    assert t.lists == lists
+    assert t.right >= right
+    assert t.wrong <= wrong
+    assert t.false <= false
