@@ -19,7 +19,6 @@ import math
 import os
 import re
 import stat
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -211,19 +210,42 @@ def strict_float(text: str) -> float:
     return v
 
 
+def _depth(doc: Any, limit: int) -> int:
+    """How deep arrays and objects nest in a parsed document (counted up to ``limit + 1``;
+    one pass, no recursion)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        obj, d = stack.pop()
+        if not isinstance(obj, (list, dict)):
+            continue
+        deepest = max(deepest, d)
+        if deepest > limit:
+            return deepest
+        for v in (obj.values() if isinstance(obj, dict) else obj):
+            if isinstance(v, (list, dict)):
+                stack.append((v, d + 1))
+    return deepest
+
+
 def parse_json(text: str, path: Path | str, what: str) -> Any:
-    """Parse JSON text strictly: nesting bounded before parsing; NaN, Infinity and
-    numbers that overflow refused; one line for every way it can be bad."""
-    bare = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
-    depth = max(accumulate(1 if c in "[{" else -1 for c in bare if c in "[]{}"), default=0)
-    if depth > JSON_DEPTH:
-        raise UserError(f"{path} nests {depth} levels deep, over the {JSON_DEPTH} {what} may "
-                        "have: it is not one")
+    """Parse JSON text strictly: nesting bounded; NaN, Infinity and numbers that overflow
+    refused; one line for every way it can be bad. (Linear in the text: the parser
+    refuses an unclosed string at once and very deep nesting with RecursionError; the
+    depth of what it parsed is counted afterwards.)"""
     try:
-        return json.loads(text, parse_constant=refuse_constant, parse_float=strict_float)
-    except (ValueError, RecursionError) as e:
+        doc = json.loads(text, parse_constant=refuse_constant, parse_float=strict_float)
+    except RecursionError:
+        raise UserError(f"{path} nests over {JSON_DEPTH} levels deep (more than the parser "
+                        f"follows), over the {JSON_DEPTH} {what} may have: it is not one"
+                        ) from None
+    except ValueError as e:
         raise UserError(f"{path} is not valid JSON ({type(e).__name__}: {str(e)[:80]}): "
                         f"it is not {what}") from None
+    depth = _depth(doc, JSON_DEPTH)
+    if depth > JSON_DEPTH:
+        raise UserError(f"{path} nests {depth}+ levels deep, over the {JSON_DEPTH} {what} may "
+                        "have: it is not one")
+    return doc
 
 
 def read_json(path: Path | str, what: str, limit: int = JSON_LIMIT, *,

@@ -412,3 +412,20 @@ def test_published_tables_respect_the_umask(box, runner):
 
 def test_report_redteam_total():
     print("\n[reliability] redteam: " + ", ".join(f"{k} {len(v)}" for k, v in TRIED.items()))
+
+
+@pytest.mark.parametrize("text, word", [
+    # an unclosed string of escaped quotes: the old depth pre-check rescanned it from every
+    # quote (20 KB took 1.3 s, 80 KB 19 s; this 1 MB one would take about an hour)
+    ('"' + '\\"' * 500_000, "not valid JSON"),
+    ("[" * 100 + "]" * 100, "nests"),
+    ("[" * 300_000 + "]" * 300_000, "nests"),
+])
+def test_json_a_person_may_edit_is_refused_in_one_pass(tmp_path, text, word):
+    from imac_builder.errors import UserError
+    from imac_builder.guard import read_json
+
+    path = tmp_path / "doc.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match=word):
+        read_json(path, "a document")

@@ -202,6 +202,35 @@ def test_an_edited_score_file_is_never_shown(tmp_path: Path) -> None:
     assert write_review(wd, jobs=1).scored_now == 0  # review's own cache now
 
 
+@pytest.mark.parametrize("value", [
+    "1" + "0" * 400,  # a whole number no float holds (math.isfinite overflowed on it)
+    "1e308", "-5", "100.5",  # out of a score's range
+])
+def test_a_score_out_of_range_is_scored_again(tmp_path: Path, value: str) -> None:
+    wd = make_workdir(tmp_path / "w")
+    path = wd.root / "search" / "scores.json"
+    text = path.read_text(encoding="utf-8")
+    doc = json.loads(text)
+    first = json.dumps(doc["songs"][T1][1][0][0])
+    path.write_text(text.replace(f"[[{first},", f"[[{value},", 1), encoding="utf-8")
+    assert write_review(wd, jobs=1).scored_now == 1
+
+
+def test_a_lone_surrogate_in_a_title_or_a_stored_score_is_written(tmp_path: Path) -> None:
+    """JSON may carry "\\ud800" (half a character): the page is still written and shows
+    it as the replacement character, never an internal error."""
+    wd = make_workdir(tmp_path / "w")
+    clog = wd.root / "search" / "candidates.jsonl"
+    clog.write_text(clog.read_text(encoding="utf-8").replace(
+        "Radiohead - Creep (Acoustic)", "Radiohead - Creep \\ud800(Acoustic)"), encoding="utf-8")
+    assert "\\ud800" in clog.read_text(encoding="utf-8")
+    summary = write_review(wd, jobs=1)
+    assert summary.songs == 4
+    page = (wd.root / "review" / "index.html").read_text(encoding="utf-8")
+    c3 = {c["video_id"]: c for c in rows(page_data(page))[T3]["candidates"]}
+    assert c3["creep000002"]["title"] == "Radiohead - Creep \ud800(Acoustic)"
+
+
 def test_parallel_scoring_gives_the_same_page(tmp_path: Path, monkeypatch) -> None:
     from imac_builder.review import data
 

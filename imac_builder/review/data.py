@@ -214,12 +214,15 @@ def build_data(workdir: Workdir | Path, *, jobs: int = 1) -> tuple[dict[str, Any
 
 def embed_json(data: Any) -> str:
     """JSON safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&``
-    (so no ``</script>`` or ``<!--`` can end the block) and no line separators."""
+    (so no ``</script>`` or ``<!--`` can end the block), no line separators, no lone
+    surrogates."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                     ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
-    return text
+    # a lone surrogate ("\\ud800" in a stored title) cannot be written as UTF-8: as the
+    # JSON escape it came in (never after a bare backslash: dumps escapes every one)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 __all__: Sequence[str] = ("CANDIDATE_FIELDS", "SONG_FIELDS", "build_data", "embed_json",

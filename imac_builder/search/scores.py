@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,8 @@ ROW_FIELDS = ("score", "title_sim", "artist_sim", "official", "penalties", "qual
               "failed")
 #: Bytes a stored candidate may take in the file (the reader's bound).
 BYTES_PER_CANDIDATE = 1024
+#: Longest word list entry kept (a penalty phrase, a qualifier, a failed threshold).
+TEXT_LIMIT = 2000
 
 
 def row(s: Scored) -> list:
@@ -53,18 +54,22 @@ def song_key(artist: str, title: str, duration: float | None, cands: list[dict])
 
 
 def valid_rows(rows: object, n: int) -> bool:
-    """Whether an entry has the shape :func:`row` writes, one row per candidate (a
-    hand-edited entry of another shape is a miss, never used)."""
-    def num(v: object) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """Whether an entry has the shape :func:`row` writes, one row per candidate, its
+    numbers within their ranges and its words short (a hand-edited entry of another
+    shape, or a score of 1e308, is a miss, never shown)."""
+    def num(v: object, lo: float, hi: float) -> bool:  # no NaN; a 400-digit int compares
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi
+
+    def text(v: object) -> bool:
+        return isinstance(v, str) and len(v) <= TEXT_LIMIT
 
     def words(v: object) -> bool:
-        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+        return isinstance(v, list) and len(v) <= 64 and all(text(x) for x in v)
 
     return isinstance(rows, list) and len(rows) == n and all(
-        isinstance(r, list) and len(r) == 7 and num(r[0]) and num(r[1]) and num(r[2])
-        and isinstance(r[3], str) and words(r[4]) and words(r[5]) and words(r[6])
-        for r in rows)
+        isinstance(r, list) and len(r) == 7 and num(r[0], 0, 100) and num(r[1], -100, 100)
+        and num(r[2], -100, 100) and text(r[3]) and words(r[4]) and words(r[5])
+        and words(r[6]) for r in rows)
 
 
 def load(path: Path, cfg_hash: str, candidates: int) -> dict[str, Any]:
