@@ -144,9 +144,11 @@ def _key(title: str) -> str:
     return fold(re.sub(r"\s*[\(\[].*?[\)\]]", "", clean_title(title)))
 
 
-#: The linked samples: the first (tuned on after its third measurement), dev (labelled
-#: for tuning) and test (measured, never read row by row); artists disjoint between them.
-PARTS = {"first": "linked", "dev": "linked_dev", "test": "linked_test"}
+#: The linked samples: the first (tuned on after its third measurement), dev and dev2
+#: (labelled for tuning; the same artists) and test and test2 (measured, never read row
+#: by row; the same artists); artists disjoint between first, dev* and test*.
+PARTS = {"first": "linked", "dev": "linked_dev", "test": "linked_test",
+         "dev2": "linked_dev2", "test2": "linked_test2"}
 
 
 def linked(cfg: MatchConfig | None = None, linked_csv: Path = LINKED,
@@ -230,7 +232,9 @@ def main() -> None:
     cols = {"search lists (YouTube Music)": search_lists(),
             "linked, first 600": linked(part="first"),
             "linked, dev 800": linked(part="dev"),
-            "linked, test 600 (held out)": linked(part="test")}
+            "linked, dev2 800": linked(part="dev2"),
+            "linked, test 600 (held out)": linked(part="test"),
+            "linked, test2 600 (held out)": linked(part="test2")}
     print(table(cols))
     if "-v" in sys.argv:
         for name, t in cols.items():

@@ -202,6 +202,35 @@ def test_fold_is_accent_and_punctuation_blind() -> None:
     ("Sadhana Sargam", "Merke Merke", None,
      "Yuvan Shankar Raja - Merke Merke Hd Video Song | Kanda Naal Mudhal Tamil Movie",
      "Star Music Spot", False),  # (the artist is not named: refused for that, not the head)
+    # (second dev sample) a cover that is the song's own artist's, on its channel; a
+    # cover *of* the song's artists elsewhere is a cover
+    ("Boyce Avenue", "Heaven", "Cover Sessions, Vol. 2",
+     "Heaven - Bryan Adams (Boyce Avenue feat. Megan Nicole acoustic cover) on Spotify & "
+     "Apple", "Boyce Avenue", True),
+    ("Kato", "Konoha Peace (Naruto)", "Sleep Anime Lofi Beats",
+     "Naruto Vibes - Konoha Peace (Kato Cover)", "Kato", True),
+    ("Alan Walker, Sabrina Carpenter, Farruko", "On My Way", None,
+     "On My Way (Alan Walker, Sabrina Carpenter & Farruko Cover Mix)", "Maxence Luchi",
+     False),
+    # a live song's video naming its live album; "From" inside a title names no film
+    ("Sorriso Maroto", "Volta Pra Casa - Ao Vivo", "Como Antigamente (Ao Vivo)",
+     "Sorriso Maroto - Volta Pra Casa (Como Antigamente)", "Sorriso Maroto", True),
+    ("Hank Williams, Jr.", "Okie From Muskogee - Live", "Okie From Muskogee (Live)",
+     'Merle Haggard & Willie Nelson "Okie from Muskogee"', "Ambassador Entertainment Inc.",
+     False),
+    # a club mix is required of the video like a remix
+    ("Pharrell Williams", "Frontin' (feat. Jay-Z) - Club Mix", None,
+     "Pharrell - Frontin' (Official HD Video) ft. Jay-Z", "PharrellWilliamsVEVO", False),
+    # dotted acronyms, "<3", "(Audio Only)", "Directed & Edited by", "2020 Stereo Remaster"
+    ("d4vd", "DTN", "DTN", "d4vd - D.T.N (Official Audio)", "d4vd", True),
+    ("Rels B", "SHORTY QUE TE VAYA BN <3", None, "RELS B - SHORTY QUE TE VAYA BN (Video "
+     "Oficial)", "Rels B", True),
+    ("Breaking Benjamin", "Blood", "Ember", "Breaking Benjamin - Blood (Audio Only)",
+     "BreakingBenjaminVEVO", True),
+    ("Tory Lanez", "Broke In A Minute", None,
+     "Tory Lanez - Broke In A Minute *Directed & Edited by Tory Lanez*", "Tory Lanez", True),
+    ("The Kinks", "Lola - 2020 Stereo Remaster", None, "The Kinks - Lola (Official Lyrics Video)",
+     "The Kinks", True),
 ])
 def test_dev_sample_rules(artist: str, title: str, album: str | None, video: str,
                           channel: str, accepted: bool) -> None:

@@ -39,7 +39,8 @@ _NOISE = (
     "official music video", "official video", "official audio", "official lyric video",
     "official lyrics video", "official visualizer", "official visualiser", "music video",
     "lyric video", "lyrics video", "with lyrics", "lyrics", "lyric", "audio", "video",
-    "official", "visualizer", "visualiser", "hd", "hq", "4k", "1080p", "720p", "remastered",
+    "audio only", "official", "visualizer", "visualiser", "hd", "hq", "4k", "1080p", "720p",
+    "remastered",
     "remaster", "remasterizado", "explicit", "clean", "album version", "radio edit",
     "single version", "original version", "stereo", "mono", "videoclip", "clip officiel",
     "mv", "m v", "high quality", "full song", "subtitulado", "letra", "legendado",
@@ -146,7 +147,8 @@ _SEG_RE = re.compile(r"\s[-–—~|]\s|\s*[|｜•]\s*|:\s|[\"“”«»「」�
 _TRACK_NO = re.compile(r"^\s*\d{1,2}\s*[.)]\s+")
 _TRACK_RE = re.compile(r"\btrack\s+\d{1,2}\b", re.IGNORECASE)
 _PART_ABBR = re.compile(r"\bPt\.?\s+(?=[0-9IVX])", re.IGNORECASE)
-_CREW_RE = re.compile(r"(?:🎥\s*|\b(?:shot|dir\.?|directed|filmed|prod\.?|produced)\s+)by\b\.?"
+_CREW_RE = re.compile(r"(?:🎥\s*|\b(?:shot|dir\.?|directed|filmed|edited|prod\.?|produced)"
+                      r"(?:\s*(?:&|and)\s*(?:shot|directed|filmed|edited|produced))*\s+)by\b\.?"
                       r"[^\-–—|\(\)\[\]]*", re.IGNORECASE)
 _CJK = r"\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _SCRIPT_EDGE = re.compile(rf"(?<=[A-Za-z0-9])(?=[{_CJK}])|(?<=[{_CJK}])(?=[A-Za-z0-9])")
@@ -200,11 +202,17 @@ BARE_OFF = 0.12
 HARMLESS_SHARE = 1 / 3
 
 
+#: "<3" is a heart, not a number; "D.T.N" is the acronym "DTN".
+_HEART = re.compile(r"<3+\b")
+_DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}[A-Za-z]?\b\.?")
+
+
 def _prep(text: str) -> str:
     """A title as compared: full-width forms folded (NFKC), no leading track number
     ("12. "), a space where Latin meets CJK or Hangul ("MAYDAY五月天")."""
     t = unicodedata.normalize("NFKC", text or "")
-    t = _PART_ABBR.sub("Part ", t)
+    t = _PART_ABBR.sub("Part ", _HEART.sub(" ", t))
+    t = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), t)
     return _SCRIPT_EDGE.sub(" ", _TRACK_NO.sub("", t))
 
 
@@ -772,8 +780,8 @@ _SONG_FEAT = re.compile(
 
 _LEAD_SLOT = re.compile(r"[^\-–—|:]+\s[-–—]\s")
 _NON_LETTERS = re.compile(r"[^a-z]")
-_FILM_RE = re.compile(r"\bfrom\s+[\"'“]?([^\"'”\)\]]+)", re.IGNORECASE)
-_FROM_TAIL = re.compile(r"\bfrom\s+.*$", re.IGNORECASE)
+_FILM_RE = re.compile(r"(?:[\(\[]|\s[-–]\s|/)\s*from\s+[\"'“]?([^\"'”\)\]]+)", re.IGNORECASE)
+_FROM_TAIL = re.compile(r"\s[-–]\s+from\s+.*$", re.IGNORECASE)  # "Song - From \"Film\""
 _DASH_SPLIT = re.compile(r"\s[-–]\s")
 _LABEL_SQUASHED = re.compile(
     r"sonymusic|tseries|zeemusic|universalmusic|warnermusic|tipsofficial|saregama|"
@@ -818,7 +826,7 @@ _REQUIRED = (
 )
 _REQUIRED_WORDS = {
     "live": "live", "vivo": "live", "directo": "live", "remix": "remix",
-    "rework": "remix", "acoustic": "acoustic", "acustico": "acoustic",
+    "rework": "remix", "mix": "remix", "acoustic": "acoustic", "acustico": "acoustic",
     "unplugged": "acoustic", "slowed": "slowed", "sped": "slowed", "reverb": "slowed",
     "instrumental": "instrumental",
 }
@@ -964,6 +972,36 @@ def _lead_is_other(vtitle: str, credited: tuple[str, ...], featured: tuple[str, 
     if any(_names_in(h, tuple(credited) + featured) for h in heads):
         return False
     return _names_in(tail, tuple(leads))
+
+
+_COVER_PART = re.compile(r"[\(\[]([^\)\]]*\bcover\b[^\)\]]*)[\)\]]", re.IGNORECASE)
+
+
+def _own_cover(vtitle: str, credited: tuple[str, ...], own: tuple[str, ...],
+               own_channel: bool) -> tuple[str, ...]:
+    """Words a cover credit explains when the cover is the song's own artist's (the
+    track is that cover), uploaded on that artist's channel: "(Boyce Avenue acoustic
+    cover)", "(Kato Cover)" (elsewhere "(Artist Cover)" is a cover *of* the artist); or
+    when the song's album is one of covers ("Covers", "Cover Sessions, Vol. 2")."""
+    out: list[str] = []
+    for m in _COVER_PART.finditer(vtitle) if own_channel else ():
+        inner = fold(m.group(1))
+        if _names_in(inner, credited):
+            out += inner.split()
+    if "covers" in own and "cover" not in own:
+        out.append("cover")
+    return tuple(out)
+
+
+def _live_album_named(album: str | None, title: str, artist: str, vwords: set[str]) -> bool:
+    """Whether a live song's video names its live album ("Volta Pra Casa (Como
+    Antigamente)" for the album "Como Antigamente (Ao Vivo)"): the album's own words,
+    not the artist's, not the live words."""
+    if not album or not _LIVE_SONG & set(fold(album).split()):
+        return False
+    words = set(_album_words(album, title)) - set(fold(f"{artist} {title}").split()) - \
+        _LIVE_SONG - {"ao", "en", "dvd"}
+    return bool(words & vwords)
 
 
 #: A label's film-song title: "Is Pal Song | Aaja Nachle | Cast | Singers".
@@ -1118,6 +1156,7 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     if _LIVE_SONG & set(fold(title).split()):  # the title's, not the band Live's
         own = own + _LIVE_WORDS
     vtitle, chan_text = _strip_credits(_prep(cand.title)), _prep(cand.channel_title)
+    own = own + _own_cover(vtitle, credited, own, _names_in(fold(chan_text), credited))
     title_sim, artist_sim, official = 0.0, 0.0, ""
     # "Kathryn Williams", and "Williams, Kathryn" as uploaded; then the other credited
     # artists ("Clean Bandit x Elley Duhé" for a song credited to Elley Duhé)
@@ -1178,7 +1217,9 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
                         fold(chan_text), _album_words(album, t))
     quals = [q for q, hard in parts if hard]
     vwords = set(fold(vtitle).split())
-    missing = [k for k, ws in _required(t) if not vwords & ws]
+    live_album = _live_album_named(album, t, artist, vwords)
+    missing = [k for k, ws in _required(t) if not vwords & ws
+               and not (k == "live" and live_album)]
     # the song names its remixer, arranger or session: the video must name the same
     missing += [" ".join(ws) for ws, anywhere in _version_names(t)
                 if not _names_version(ws, anywhere, vtitle, chan_text)]

@@ -25,7 +25,8 @@ _FEAT = re.compile(r"\s*(?:[\(\[]\s*(?:featuring|feat\.?|ft\.?)\s+[^\)\]]*[\)\]]
 #: Version", "- Single Version", "- Radio Edit", "- Mono", "- From \"Film\"".
 _DASH_EDITION = re.compile(
     r"\s+[-–]\s+(?:(?:\d{4}\s+)?(?:digital(?:ly)?\s+)?re-?master(?:ed)?(?:\s+version)?"
-    r"(?:\s+\d{4})?|(?:single|album|radio|mono|stereo|original|lp|45|7\"|us|uk)"
+    r"(?:\s+\d{4})?|(?:\d{4}\s+)?(?:stereo|mono)\s+re-?master(?:ed)?|"
+    r"(?:single|album|radio|mono|stereo|original|lp|45|7\"|us|uk)"
     r"(?:\s+(?:version|edit|mix|mono|stereo))*|radio\s+edit|(?:\d{4}\s+)?edit|mono|stereo|"
     r"(?:\d{4}\s+)?(?:stereo|mono)\s+(?:mix|version)(?:\s+\d{4})?|"
     r"video\s+edit|(?:vers[aã]o\s+)?remasterizad[oa]|(?:versi[oó]n\s+)?remasterizad[oa]|"
