@@ -50,8 +50,10 @@ def test_real_linked_videos_among_impostors() -> None:
 
 
 @pytest.mark.parametrize("part, n_right, n_wrong, right, wrong_refused", [
-    ("dev", 698, 69, 638, 64),  # read (rules written from its misses): 642 / 65
-    ("test", 524, 51, 480, 37),  # held out, measured blind: 483 / 38
+    ("dev", 698, 69, 640, 64),  # read (rules written from its misses): 644 / 65
+    ("dev2", 716, 62, 663, 47),  # read: 667 / 48
+    ("test", 524, 51, 480, 37),  # held out, measured blind: 484 / 38
+    ("test2", 525, 48, 477, 38),  # held out, measured once: 481 / 39
 ])
 def test_second_round_linked_samples_offered_alone(part: str, n_right: int, n_wrong: int,
                                                    right: int, wrong_refused: int) -> None:
@@ -62,8 +64,10 @@ def test_second_round_linked_samples_offered_alone(part: str, n_right: int, n_wr
 
 
 @pytest.mark.parametrize("part, lists, right, wrong, false", [
-    ("dev", 698, 637, 1, 3),  # 641 right, 1 wrong, 3 false
-    ("test", 524, 479, 1, 2),  # 483 right, 1 wrong, 2 false
+    ("dev", 698, 639, 1, 3),  # 643 right, 1 wrong, 3 false
+    ("dev2", 715, 662, 1, 3),  # 666 right, 0 wrong, 2 false
+    ("test", 524, 480, 1, 2),  # 484 right, 1 wrong, 2 false
+    ("test2", 525, 477, 1, 2),  # 481 right, 1 wrong, 1 false
 ])
 def test_second_round_linked_samples_among_impostors(part: str, lists: int, right: int,
                                                      wrong: int, false: int) -> None:
