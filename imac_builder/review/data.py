@@ -94,15 +94,20 @@ def scores(root: Path, items: list[tuple[str, str, str, float | None, list[dict]
     out: dict[str, list[list]] = {}
     mine: dict[str, tuple[str, list[list]]] = {}
     todo = []
+    bad = 0
     for tid, artist, title, dur, cands in items:
         hit = S.lookup(stored, tid, keys[tid], len(cands))
         if hit is None:
             hit = S.lookup(cache, tid, keys[tid], len(cands))
             if hit is None:
+                bad += any(S.malformed(e, tid, keys[tid], len(cands)) for e in (stored, cache))
                 todo.append((tid, artist, title, dur, cands))
                 continue
             mine[tid] = (keys[tid], hit)
         out[tid] = hit
+    if bad:
+        log.warning("ignored %d malformed entries of %s or %s (edited?): scored again", bad,
+                    T.SCORES.at(root), root / CACHE)
     fresh = _score_all([x[1:] for x in todo], cfg, workers)
     for (tid, *_), rows in zip(todo, fresh, strict=True):
         out[tid] = rows

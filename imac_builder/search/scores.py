@@ -97,6 +97,14 @@ def lookup(entries: dict[str, Any], track_id: str, key: str, n: int) -> list[lis
     return None
 
 
+def malformed(entries: dict[str, Any], track_id: str, key: str, n: int) -> bool:
+    """Whether a song's entry was computed from the same song but is not of the shape
+    :func:`row` writes (edited by hand)."""
+    hit = entries.get(track_id)
+    return isinstance(hit, list) and len(hit) == 2 and hit[0] == key and \
+        not valid_rows(hit[1], n)
+
+
 def save(path: Path, cfg_hash: str, songs: dict[str, tuple[str, list[list]]]) -> None:
     """Write the entries atomically; a file that cannot be written is only a warning."""
     from .. import atomic
