@@ -340,3 +340,32 @@ def test_ytdlp_backend_builds_a_real_youtubedl(monkeypatch) -> None:
     assert len(be.search("Adele Hello")) == 3
     be.close()
     assert seen == {"url": "ytsearch5:Adele Hello", "download": False, "flat": "in_playlist"}
+
+
+@pytest.mark.parametrize("release, status", [
+    ("Live at Wembley", "matched"),  # the album says the track is that live recording
+    ("Greatest Hits", "no_match"),  # a studio track: the live video is another version
+])
+def test_the_msd_release_is_the_album_the_chooser_reads(tmp_path: Path, release: str,
+                                                        status: str) -> None:
+    """search passes ``tags/songs.csv``'s ``release`` to the chooser as the album, and
+    keeps it in the score file's song key (review scores the same way)."""
+    from imac_builder import tables as T
+    from imac_builder.review import write_review
+
+    root = tmp_path / "w"
+    wd = write_songs_csv(root, [("TRAAAAAAA128F00001", "Queen", "Bohemian Rhapsody", "360")])
+    path = T.SONGS.at(root)
+    rows = list(csv.reader(path.open(encoding="utf-8", newline="")))
+    rows[1][rows[0].index("release")] = release
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    cand = Candidate("fJ9rUzIMcZQ", "Queen - Bohemian Rhapsody (Live at Wembley 1986)",
+                     "Queen Official", 362, 0, "https://www.youtube.com/watch?v=fJ9rUzIMcZQ")
+    with (wd.stage("search") / "candidates.jsonl").open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps({"track_id": "TRAAAAAAA128F00001", "query": "q", "backend": "api",
+                             "searched_at": "x", "candidates": [cand.to_dict()]}) + "\n")
+    run_search(wd, rerank=True, progress=False)
+    match = next(csv.DictReader(T.MATCHES.at(root).open(encoding="utf-8", newline="")))
+    assert match["status"] == status, match["reason"]
+    assert write_review(wd, jobs=1).scored_now == 0  # the same key and scores as search's

@@ -58,15 +58,15 @@ def match_config(root: Path) -> Any:
         return MatchConfig()
 
 
-def _score_songs(jobs: list[tuple[str, str, float | None, list[dict]]],
+def _score_songs(jobs: list[tuple[str, str, float | None, str, list[dict]]],
                  cfg: Any) -> list[list[list]]:
-    """Score every candidate of each (artist, title, duration, candidates)."""
+    """Score every candidate of each (artist, title, duration, album, candidates)."""
     from ..search.scores import score_rows
 
-    return [score_rows(a, t, d, c, cfg) for a, t, d, c in jobs]
+    return [score_rows(a, t, d, c, cfg, al) for a, t, d, al, c in jobs]
 
 
-def _score_all(jobs: list[tuple[str, str, float | None, list[dict]]], cfg: Any,
+def _score_all(jobs: list[tuple[str, str, float | None, str, list[dict]]], cfg: Any,
                workers: int) -> list[list[list]]:
     if workers <= 1 or len(jobs) < PARALLEL_FROM:
         return _score_songs(jobs, cfg)
@@ -77,7 +77,7 @@ def _score_all(jobs: list[tuple[str, str, float | None, list[dict]]], cfg: Any,
     return [r for part in parts for r in part]
 
 
-def scores(root: Path, items: list[tuple[str, str, str, float | None, list[dict]]],
+def scores(root: Path, items: list[tuple[str, str, str, float | None, str, list[dict]]],
            cfg: Any, workers: int = 1) -> tuple[dict[str, list[list]], int]:
     """Every candidate's score by track id, and how many songs were scored now.
 
@@ -90,18 +90,18 @@ def scores(root: Path, items: list[tuple[str, str, str, float | None, list[dict]
     n = sum(len(c) for *_, c in items)
     stored = S.load(T.SCORES.at(root), cfg_hash, n)
     cache = S.load(root / CACHE, cfg_hash, n)
-    keys = {tid: S.song_key(a, t, d, c) for tid, a, t, d, c in items}
+    keys = {tid: S.song_key(a, t, d, c, al) for tid, a, t, d, al, c in items}
     out: dict[str, list[list]] = {}
     mine: dict[str, tuple[str, list[list]]] = {}
     todo = []
     bad = 0
-    for tid, artist, title, dur, cands in items:
+    for tid, artist, title, dur, album, cands in items:
         hit = S.lookup(stored, tid, keys[tid], len(cands))
         if hit is None:
             hit = S.lookup(cache, tid, keys[tid], len(cands))
             if hit is None:
                 bad += any(S.malformed(e, tid, keys[tid], len(cands)) for e in (stored, cache))
-                todo.append((tid, artist, title, dur, cands))
+                todo.append((tid, artist, title, dur, album, cands))
                 continue
             mine[tid] = (keys[tid], hit)
         out[tid] = hit
@@ -176,7 +176,7 @@ def build_data(workdir: Workdir | Path, *, jobs: int = 1) -> tuple[dict[str, Any
         if rec and rec.get("candidates"):
             s = songs[tid]
             items.append((tid, s["artist_name"], s["title"], _num(s["duration"]),
-                          rec["candidates"]))
+                          s.get("release") or "", rec["candidates"]))
     scored, n_scored = scores(root, items, match_config(root), jobs)
 
     out = []

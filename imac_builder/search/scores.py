@@ -3,7 +3,7 @@
 the matches without scoring 200,000 candidates again.
 
 The file is a cache, never a source of truth: an entry is used only when the chooser's
-settings (a hash of :class:`MatchConfig`), the song's artist, title and duration and its
+settings (a hash of :class:`MatchConfig`), the song's artist, title, duration, album and its
 stored candidates are those it was computed from, and only in the shape written here; any
 other entry, or an unreadable file, means "score again".
 """
@@ -36,10 +36,10 @@ def row(s: Scored) -> list:
 
 
 def score_rows(artist: str, title: str, duration: float | None, cands: list[dict],
-               cfg: MatchConfig) -> list[list]:
+               cfg: MatchConfig, album: str = "") -> list[list]:
     """Score every stored candidate (``Candidate.to_dict`` form) of one song."""
-    return [row(score_candidate(artist, title, duration, Candidate.from_dict(c), cfg))
-            for c in cands]
+    return [row(score_candidate(artist, title, duration, Candidate.from_dict(c), cfg,
+                                album or None)) for c in cands]
 
 
 def config_hash(cfg: MatchConfig) -> str:
@@ -47,9 +47,11 @@ def config_hash(cfg: MatchConfig) -> str:
                         usedforsecurity=False).hexdigest()
 
 
-def song_key(artist: str, title: str, duration: float | None, cands: list[dict]) -> str:
+def song_key(artist: str, title: str, duration: float | None, cands: list[dict],
+             album: str = "") -> str:
     """What a song's scores depend on besides the settings, hashed."""
-    blob = json.dumps([artist, title, duration, cands], sort_keys=True, separators=(",", ":"))
+    blob = json.dumps([artist, title, duration, album, cands], sort_keys=True,
+                      separators=(",", ":"))
     return hashlib.sha1(blob.encode("utf-8"), usedforsecurity=False).hexdigest()[:20]
 
 

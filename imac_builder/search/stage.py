@@ -60,6 +60,8 @@ class SongInfo:
     artist: str
     title: str
     duration: float | None
+    #: the MSD ``release`` (the album): evidence the chooser reads (a film, a live album)
+    album: str = ""
 
     @property
     def query(self) -> str:
@@ -86,7 +88,8 @@ def read_songs(root: Path) -> tuple[list[SongInfo], int]:
             dur = None
         if dur is not None and not 0 < dur < float("inf"):
             dur = None
-        songs[tid] = SongInfo(tid, row["artist_name"], row["title"], dur)
+        songs[tid] = SongInfo(tid, row["artist_name"], row["title"], dur,
+                              row.get("release") or "")
     return [songs[t] for t in sorted(songs)], bad
 
 
@@ -273,14 +276,14 @@ def _decide(song: SongInfo, record: dict, cfg: MatchConfig,
     """The chooser's verdict on the stored candidates, without the videos that failed."""
     cands = [Candidate.from_dict(c) for c in record.get("candidates", [])]
     if not excluded:
-        return choose(song.artist, song.title, song.duration, cands, cfg)
+        return choose(song.artist, song.title, song.duration, cands, cfg, song.album or None)
     left = [c for c in cands if c.video_id not in excluded]
     gone = len(cands) - len(left)
     if cands and not left:
         return Decision("no_match", None,
                         f"no_candidates_left: all {gone} stored candidates failed to "
                         "download for good (download/failed_videos.csv)")
-    d = choose(song.artist, song.title, song.duration, left, cfg)
+    d = choose(song.artist, song.title, song.duration, left, cfg, song.album or None)
     if gone and d.status == "no_match":
         d.reason = d.reason.replace(
             "below_threshold:", f"below_threshold: ({gone} failed videos excluded)", 1)
@@ -638,6 +641,7 @@ def _score_entry(song: SongInfo, record: dict, d: Decision, cfg: MatchConfig,
     cands = record.get("candidates") or []
     decided = iter(d.scored)
     rows = [scores.row(next(decided)) if d.scored and c["video_id"] not in (excluded or {})
-            else scores.score_rows(song.artist, song.title, song.duration, [c], cfg)[0]
+            else scores.score_rows(song.artist, song.title, song.duration, [c], cfg,
+                                   song.album)[0]
             for c in cands]
-    return scores.song_key(song.artist, song.title, song.duration, cands), rows
+    return scores.song_key(song.artist, song.title, song.duration, cands, song.album), rows
