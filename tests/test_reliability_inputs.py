@@ -57,7 +57,7 @@ def test_bad_audio_through_download_then_features(tmp_path, loopback, bad_audio,
     write_inputs(tmp_path, rows)
     with deadline(240):
         res = runner.invoke(cli, ["--workdir", str(tmp_path), "-q", "download", "--jobs", "2",
-                                  "--socket-timeout", "5", "--retries", "0"])
+                                  "--socket-timeout", "5", "--retries", "0", "--rate", "0"])
     assert res.exit_code == 0, res.output
     assert "Traceback" not in res.output
     ledger = {r["track_id"]: r for r in read_csv(tmp_path / "download/ledger.csv")}
