@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -69,3 +69,27 @@ class Backoff:
                             attempt + 1, self.retries)
                 self.sleep(delay)
         raise SearchError(f"{last} after {self.retries + 1} attempts")
+
+
+def transient_words(words: Sequence[str], who: str) -> Callable[[BaseException], str | None]:
+    """A :meth:`Backoff.run` classifier: an error whose text holds one of ``words``
+    (throttling, network trouble) is retryable and named ``who: first line``."""
+    def transient(e: BaseException) -> str | None:
+        text = str(e).lower()
+        if any(w in text for w in words):
+            return f"{who}: {str(e).splitlines()[0][:200]}"
+        return None
+    return transient
+
+
+class Paced:
+    """A backend that pauses ``pause`` seconds before every search but its first."""
+
+    pause: float
+    _sleep: Callable[[float], None]
+    _searched: int
+
+    def _pace(self) -> None:
+        if self._searched and self.pause > 0:
+            self._sleep(self.pause)
+        self._searched += 1

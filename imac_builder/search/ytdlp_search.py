@@ -13,7 +13,7 @@ from typing import Any
 
 from ..vocab import is_youtube_id, watch_url
 from ..ytdlp_access import YtdlpAccess
-from .backend import Backoff, SearchError
+from .backend import Backoff, Paced, SearchError, transient_words
 from .match import Candidate
 from .registry import BackendContext
 
@@ -58,7 +58,7 @@ class _QuietLogger:
         log.info("yt-dlp: %s", msg)
 
 
-class YtdlpBackend:
+class YtdlpBackend(Paced):
     """Search with yt-dlp; ``pause`` seconds between searches keep it polite."""
 
     name = "ytdlp"
@@ -102,15 +102,8 @@ class YtdlpBackend:
             self._ydl = None
 
     def search(self, query: str) -> list[Candidate]:
-        if self._searched and self.pause > 0:
-            self._sleep(self.pause)
-        self._searched += 1
-
-        def transient(e: BaseException) -> str | None:
-            text = str(e).lower()
-            if any(t in text for t in _TRANSIENT):
-                return f"yt-dlp: {str(e).splitlines()[0][:200]}"
-            return None
+        self._pace()
+        transient = transient_words(_TRANSIENT, "yt-dlp")
 
         try:
             info = self.backoff.run(lambda: self._extract(f"ytsearch{self.results}:{query}"),

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..vocab import is_youtube_id, watch_url
-from .backend import Backoff, SearchError
+from .backend import Backoff, Paced, SearchError, transient_words
 from .match import Candidate
 from .registry import BackendContext
 
@@ -60,7 +60,7 @@ def results_to_candidates(results: list[dict], start: int = 0,
     return out
 
 
-class YtmusicBackend:
+class YtmusicBackend(Paced):
     """Search YouTube Music; ``pause`` seconds between searches keep it polite."""
 
     name = "ytmusic"
@@ -93,15 +93,8 @@ class YtmusicBackend:
 
     def search(self, query: str) -> list[Candidate]:
         """Songs, then videos, for ``query`` (``results`` of each at most)."""
-        if self._searched and self.pause > 0:
-            self._sleep(self.pause)
-        self._searched += 1
-
-        def transient(e: BaseException) -> str | None:
-            text = str(e).lower()
-            if any(t in text for t in _TRANSIENT):
-                return f"ytmusic: {str(e).splitlines()[0][:200]}"
-            return None
+        self._pace()
+        transient = transient_words(_TRANSIENT, "ytmusic")
 
         out: list[Candidate] = []
         seen: set[str] = set()
