@@ -237,3 +237,82 @@ def test_dev_sample_rules(artist: str, title: str, album: str | None, video: str
     d = choose(artist, title, None, [Candidate("x" * 11, video, channel, None, 0, "")], CFG,
                album=album)
     assert (d.status == "matched") is accepted, d.reason
+
+
+@pytest.mark.parametrize("artist,title,album,video,channel,accepted", [
+    # a compound session name is a session ("Buzzsession", "Jamsession")
+    ("Cage The Elephant", "Spiderhead", None, "Cage The Elephant - Spiderhead | Buzzsession",
+     "The Wild Honey Pie", False),
+    # a video's own cut is not the release
+    ("TOTO", "Georgy Porgy", None, "Toto - Georgy Porgy (Video Version)", "TotoVEVO", False),
+    # a bracket naming the song's remixers and another kind of remix
+    ("Purple Disco Machine", "Groovejet (If This Ain't Love) [feat. Sophie Ellis-Bextor] - "
+     "Purple Disco Machine & Lorenz Rhode Remix", None,
+     "Spiller ft. Sophie Ellis-Bextor - Groovejet [Purple Disco Machine & Lorenz Rhode "
+     "Extended Remix]", "Defected Records", False),
+    ("Purple Disco Machine", "Groovejet (If This Ain't Love) [feat. Sophie Ellis-Bextor] - "
+     "Purple Disco Machine & Lorenz Rhode Remix", None,
+     "Spiller ft. Sophie Ellis-Bextor - Groovejet [Purple Disco Machine & Lorenz Rhode "
+     "Remix]", "Defected Records", True),
+    # "(from X)": the song's album or film, a soundtrack; not a concert film
+    ("Incubus", "Love Hurts", "Light Grenades", "Incubus - Love Hurts (from Look Alive)",
+     "IncubusVEVO", False),
+    ("Alice Cooper", "School's Out", "School's Out",
+     "Alice Cooper - School's Out (from Alice Cooper: Trashes The World)", "AliceCooperVEVO",
+     False),
+    ("Elliott Smith", "Say Yes", "Either/Or", "Elliott Smith - Say Yes (from Either/Or)",
+     "Kill Rock Stars", True),
+    ("Elliott Smith", "Needle In The Hay", "Elliott Smith",
+     "Elliott Smith - Needle In The Hay (from Elliott Smith)", "Kill Rock Stars", True),
+    ("Twenty One Pilots", "Heathens", "Heathens",
+     "twenty one pilots: Heathens (from Suicide Squad: The Album) [OFFICIAL VIDEO]",
+     "Fueled By Ramen", True),
+    ("Mandy Moore", 'When Will My Life Begin? - From "Tangled" / Soundtrack Version',
+     "Tangled", 'Mandy Moore - When Will My Life Begin? (From "Tangled"/Sing-Along)',
+     "DisneyMusicVEVO", True),
+    # one title word replaced is another title; one dropped is not
+    ("JVKE", "this is what heartbreak feels like", None,
+     "JVKE - this is what sadness feels like (official visualizer)", "JVKE", False),
+    ("Jim Croce", "You Don't Mess Around with Jim", None,
+     "Jim Croce - Dont Mess Around With Jim (Remaster Best Quality)", "remastermusic", True),
+    # pictographs between a title's parts; the uploader's own name is no qualifier
+    ("Teto", "Vampiro", None, "Matuê , teto, Wiu - vampiro🦇, web clipe música completa",
+     "RAVEN OLIVEIRA", True),
+    ("Abstrakt", "Nobody Else", None, "Abstrakt - Nobody Else * Positiva Mente Music",
+     "POSITIVA MENTE MUSIC", True),
+    # ... unless it leads the title: that is the lead artist's slot
+    ("Lost Kings, Jessame", "Bad (feat. Jessame)", None,
+     "John Deejay ft  Lost Kings and Jessame - Bad", "JOHN DEEJAY", False),
+    # a Topic upload of the whole title for a song whose artist is no performer ...
+    ("Traditional", "Amazigh Lullaby", None, "Amazigh Lullaby", "Hespèrion XXI - Topic", True),
+    ("Pyotr Ilyich Tchaikovsky",
+     "Tchaikovsky: The Nutcracker, Op. 71, Act II: No. 13, Waltz of the Flowers", None,
+     "The Nutcracker, Op. 71, Act II: No. 13, Waltz of the Flowers",
+     "Sir Simon Rattle - Topic", True),
+    ("Luciano", "Rede mit mir (feat. Luciano)", None, "Rede mit mir", "KALIM - Topic", True),
+    # ... but a conductor's work on another conductor's channel is another take, and a
+    # Topic upload of the same title by another artist is a cover
+    ("Claudio Abbado", "21 Hungarian Dances, WoO 1: Hungarian Dance No. 5 in G Minor. "
+     "Allegro (Orch. Schmeling)", None, "Brahms: 21 Hungarian Dances, WoO 1 - Hungarian "
+     "Dance No. 5 in G Minor. Allegro (Orch. Schmeling)", "Herbert von Karajan - Topic",
+     False),
+    ("LMFAO", "Let The Bass Kick In Miami Girl", None, "Let The Bass Kick In Miami Girl",
+     "Chuckie - Topic", False),
+])
+def test_third_round_rules(artist: str, title: str, album: str | None, video: str,
+                           channel: str, accepted: bool) -> None:
+    """Rules written from linked_dev3's and the earlier samples' misses (real titles)."""
+    d = choose(artist, title, None, [Candidate("x" * 11, video, channel, None, 0, "")], CFG,
+               album=album)
+    assert (d.status == "matched") is accepted, d.reason
+
+
+def test_a_youtube_music_song_of_the_album_in_another_script() -> None:
+    """A real YouTube Music "song" result (recorded by spotDL): the artist in Hebrew, the
+    song's album and its length; the same result from another album is not taken."""
+    cand = Candidate("x" * 11, "י'א 2", "טונה", 177, 0, "", ("טונה",), "טונהפארק", "song")
+    assert choose("Tuna", "י'א 2", 176.44, [cand], CFG, album="טונהפארק").status == "matched"
+    other = Candidate("x" * 11, "י'א 2", "טונה", 177, 0, "", ("טונה",), "אחר", "song")
+    assert choose("Tuna", "י'א 2", 176.44, [other], CFG, album="טונהפארק").status == "no_match"
+    far = Candidate("x" * 11, "י'א 2", "טונה", 230, 0, "", ("טונה",), "טונהפארק", "song")
+    assert choose("Tuna", "י'א 2", 176.44, [far], CFG, album="טונהפארק").status == "no_match"

@@ -141,9 +141,11 @@ _PARTS_RE = re.compile(r"[\(\[\{【「『〔]([^\)\]\}】」』〕]*)[\)\]\}】�
 _NAME_JOINERS = re.compile(
     r"\s*(?:,|&|\+|、|・|✖|×|\s/\s|\band\b|\bx\b|\bwith\b|\bfeat\b\.?|\bft\b\.?|\bfeaturing\b|"
     r"\bw/|\by\b|\be\b|\bet\b|\bund\b|\bcon\b|\bvs\b\.?)\s*", re.IGNORECASE)
+#: Pictographs and dingbats set between a title's parts ("Santa Baby 💖 EARTHA KITT").
+_EMOJI = "[\u2600-\u27bf\U0001f300-\U0001faff]"
 #: Parts of a title a song title may stand alone in.
-_SEG_RE = re.compile(r"\s[-–—~|]\s|\s*[|｜•]\s*|:\s|[\"“”«»「」『』【】\[\]\(\)]|"
-                     r"(?:^|\s)['‘]|['’](?:\s|$)")
+_SEG_RE = re.compile(r"\s[-–—~|*]\s|\s*[|｜•]\s*|:\s|[\"“”«»「」『』【】\[\]\(\)]|"
+                     r"(?:^|\s)['‘]|['’](?:\s|$)|\s*" + _EMOJI + r"+\s*")
 _TRACK_NO = re.compile(r"^\s*\d{1,2}\s*[.)]\s+")
 _TRACK_RE = re.compile(r"\btrack\s+\d{1,2}\b", re.IGNORECASE)
 _PART_ABBR = re.compile(r"\bPt\.?\s+(?=[0-9IVX])", re.IGNORECASE)
@@ -214,6 +216,25 @@ def _prep(text: str) -> str:
     t = _PART_ABBR.sub("Part ", _HEART.sub(" ", t))
     t = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), t)
     return _SCRIPT_EDGE.sub(" ", _TRACK_NO.sub("", t))
+
+
+def _without_channel(title: str, channel: str, song: str, names: tuple[str, ...]) -> str:
+    """A video title without its uploader's own name ("Abstrakt - Nobody Else * Positiva
+    Mente Music" on POSITIVA MENTE MUSIC), which says nothing of the recording; kept
+    when the channel's name is in the song's folded artist and title (``song``) or
+    leads the title (the lead artist's slot), and when it holds one of the song's
+    artists (``names``: "Cocomelon - Nursery Rhymes" for CoComelon)."""
+    words = fold(channel).split()
+    if (len("".join(words)) < 5 or f" {' '.join(words)} " in f" {song} "
+            or _names_in(" ".join(words), names)):
+        return title
+    pat = re.compile(r"(?<!\w)" + r"[\W_]*".join(map(re.escape, words)) + r"(?!\w)",
+                     re.IGNORECASE)
+    m = pat.search(title)
+    if not m or not fold(title[:m.start()]):  # the lead slot: "John Deejay ft. X - Bad"
+        return title
+    rest = pat.sub(" ", title)
+    return rest if fold(rest) else title
 
 
 def _strip_credits(title: str) -> str:
@@ -585,7 +606,7 @@ _HARD_QUAL = re.compile(
     r"rework|redux|reprise|remake|re ?record\w*|alternat\w*|alt|takes?|medley|edit|dub|"
     r"vip|bootleg|flip|extended|long|short|orchestral|symphonic|orchestra|philharmonic|"
     r"stripped|reimagined|rearranged|re ?imagined|acapella|a cappella|cappella|dvd|set|"
-    r"sessions?|sessie|sesion|sessao|show|mtv|piano|guitar|choir|kids|lo ?fi|8 ?bit|"
+    r"\w*sessions?|sessie|sesion|sessao|show|mtv|piano|guitar|choir|kids|lo ?fi|8 ?bit|"
     r"chiptune|tik ?tok|slowed|reverb|sped|speed|pitched|daycore|hardstyle|boosted|"
     r"rehearsal|demo|outtake|teaser|trailer|preview|snippet|sneak|interview|"
     r"documentary|behind|making|fancam|fan ?cam|mirrored|reversed?|hours?|loop\w*|"
@@ -601,11 +622,12 @@ _HARD_QUAL = re.compile(
     r"\d+(?: \d+)*|"
     + "|".join(re.escape(fold(w)) for w in VERSION_MARKERS + DEFAULT_PENALTY_WORDS)
     + r")\b")
-#: "X Version" / "X Edit" phrases that name the same recording (or its video).
+#: "X Version" / "X Edit" phrases that name the same recording ("Video Version" and
+#: "Video Edit" do not: they are the video's own cut).
 _SAME_VERSION = re.compile(
-    r"\b(?:us|uk|usa|international|intl|video|music video|album|single|original|official|"
+    r"\b(?:us|uk|usa|international|intl|album|single|original|official|"
     r"explicit|clean|dirty|censored|uncensored|hd|hq|4k|full|lp|cd|digital|remastered|"
-    r"stereo|mono|radio|studio|studio sound|hd|video clip)\s+(?:version|edit)\b|"
+    r"stereo|mono|radio|studio|studio sound|hd)\s+(?:version|edit)\b|"
     r"\bversi[oó]n\s+original\b")
 _SAME_WORDS = re.compile(r"\b(?:version|edit|radio)\b")
 _VERSION_WORD = re.compile(r"\b(?:version|versions|versao|versione|mix|remix|edit)\b")
@@ -660,17 +682,25 @@ def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
     names are co-artists ("Tory Lanez, Rich The Kid"). Parts after a "|" that name the
     song's artists, album or film make a credits block: the block explains itself."""
     noise = _noise_re(keep)
-    own_set = frozenset(own)
-    scripts = frozenset(_script(w) for w in own) - {""}
     t = _BRACKET_FEAT_RE.sub(" ", _REMASTER_RE.sub(" ", video_title))
     parts: list[tuple[str, bool]] = []  # (text, after a pipe)
+    froms: list[str] = []
+    # the song's title and album words (not its artists': "from Alice Cooper: Trashes
+    # The World" names a concert film)
+    song = frozenset(own) - frozenset(w for n in names for w in n.split()) | frozenset(album)
+    own_set = frozenset(own)
+    scripts = frozenset(_script(w) for w in own) - {""}
     pos, piped = 0, False
     for m in _PARTS_RE.finditer(t):
         parts.append((t[pos:m.start()], piped))
         if m.group(1) is not None:
             inner = fold(m.group(1))
-            # a soundtrack: "(From "Movie")"; a producer credit: "(Prod. by X)"
-            if not inner.startswith(("from ", "prod ", "prod by", "produced by")):
+            # a producer credit: "(Prod. by X)"; a soundtrack: "(From "Movie")"
+            if inner.startswith("from "):
+                if not _from_explained(inner, song):
+                    # a concert film or another release: "(from Look Alive)"
+                    froms.append(inner)
+            elif not inner.startswith(("prod ", "prod by", "produced by")):
                 parts.append((inner, piped))
         elif "|" in m.group(0) or "•" in m.group(0):
             piped = True
@@ -691,7 +721,7 @@ def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
         if (first and len(first.split()) <= 5 and not _names_in(first, names)
                 and any(_names_in(fold(raw), names) for raw, *_ in folded[1:])):
             lead = first
-    out = []
+    out = [(f, True) for f in froms]
     for raw, whole, f, pp in folded:
         if whole.startswith(("prod ", "prod by ", "produced by ")) or (lead and whole == lead):
             continue
@@ -716,6 +746,23 @@ def _qualifiers(video_title: str, own: tuple[str, ...], keep: str,
     return tuple(out)
 
 
+#: Version words that make a part naming the song's artist more than an artist list.
+_LIST_VERSION = re.compile(r"\b(?:remix\w*|mix|rmx|edit|extended|version|live|acoustic|"
+                           r"cover|rework|bootleg|\w*sessions?|instrumental|karaoke)\b")
+#: Words of a "(from ...)" credit that name a soundtrack or an album, not a version.
+_FROM_SOURCE = re.compile(r"\b(?:album|soundtrack|ost|motion picture|movie|film|series|"
+                          r"musical|game|disney|pixar)\b")
+
+
+def _from_explained(inner: str, song: frozenset[str]) -> bool:
+    """Whether a folded "from ..." part names the song's own album or film (a word of
+    the song's title or album: "(From "Tangled"/Sing-Along)") or a soundtrack or album
+    ("from Suicide Squad: The Album"); "(from Look Alive)", a concert film, does not."""
+    if _FROM_SOURCE.search(inner) and not _YEAR_RE.search(inner):
+        return True
+    return any(w in song for w in inner.split()[1:] if len(w) >= 3 and w not in _JOINERS)
+
+
 def _artist_list(raw: str, names: tuple[str, ...], own: frozenset[str],
                  scripts: frozenset[str], noise: re.Pattern) -> bool:
     """Whether a part of a title is a list of artists holding one of the song's:
@@ -725,6 +772,10 @@ def _artist_list(raw: str, names: tuple[str, ...], own: frozenset[str],
     chunks = [c for c in chunks if c]
     from rapidfuzz import fuzz
 
+    # "[Purple Disco Machine & Lorenz Rhode Extended Remix]": a name and a version
+    if _LIST_VERSION.search(" ".join(w for c in chunks for w in c.split()
+                                     if not _explained(w, own, scripts))):
+        return False
     for c in chunks:
         if any(n and fuzz.ratio(_squash(c), _squash(n)) >= 90 for n in names):
             return True  # "Enanitos Verdes" for "Los Enanitos Verdes"
@@ -917,6 +968,23 @@ def _same_word(w: str, v: str) -> bool:
     return OSA.distance(w, v, score_cutoff=cut) <= cut
 
 
+def _swapped(mw: list[str], vw: list[str], word: str) -> bool:
+    """Whether the video's words hold the song's title with ``word`` alone replaced by
+    another content word, in its place: another title, not a dropped word."""
+    n, k = len(mw), mw.index(word)
+    rest = mw[:k] + mw[k + 1:]
+    if any(all(_same_word(w, v) for w, v in zip(rest, vw[i:i + n - 1], strict=False))
+           for i in range(len(vw) - n + 2)):
+        return False  # dropped, not replaced: "Dont Mess Around With Jim"
+    for i in range(len(vw) - n + 1):
+        run = vw[i:i + n]
+        if all(_same_word(w, v) for j, (w, v) in enumerate(zip(mw, run, strict=True)) if j != k):
+            v = run[k]
+            return (len(v) >= 3 and v not in _MINOR and _script(v) == _script(word)
+                    and not v.isdigit())
+    return False
+
+
 @lru_cache(maxsize=8192)
 def _missing_words(main: str, video: str) -> tuple[str, ...]:
     """The content words of a song's folded main title that a folded video title lacks
@@ -939,6 +1007,8 @@ def _missing_words(main: str, video: str) -> tuple[str, ...]:
                and _script(w) not in ("", "cjk", "hangul")]
     content = [w for w in content if _script(w) in scripts]
     out = tuple(w for w in content if not any(_same_word(w, v) for v in vw))
+    if len(out) == 1 and len(content) > 3 and _swapped(mw, vw, out[0]):
+        return out  # "this is what sadness feels like" for "... heartbreak ..."
     if not out or (len(content) > 3 and len(out) < 2):
         return ()
     if _window(" ".join(mw), " ".join(vw))[0] >= 90:
@@ -1146,6 +1216,45 @@ def _song(artist: str, title: str) -> tuple[tuple[str, ...], str, tuple[str, ...
             tuple(dict.fromkeys(f for f in featured if f)))
 
 
+#: Artists that name no performer: any recording of the work is credited so.
+_NO_PERFORMER = frozenset({"traditional", "trad", "anonymous", "anon", "unknown",
+                           "various artists", "various"})
+#: A classical work's catalogue number in a song title ("Op. 71", "RV 315", "K. 626").
+_WORK_NUMBER = re.compile(r"\b(?:op|opus|bwv|kv?|rv|hob|th|hwv|woo|sz)\.?\s*(?:\d+|[ivx]+)\b",
+                          re.IGNORECASE)
+
+
+def _release_copy(artist: str, title: str, t: str, album: str | None, cand: Candidate,
+                  title_sim: float, featured: tuple[str, ...]) -> str:
+    """Why a candidate whose artist does not match is still the release (its duration
+    agreeing or unknown), or "": a YouTube Music song of the song's album with the
+    artist in another script ("טונה" for "Tuna"); a Topic upload of the song's whole
+    title when the song's artist names no performer ("Traditional"), is its composer
+    (a title with a catalogue number, on the performer's Topic channel), or is only
+    featured on it ("Rede mit mir (feat. Luciano)" on the lead's Topic channel)."""
+    if (cand.artists and cand.album and album and len(fold(album)) >= 4
+            and fold(cand.album) == fold(album) and title_sim >= 90
+            and {_script(w) for w in fold(artist).split()}.isdisjoint(
+                _script(w) for x in cand.artists for w in fold(x).split())):
+        return "album field: the song's album, its artist in another script"
+    if not cand.channel_title.strip().lower().endswith("- topic") or title_sim < 90:
+        return ""
+    surname = (fold(clean_artist(artist)).split() or [""])[-1]
+    if (_WORK_NUMBER.search(title) and len(fold(t).split()) >= 4
+            and _WORK_NUMBER.search(cand.title) and len(surname) >= 4
+            and f" {surname} " in f" {fold(title)} {fold(cand.title)} "):
+        # the artist is the work's composer ("Tchaikovsky: The Nutcracker, Op. 71"); a
+        # conductor's or player's work on another performer's channel is another take
+        return "a Topic upload of the whole title (a catalogued work by its composer)"
+    if title_sim < 97:
+        return ""
+    if fold(clean_artist(artist)) in _NO_PERFORMER:
+        return "a Topic upload of the whole title (the song names no performer)"
+    if fold(clean_artist(artist)) in featured:
+        return "a Topic upload of the whole title (the song's artist is featured)"
+    return ""
+
+
 def score_candidate(artist: str, title: str, duration: float | None, cand: Candidate,
                     cfg: MatchConfig, album: str | None = None) -> Scored:
     """Score one candidate for one song (raw MSD or Spotify artist and title; the
@@ -1156,6 +1265,7 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     if _LIVE_SONG & set(fold(title).split()):  # the title's, not the band Live's
         own = own + _LIVE_WORDS
     vtitle, chan_text = _strip_credits(_prep(cand.title)), _prep(cand.channel_title)
+    vtitle = _without_channel(vtitle, chan_text, " ".join(own), credited)
     own = own + _own_cover(vtitle, credited, own, _names_in(fold(chan_text), credited))
     title_sim, artist_sim, official = 0.0, 0.0, ""
     # "Kathryn Williams", and "Williams, Kathryn" as uploaded; then the other credited
@@ -1180,6 +1290,12 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
             structured = "artists field"
         if cand.result_type == "song" and sa >= 90:
             official = "YouTube Music song"  # the release audio itself
+    close = duration is None or cand.duration is None or (
+        duration > 0 and abs(cand.duration - duration) <= CLOSE_S)
+    if artist_sim < cfg.min_artist and close:
+        why = _release_copy(artist, title, t, album, cand, title_sim, featured)
+        if why:
+            artist_sim, structured = cfg.min_artist, why
     if artist_sim < cfg.min_artist and title_sim >= 90 and any(
             len(n) >= 4 and f" {n} " in f" {fold(p)} " for n in credited
             for p in _BRACKET_RE.findall(t)) and any(
