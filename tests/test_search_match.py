@@ -234,6 +234,12 @@ def test_fold_is_accent_and_punctuation_blind() -> None:
 ])
 def test_dev_sample_rules(artist: str, title: str, album: str | None, video: str,
                           channel: str, accepted: bool) -> None:
+    _assert_single(artist, title, album, video, channel, accepted)
+
+
+def _assert_single(artist: str, title: str, album: str | None, video: str, channel: str,
+                   accepted: bool) -> None:
+    """One linked video offered alone (no duration) is accepted, or refused."""
     d = choose(artist, title, None, [Candidate("x" * 11, video, channel, None, 0, "")], CFG,
                album=album)
     assert (d.status == "matched") is accepted, d.reason
@@ -302,9 +308,7 @@ def test_dev_sample_rules(artist: str, title: str, album: str | None, video: str
 def test_third_round_rules(artist: str, title: str, album: str | None, video: str,
                            channel: str, accepted: bool) -> None:
     """Rules written from linked_dev3's and the earlier samples' misses (real titles)."""
-    d = choose(artist, title, None, [Candidate("x" * 11, video, channel, None, 0, "")], CFG,
-               album=album)
-    assert (d.status == "matched") is accepted, d.reason
+    _assert_single(artist, title, album, video, channel, accepted)
 
 
 def test_a_youtube_music_song_of_the_album_in_another_script() -> None:
