@@ -26,7 +26,8 @@ import json
 import re
 import sys
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from imac_builder.search.match import Candidate, MatchConfig, choose
@@ -78,45 +79,64 @@ def _song_args(song: dict) -> tuple[str, str, float | None, str | None]:
     return ", ".join(artists), song["title"], song.get("duration"), song.get("album")
 
 
-def _list_eval(t: Tally, song: dict, cands: list[Candidate], labels: dict[str, str],
-               cfg: MatchConfig) -> None:
-    artist, title, dur, album = _song_args(song)
+#: A chooser as the evaluation asks it: the chosen candidate's id (None: no match) and
+#: a few words on why, for the misses.
+Pick = Callable[[list[Candidate]], tuple[str | None, str]]
+
+
+def tally(t: Tally, name: str, cands: list[Candidate], labels: dict[str, str],
+          pick: Pick) -> None:
+    """Count one list of candidates (labels by video id) for one chooser: the list whole,
+    without its right (and unsure) candidates, and each yes/no candidate alone."""
     if any(labels.get(c.video_id) == "yes" for c in cands):
         t.lists += 1
-        d = choose(artist, title, dur, cands, cfg, album=album)
-        got = labels.get(d.best.candidate.video_id) if d.status == "matched" else None
-        if d.status != "matched":
+        got, why = pick(cands)
+        lab = labels.get(got) if got else None
+        if got is None:
             t.none += 1
-            t.misses.append(f"no match: {artist} / {title}: {d.reason[:160]}")
-        elif got == "yes":
+            t.misses.append(f"no match: {name}: {why[:160]}")
+        elif lab == "yes":
             t.right += 1
-        elif got == "no":
+        elif lab == "no":
             t.wrong += 1
-            t.misses.append(f"WRONG: {artist} / {title} -> {d.best.candidate.title!r} "
-                            f"({d.best.candidate.channel_title}): {d.reason[:120]}")
+            t.misses.append(f"WRONG: {name} -> {why[:200]}")
         else:
             t.unsure += 1
         rest = [c for c in cands if labels.get(c.video_id) == "no"]
         if rest:
             t.absent += 1
-            d = choose(artist, title, dur, rest, cfg, album=album)
-            if d.status == "matched":
+            got, why = pick(rest)
+            if got is not None:
                 t.false += 1
-                t.misses.append(f"FALSE: {artist} / {title} -> {d.best.candidate.title!r} "
-                                f"({d.best.candidate.channel_title})")
+                t.misses.append(f"FALSE: {name} -> {why[:80]}")
     for c in cands:
         lab = labels.get(c.video_id)
-        if lab not in ("yes", "no"):
-            continue
-        one = Candidate(c.video_id, c.title, c.channel_title, c.duration, 0, c.url,
-                        c.artists, c.album, c.result_type)
-        ok = choose(artist, title, dur, [one], cfg, album=album).status == "matched"
-        if lab == "yes":
-            t.single_right += 1
-            t.single_right_ok += ok
-        else:
-            t.single_wrong += 1
-            t.single_wrong_ok += not ok
+        if lab in ("yes", "no"):
+            ok = pick([replace(c, rank=0)])[0] is not None
+            if lab == "yes":
+                t.single_right += 1
+                t.single_right_ok += ok
+            else:
+                t.single_wrong += 1
+                t.single_wrong_ok += not ok
+
+
+def ours(artist: str, title: str, duration: float | None, album: str | None,
+         cfg: MatchConfig) -> Pick:
+    """This project's chooser as a :data:`Pick`."""
+    def pick(cands: list[Candidate]) -> tuple[str | None, str]:
+        d = choose(artist, title, duration, cands, cfg, album=album)
+        if d.status != "matched":
+            return None, d.reason
+        c = d.best.candidate
+        return c.video_id, f"{c.title!r} ({c.channel_title}): {d.reason}"
+    return pick
+
+
+def _list_eval(t: Tally, song: dict, cands: list[Candidate], labels: dict[str, str],
+               cfg: MatchConfig) -> None:
+    artist, title, dur, album = _song_args(song)
+    tally(t, f"{artist} / {title}", cands, labels, ours(artist, title, dur, album, cfg))
 
 
 def search_lists(cfg: MatchConfig | None = None) -> Tally:
