@@ -12,6 +12,12 @@ Two materials (tests/data/real_eval/, see its NOTE.md):
   real titles of *other* songs' linked videos by the same artist (from the whole file;
   needs the shared data), and those impostors alone ("every right recording removed").
 
+  Later samples of the same file (:data:`PARTS`: dev, dev2, dev3 read while writing
+  rules; test read in session 5; test2 and test3 never read) are labelled the same way.
+
+:func:`tally` counts one list for any chooser given as a :data:`Pick` (ours:
+:func:`ours`; spotDL's: benchmarks/compare_spotdl.py).
+
 Figures: right / wrong / no match over lists holding a right recording; false matches
 over the same lists with every yes and unsure candidate removed; single right videos
 accepted; single wrong videos refused. "unsure" candidates count neither way.
