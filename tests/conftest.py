@@ -15,6 +15,14 @@ SHARED = REPO.parent / "shared"
 SHARED_DATA = SHARED / "data"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile librosa's numba kernels once, before any test starts feature workers
+    or CLI runs side by side (numba issue #10128; see features.music.warm_up)."""
+    from imac_builder.features.music import warm_up
+
+    warm_up()
+
+
 def shared_data(*parts: str) -> Path:
     """A path under ../shared/data, or skip the test saying why."""
     p = SHARED_DATA.joinpath(*parts)

@@ -134,6 +134,25 @@ def reference_window(y: np.ndarray, sr: int = SR) -> np.ndarray:
     return np.concatenate([_frame_mean(m) for m in (mfcc, chroma, contrast, tonnetz, mel)])
 
 
+def warm_up() -> None:
+    """Compile librosa's numba kernels in this process before worker processes start.
+
+    numba caches a gufunc (librosa's piptrack and local-maximum kernels) as two files
+    written one after the other; workers compiling them at once on a fresh install can
+    leave a pair from two processes, and a later run then crashes with a segmentation
+    fault (numba issue #10128, librosa issue #1998). Compiled once here, the workers
+    only read the cache. Without librosa (a Dask client that only submits) it does
+    nothing."""
+    try:
+        import librosa  # noqa: F401
+    except ImportError:
+        return
+    y = np.random.default_rng(0).standard_normal(SR).astype(np.float32) * 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 1 s is short for the CQT: only the kernels count
+        reference_window(y)
+
+
 def reference_segment(y: np.ndarray) -> np.ndarray:
     """193 features of one 60 s segment by the reference recipe."""
     return _finish(np.stack([reference_window(w) for w in windows(y)]))

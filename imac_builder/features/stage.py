@@ -149,6 +149,11 @@ class Executor:
 def _execute(tasks: list[ShardTask], executor: str, jobs: int, scheduler: str | None
              ) -> Iterator[ShardResult | tuple[ShardTask, BaseException]]:
     """Run shards; yield each result (or the task and its exception) as it finishes."""
+    if (executor == "dask" or (jobs > 1 and len(tasks) > 1)) and any(
+            t.modality == "music" for t in tasks):
+        from .music import warm_up
+
+        warm_up()  # before any worker compiles the same kernels (numba issue #10128)
     if executor == "dask":
         try:
             from distributed import Client, as_completed
