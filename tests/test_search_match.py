@@ -320,3 +320,5 @@ def test_a_youtube_music_song_of_the_album_in_another_script() -> None:
     assert choose("Tuna", "י'א 2", 176.44, [other], CFG, album="טונהפארק").status == "no_match"
     far = Candidate("x" * 11, "י'א 2", "טונה", 230, 0, "", ("טונה",), "טונהפארק", "song")
     assert choose("Tuna", "י'א 2", 176.44, [far], CFG, album="טונהפארק").status == "no_match"
+    # a song of unknown length (0, as MSD writes it) cannot disagree
+    assert choose("Tuna", "י'א 2", 0.0, [far], CFG, album="טונהפארק").status == "matched"

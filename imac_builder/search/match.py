@@ -218,6 +218,19 @@ def _prep(text: str) -> str:
     return _SCRIPT_EDGE.sub(" ", _TRACK_NO.sub("", t))
 
 
+@lru_cache(maxsize=4096)
+def _name_re(words: tuple[str, ...]) -> re.Pattern:
+    """A name's folded words as written in a title: any punctuation or none between them
+    ("TomorrowlandMusic", "Positiva-Mente Music")."""
+    return re.compile(r"(?<!\w)" + r"[\W_]*".join(map(re.escape, words)) + r"(?!\w)",
+                      re.IGNORECASE)
+
+
+def _is_topic(channel: str) -> bool:
+    """A YouTube "<Artist> - Topic" channel: the release's own audio."""
+    return channel.strip().lower().endswith("- topic")
+
+
 def _without_channel(title: str, channel: str, song: str, names: tuple[str, ...]) -> str:
     """A video title without its uploader's own name ("Abstrakt - Nobody Else * Positiva
     Mente Music" on POSITIVA MENTE MUSIC), which says nothing of the recording; kept
@@ -228,8 +241,7 @@ def _without_channel(title: str, channel: str, song: str, names: tuple[str, ...]
     if (len("".join(words)) < 5 or f" {' '.join(words)} " in f" {song} "
             or _names_in(" ".join(words), names)):
         return title
-    pat = re.compile(r"(?<!\w)" + r"[\W_]*".join(map(re.escape, words)) + r"(?!\w)",
-                     re.IGNORECASE)
+    pat = _name_re(tuple(words))
     m = pat.search(title)
     if not m or not fold(title[:m.start()]):  # the lead slot: "John Deejay ft. X - Bad"
         return title
@@ -513,7 +525,7 @@ def _channel(channel: str, artist: str) -> tuple[float, str]:
 
     kind = ""
     low = channel.strip().lower()
-    if low.endswith("- topic"):
+    if _is_topic(channel):
         kind = "Topic"
     elif low.endswith("vevo"):
         kind = "VEVO"
@@ -1237,7 +1249,7 @@ def _release_copy(artist: str, title: str, t: str, album: str | None, cand: Cand
             and {_script(w) for w in fold(artist).split()}.isdisjoint(
                 _script(w) for x in cand.artists for w in fold(x).split())):
         return "album field: the song's album, its artist in another script"
-    if not cand.channel_title.strip().lower().endswith("- topic") or title_sim < 90:
+    if not _is_topic(cand.channel_title) or title_sim < 90:
         return ""
     surname = (fold(clean_artist(artist)).split() or [""])[-1]
     if (_WORK_NUMBER.search(title) and len(fold(t).split()) >= 4
@@ -1290,8 +1302,9 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
             structured = "artists field"
         if cand.result_type == "song" and sa >= 90:
             official = "YouTube Music song"  # the release audio itself
-    close = duration is None or cand.duration is None or (
-        duration > 0 and abs(cand.duration - duration) <= CLOSE_S)
+    # the duration agrees, or is unknown on either side (0 or less: unknown for a song)
+    close = (duration is None or duration <= 0 or cand.duration is None
+             or abs(cand.duration - duration) <= CLOSE_S)
     if artist_sim < cfg.min_artist and close:
         why = _release_copy(artist, title, t, album, cand, title_sim, featured)
         if why:
