@@ -325,6 +325,21 @@ def has_surrogates(value: Any) -> bool:
     return False
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(value: Any) -> Any:
+    """JSON data with each lone surrogate replaced by U+FFFD (the replacement
+    character), so that it can be written as UTF-8."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {without_surrogates(k): without_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def printable(text: str) -> str:
     """One line of ``text`` with control characters (ESC, BEL, CR, LF, NUL, bidi
     overrides...) written as escapes (``\\x1b``), so nothing a file holds can drive the

@@ -47,7 +47,7 @@ class Journal:
 
     def repair(self) -> int:
         """Cut a torn last line; return how many bytes were dropped."""
-        if not self.path.is_file() and not self.path.is_symlink():
+        if not os.path.lexists(self.path):  # anything else there is refused in one line
             return 0
         os.close(open_input(self.path, "a journal", TABLE_LIMIT, nofollow=True))
         with os.fdopen(open_nofollow(self.path, os.O_RDWR), "rb+") as fh:
@@ -70,7 +70,7 @@ class Journal:
     def replay(self) -> Iterator[Any]:
         """Every complete record in order; unreadable lines are skipped and counted."""
         self.bad_lines = 0
-        if not self.path.is_file() and not self.path.is_symlink():
+        if not os.path.lexists(self.path):  # anything else there is refused in one line
             return
         data = read_limited(open_input(self.path, "a journal", TABLE_LIMIT, nofollow=True),
                             self.path, "a journal", TABLE_LIMIT)

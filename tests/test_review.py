@@ -217,8 +217,9 @@ def test_a_score_out_of_range_is_scored_again(tmp_path: Path, value: str) -> Non
 
 
 def test_a_lone_surrogate_in_a_title_or_a_stored_score_is_written(tmp_path: Path) -> None:
-    """JSON may carry "\\ud800" (half a character): the page is still written and shows
-    it as the replacement character, never an internal error."""
+    """JSON may carry "\\ud800" (half a character): search's reading of candidates.jsonl
+    replaces it by the replacement character, and the page is written, never an internal
+    error."""
     wd = make_workdir(tmp_path / "w")
     clog = wd.root / "search" / "candidates.jsonl"
     clog.write_text(clog.read_text(encoding="utf-8").replace(
@@ -228,7 +229,7 @@ def test_a_lone_surrogate_in_a_title_or_a_stored_score_is_written(tmp_path: Path
     assert summary.songs == 4
     page = (wd.root / "review" / "index.html").read_text(encoding="utf-8")
     c3 = {c["video_id"]: c for c in rows(page_data(page))[T3]["candidates"]}
-    assert c3["creep000002"]["title"] == "Radiohead - Creep \ud800(Acoustic)"
+    assert c3["creep000002"]["title"] == "Radiohead - Creep \ufffd(Acoustic)"
 
 
 def test_parallel_scoring_gives_the_same_page(tmp_path: Path, monkeypatch) -> None:

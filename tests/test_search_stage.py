@@ -369,3 +369,64 @@ def test_the_msd_release_is_the_album_the_chooser_reads(tmp_path: Path, release:
     match = next(csv.DictReader(T.MATCHES.at(root).open(encoding="utf-8", newline="")))
     assert match["status"] == status, match["reason"]
     assert write_review(wd, jobs=1).scored_now == 0  # the same key and scores as search's
+
+
+def _one_record(wd: Workdir, cand: dict) -> Path:
+    log = wd.stage("search") / "candidates.jsonl"
+    log.write_text(json.dumps({"track_id": "TRAAAAAAA128F00001", "query": "q",
+                               "candidates": [cand]}) + "\n", encoding="utf-8")
+    return log
+
+
+GOOD = {"video_id": "YQHsXMglC9A", "title": "Adele - Hello", "channel_title": "AdeleVEVO",
+        "duration": 295, "rank": 0, "url": "https://www.youtube.com/watch?v=YQHsXMglC9A"}
+
+
+def _adele(tmp_path: Path) -> Workdir:
+    return write_songs_csv(tmp_path / "w", [("TRAAAAAAA128F00001", "Adele", "Hello", "295")])
+
+
+@pytest.mark.parametrize("field, value", [
+    ("title", ["Adele", "Hello"]), ("title", "Adele - Hello" + " " * 2000 + "x"),
+    ("channel_title", "x" * 1_000_000), ("rank", True), ("rank", 1.7), ("duration", "295"),
+    ("duration", True), ("video_id", 12345678901), ("artists", [["Adele"]]),
+    ("album", {"name": "25"}), ("result_type", 5)])
+def test_a_hand_edited_candidate_of_another_type_or_size_is_unreadable(
+        tmp_path: Path, field: str, value: object) -> None:
+    """Red-team (session 5): wrong JSON types were converted ("['Adele', 'Hello']" as a
+    title, ``true`` as rank 1), a 1 MB channel aborted the whole rerank, a 2,000-space
+    title took seconds a song. Now the record is unreadable (counted) and the run goes on."""
+    wd = _adele(tmp_path)
+    _one_record(wd, GOOD | {field: value})
+    records, bad = CandidateLog(wd.stage("search") / "candidates.jsonl").read()
+    assert records == {} and bad == 1
+    run_search(wd, rerank=True, progress=False)
+    m = matches(wd)["TRAAAAAAA128F00001"]
+    assert m["status"] == "no_match" and m["reason"].startswith("not_searched"), m
+
+
+def test_a_lone_surrogate_in_a_candidate_is_replaced_not_fatal(tmp_path: Path) -> None:
+    wd = _adele(tmp_path)
+    log = _one_record(wd, GOOD)
+    log.write_text(log.read_text(encoding="utf-8").replace("Adele - Hello",
+                                                           "Adele - Hello \\ud800"),
+                   encoding="utf-8")
+    run_search(wd, rerank=True, progress=False)
+    m = matches(wd)["TRAAAAAAA128F00001"]
+    assert m["status"] == "matched" and m["video_title"] == "Adele - Hello \ufffd"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_candidates_jsonl_that_is_no_file_is_refused_in_one_line(tmp_path: Path, runner,
+                                                                 kind: str) -> None:
+    """A FIFO was read as empty (every match overwritten with not_searched) and a plain
+    search blocked on it for ever; a folder likewise."""
+    import os
+
+    wd = _adele(tmp_path)
+    log = wd.stage("search") / "candidates.jsonl"
+    os.mkfifo(log) if kind == "fifo" else log.mkdir()
+    for args in (["search", "--rerank"], ["search", "--backend", "ytdlp"]):
+        r = runner.invoke(cli, ["--workdir", str(wd.root), *args])
+        assert r.exit_code == 1 and "a journal must be a regular file" in r.output, r.output
+        assert "Traceback" not in r.output

@@ -144,13 +144,22 @@ def warm_up() -> None:
     only read the cache. Without librosa (a Dask client that only submits) it does
     nothing."""
     try:
-        import librosa  # noqa: F401
+        import librosa
     except ImportError:
         return
     y = np.random.default_rng(0).standard_normal(SR).astype(np.float32) * 0.1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # 1 s is short for the CQT: only the kernels count
-        reference_window(y)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # 1 s is short for the CQT: only kernels count
+            reference_window(y)  # librosa's gufuncs (piptrack, local maxima)
+            harmonic_from_stft(librosa.stft(y), y.shape[-1])  # the fast engine's median
+    except Exception as e:  # a cache damaged on disk: unpickling or loading fails
+        from ..errors import UserError
+
+        raise UserError(f"numba's compiled-code cache looks damaged ({type(e).__name__}: "
+                        f"{str(e)[:120]}); delete the *.nbi and *.nbc files under "
+                        f"{Path(librosa.__file__).parent} and {Path(__file__).parent} (or "
+                        "set NUMBA_CACHE_DIR to an empty folder) and run again") from None
 
 
 def reference_segment(y: np.ndarray) -> np.ndarray:

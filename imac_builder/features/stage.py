@@ -146,14 +146,18 @@ class Executor:
         return _execute(tasks, self.kind, self.jobs, self.scheduler)
 
 
+def _warm_up(tasks: list[ShardTask]) -> None:
+    """Before workers start on music: compile librosa's numba kernels here, once
+    (:func:`.music.warm_up`; numba issue #10128)."""
+    if any(t.modality == "music" for t in tasks):
+        from .music import warm_up
+
+        warm_up()
+
+
 def _execute(tasks: list[ShardTask], executor: str, jobs: int, scheduler: str | None
              ) -> Iterator[ShardResult | tuple[ShardTask, BaseException]]:
     """Run shards; yield each result (or the task and its exception) as it finishes."""
-    if (executor == "dask" or (jobs > 1 and len(tasks) > 1)) and any(
-            t.modality == "music" for t in tasks):
-        from .music import warm_up
-
-        warm_up()  # before any worker compiles the same kernels (numba issue #10128)
     if executor == "dask":
         try:
             from distributed import Client, as_completed
@@ -167,6 +171,7 @@ def _execute(tasks: list[ShardTask], executor: str, jobs: int, scheduler: str | 
         except (OSError, TimeoutError) as e:
             raise UserError(f"cannot reach the Dask scheduler at {scheduler} ({e})") from None
         with client:
+            _warm_up(tasks)
             futures = {client.submit(run_shard, t, pure=False, key=f"imac-features-{t.name}"):
                        t for t in tasks}
             for fut in as_completed(futures):
@@ -186,6 +191,7 @@ def _execute(tasks: list[ShardTask], executor: str, jobs: int, scheduler: str | 
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    _warm_up(tasks)
     threads = str(max(1, available_cores() // jobs))
     with _env(OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads):
         ex = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))

@@ -204,6 +204,10 @@ BARE_OFF = 0.12
 HARMLESS_SHARE = 1 / 3
 
 
+#: Characters of a title or name the chooser reads (YouTube allows 100 in a title): a
+#: hand-edited 1 MB "title" costs no more than this; runs of spaces count as one.
+MAX_TEXT = 1000
+_SPACE_RUN = re.compile(r"\s{2,}")
 #: "<3" is a heart, not a number; "D.T.N" is the acronym "DTN".
 _HEART = re.compile(r"<3+\b")
 _DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}[A-Za-z]?\b\.?")
@@ -212,7 +216,7 @@ _DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}[A-Za-z]?\b\.?")
 def _prep(text: str) -> str:
     """A title as compared: full-width forms folded (NFKC), no leading track number
     ("12. "), a space where Latin meets CJK or Hangul ("MAYDAY五月天")."""
-    t = unicodedata.normalize("NFKC", text or "")
+    t = _SPACE_RUN.sub(" ", unicodedata.normalize("NFKC", (text or "")[:MAX_TEXT]))
     t = _PART_ABBR.sub("Part ", _HEART.sub(" ", t))
     t = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), t)
     return _SCRIPT_EDGE.sub(" ", _TRACK_NO.sub("", t))
@@ -313,15 +317,32 @@ class Candidate:
 
     @classmethod
     def from_dict(cls, d: dict) -> Candidate:
-        dur = d.get("duration")
-        arts = d.get("artists") or ()
-        return cls(video_id=str(d["video_id"]), title=str(d.get("title") or ""),
-                   channel_title=str(d.get("channel_title") or ""),
-                   duration=None if dur is None else float(dur), rank=int(d.get("rank", 0)),
-                   url=str(d.get("url") or watch_url(d["video_id"])),
-                   artists=tuple(str(a) for a in arts if a) if isinstance(arts, list) else (),
-                   album=str(d["album"]) if d.get("album") else None,
-                   result_type=str(d["result_type"]) if d.get("result_type") else None)
+        """A stored candidate (``to_dict``'s shape); TypeError names a field of another
+        JSON type (a list for a title, ``true`` for a rank) instead of converting it."""
+        dur, rank, arts = d.get("duration"), d.get("rank", 0), d.get("artists") or []
+        if dur is not None and (isinstance(dur, bool) or not isinstance(dur, (int, float))):
+            raise TypeError("duration")
+        if isinstance(rank, bool) or not isinstance(rank, int):
+            raise TypeError("rank")
+        if not isinstance(arts, list) or not all(isinstance(a, str) for a in arts):
+            raise TypeError("artists")
+        return cls(video_id=_text(d, "video_id", required=True),
+                   title=_text(d, "title"), channel_title=_text(d, "channel_title"),
+                   duration=None if dur is None else float(dur), rank=rank,
+                   url=_text(d, "url") or watch_url(d["video_id"]),
+                   artists=tuple(a for a in arts if a),
+                   album=_text(d, "album") or None,
+                   result_type=_text(d, "result_type") or None)
+
+
+def _text(d: dict, key: str, required: bool = False) -> str:
+    """A text field of a stored candidate: a string (absent or null: "")."""
+    v = d[key] if required else d.get(key)
+    if v is None:
+        return ""
+    if not isinstance(v, str):
+        raise TypeError(key)
+    return v
 
 
 @dataclass

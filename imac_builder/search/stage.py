@@ -32,7 +32,7 @@ from ..workdir import Workdir
 from ..ytdlp_access import YtdlpAccess
 from . import scores
 from .backend import Backoff, QuotaStop, Searcher, SearchError
-from .match import Candidate, Decision, MatchConfig, choose
+from .match import MAX_TEXT, Candidate, Decision, MatchConfig, choose
 from .query import build_query
 from .quota import QuotaLedger, utcnow
 from .registry import BACKENDS as _REGISTRY
@@ -101,6 +101,8 @@ class CandidateLog(Journal):
         records: dict[str, dict] = {}
         bad = 0
         for rec in self.replay():
+            if guard.has_surrogates(rec):  # "\ud800": valid JSON, but not writable text
+                rec = guard.without_surrogates(rec)
             try:
                 tid = rec["track_id"]
                 if not is_track_id(tid):
@@ -121,6 +123,10 @@ def _checked(c: Candidate) -> Candidate:
     """A stored candidate whose id is a video id and whose numbers are finite (its rank
     a whole number up to :data:`guard.RANK_LIMIT`: a 401-digit rank overflows a float)."""
     guard.video_id(c.video_id, "a candidate")
+    for name, text in (("title", c.title), ("channel", c.channel_title), ("url", c.url)):
+        if len(text) > MAX_TEXT:
+            raise UserError(f"a candidate's {name} of {len(text):,} characters (over "
+                            f"{MAX_TEXT:,})")
     guard.finite(c.rank, "a candidate's rank", lo=0, hi=guard.RANK_LIMIT, integer=True)
     if c.duration is not None:
         guard.finite(c.duration, "a candidate's duration", lo=0)
