@@ -311,6 +311,58 @@ def test_third_round_rules(artist: str, title: str, album: str | None, video: st
     _assert_single(artist, title, album, video, channel, accepted)
 
 
+@pytest.mark.parametrize("artist,title,video,channel,accepted", [
+    # a word-final apostrophe is an elision, not a closing quote
+    ("Julia Michaels", "Kissin' In The Cold",
+     "JP Saxe & Julia Michaels - Kissin' In The Cold (Official Lyric Video)", "JP Saxe", True),
+    ("Guè", "Cookies N' Cream (feat. ANNA & Sfera Ebbasta)",
+     "Guè, ANNA, Sfera Ebbasta - Cookies N' Cream", "GuePequenoVEVO", True),
+    # a dash with a space on one side only still parts a title
+    ("Jon Z", "Salgo a Buscarte", "Jon Z X Eladio Carrion X Ele A El Dominio X Boy Wonder "
+     "CF- Salgo a Buscarte [Official Video]", "Chosen Few", True),
+    # two parts in a row make the song's "A: B" title
+    ("Orochi", "Poesia Acústica #6: Era uma Vez", "Poesia Acústica #6 - Era Uma Vez - Mc "
+     "Cabelinho, Orochi, Bob, Maquiny, Azzy, Filipe Ret, Dudu, Xamã", "PineappleStormTV",
+     True),
+    # the lead artist's own upload of a song its artist is only featured on ...
+    ("Pharrell Williams", "JUGGERNAUT (feat. Lil Uzi Vert & Pharrell Williams)",
+     "Tyler, The Creator - JUGGERNAUT (Official Video)", "Tyler, The Creator", True),
+    ("Pharrell Williams", "Stay With Me (with Justin Timberlake, Halsey & Pharrell)",
+     "Calvin Harris - Stay With Me (Official Video) ft Justin Timberlake, Halsey & Pharrell",
+     "CalvinHarrisVEVO", True),
+    # ... not anybody's upload of it
+    ("Pharrell Williams", "JUGGERNAUT (feat. Lil Uzi Vert & Pharrell Williams)",
+     "Tyler, The Creator - JUGGERNAUT (Official Video)", "Rap Uploads 24/7", False),
+    # "(Cover Audio)" on the artist's channel is the release over its cover art ...
+    ("Bronco", "No Nos Vamos a Olvidar", "Bronco - No Nos Vamos a Olvidar (Cover Audio)",
+     "BroncoVEVO", True),
+    # ... elsewhere a cover
+    ("Bronco", "No Nos Vamos a Olvidar", "Bronco - No Nos Vamos a Olvidar (Cover Audio)",
+     "Juan Pérez Música", False),
+    # several edition suffixes on the song's side
+    ("The Beach Boys", "God Only Knows - Mono / 1997 Remastered",
+     "The Beach Boys - God Only Knows (Official Music Video)", "TheBeachBoysVEVO", True),
+    # a tour ("gira") is a live take
+    ("Soda Stereo", "Juegos de Seducción",
+     "Soda Stereo - Juegos De Seducción (Gira Me Verás Volver)", "SodaStereoVEVO", False),
+    # a show's cast as its uploads name it
+    ("Glee Cast", "Stereo Hearts (Glee Cast Version)",
+     "GLEE - Stereo Hearts (Full Performance) HD", "MusicOfGlee", True),
+])
+def test_fifth_round_rules(artist: str, title: str, video: str, channel: str,
+                           accepted: bool) -> None:
+    """Rules written in session 6 from the read linked samples' misses (real titles)."""
+    _assert_single(artist, title, None, video, channel, accepted)
+
+
+def test_edition_suffix_lists_are_cleaned() -> None:
+    assert clean_title("God Only Knows - Mono / 1997 Remastered") == "God Only Knows"
+    assert clean_title("The Reflex - Single Version; 2010 Remaster") == "The Reflex"
+    assert clean_title("Áudio Que Te Entrega - Faixa Bônus") == "Áudio Que Te Entrega"
+    # a live or remixed take is no edition
+    assert clean_title("Lola - Live / 2004 Remaster") == "Lola - Live / 2004 Remaster"
+
+
 def test_a_youtube_music_song_of_the_album_in_another_script() -> None:
     """A real YouTube Music "song" result (recorded by spotDL): the artist in Hebrew, the
     song's album and its length; the same result from another album is not taken."""

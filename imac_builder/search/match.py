@@ -144,8 +144,21 @@ _NAME_JOINERS = re.compile(
 #: Pictographs and dingbats set between a title's parts ("Santa Baby 💖 EARTHA KITT").
 _EMOJI = "[\u2600-\u27bf\U0001f300-\U0001faff]"
 #: Parts of a title a song title may stand alone in.
-_SEG_RE = re.compile(r"\s[-–—~|*]\s|\s*[|｜•]\s*|:\s|[\"“”«»「」『』【】\[\]\(\)]|"
-                     r"(?:^|\s)['‘]|['’](?:\s|$)|\s*" + _EMOJI + r"+\s*")
+_SEG_PLAIN = (r"\s[-–—~|*]\s|\s[-–—](?=[^\W\d])|(?<=[^\W\d])[-–—]\s|\s*[|｜•]\s*|:\s|[\"“”«»「」『』【】\[\]\(\)]|\s*" + _EMOJI
+              + r"+\s*")
+_QUOTE_OPEN = re.compile(r"(?:^|\s)['‘]")
+_QUOTE_CLOSE = re.compile(r"['’](?:\s|$)")
+_SEG_RE = re.compile(_SEG_PLAIN + r"|(?:^|\s)['‘]|['’](?:\s|$)")
+#: The same without single quotes: a word-final apostrophe is an elision ("Kissin' In The
+#: Cold", "Cookies N' Cream") unless another quote opens before it.
+_SEG_NO_QUOTES = re.compile(_SEG_PLAIN)
+
+
+def _seg_split(title: str) -> list[str]:
+    """A title split into its parts (:data:`_SEG_RE`); single quotes only when paired."""
+    m = _QUOTE_OPEN.search(title)
+    quoted = m is not None and _QUOTE_CLOSE.search(title, m.end()) is not None
+    return (_SEG_RE if quoted else _SEG_NO_QUOTES).split(title)
 _TRACK_NO = re.compile(r"^\s*\d{1,2}\s*[.)]\s+")
 _TRACK_RE = re.compile(r"\btrack\s+\d{1,2}\b", re.IGNORECASE)
 _PART_ABBR = re.compile(r"\bPt\.?\s+(?=[0-9IVX])", re.IGNORECASE)
@@ -488,7 +501,7 @@ def _segments_with(video_title: str, noise: re.Pattern) -> tuple[str, ...]:
     out = []
     # split first: a "feat." part runs to the next separator, and a quoted title may
     # follow it ('Brent Faiyaz Feat Tyler, The Creator "Gravity"')
-    for seg in _SEG_RE.split(_REMASTER_RE.sub(" ", video_title)):
+    for seg in _seg_split(_REMASTER_RE.sub(" ", video_title)):
         f = fold(_YEAR_RE.sub(" ", noise.sub(" ", fold(_FEAT_RE.sub(" ", seg or "")))))
         if f:
             out.append(f)
@@ -514,6 +527,9 @@ def _title_score(song_title: str, video_title: str, artist: str) -> tuple[float,
     # one part of the title on its own: "Title - Artist", "Artist: 'Title'", "A, B - Title"
     segs = _segments(video_title, keep)
     rests += [(seg, 3.0) for seg in segs]
+    # two parts in a row: "Poesia Acústica #6 - Era Uma Vez - <names>" for the song
+    # "Poesia Acústica #6: Era uma Vez"
+    rests += [(f"{a} {b}", 3.0) for a, b in zip(segs, segs[1:])]
     # a part with the title in two scripts: "告白氣球 Love Confession", "逆光 Backlight"
     scripts = {_script(w) for w in nt.split()} - {""}
     for seg in segs:
@@ -643,7 +659,8 @@ _HARD_QUAL = re.compile(
     r"chiptune|tik ?tok|slowed|reverb|sped|speed|pitched|daycore|hardstyle|boosted|"
     r"rehearsal|demo|outtake|teaser|trailer|preview|snippet|sneak|interview|"
     r"documentary|behind|making|fancam|fan ?cam|mirrored|reversed?|hours?|loop\w*|"
-    r"instrumental|inst|beat|backing|minus|karaoke|cover|tribute|parody|tour|vivo|"
+    r"instrumental|inst|beat|backing|minus|karaoke|cover|tribute|parody|tour|gira|tournee|"
+    r"turne|vivo|"
     r"directo|concert|concierto|konzert|acoustic|acustic[oa]|unplugged|"
     r"ensaio|gig|size|bonus|duet|duett|dueto|solo|orchestration|arrangement|"
     r"arr|mashup|megamix|club|radio|special|anniversary|deluxe|performs|performing|rendition|"
@@ -1185,7 +1202,7 @@ def _names_version(words: tuple[str, ...], anywhere: bool, vtitle: str,
     title or channel."""
     squashed = "".join(words)
     parts = [fold(p) for p in _BRACKET_RE.findall(vtitle)] + [
-        fold(p) for p in _SEG_RE.split(vtitle) if p]
+        fold(p) for p in _seg_split(vtitle) if p]
     hay = [p for p in parts if _VERSION_PART.search(p) or _HARD_QUAL.search(p)]
     if anywhere or any(_REMIX_PART.search(p) for p in hay):
         # an arranger or session anywhere; a remixer named as an artist of a "(Remix)"
@@ -1238,7 +1255,9 @@ def _song(artist: str, title: str) -> tuple[tuple[str, ...], str, tuple[str, ...
     its joiners; folded names the title's "(feat. ...)" part adds). Only the artist list
     is evidence of the artist: a featured name alone is how fan uploads are titled."""
     artist, title = _prep(artist), _prep(title)
-    names = tuple(dict.fromkeys(n for n in (fold(clean_artist(artist)), fold(artist)) if n))
+    a = fold(clean_artist(artist))
+    # a show's cast as its uploads name it: "Glee Cast" as "GLEE"
+    names = tuple(dict.fromkeys(n for n in (a, fold(artist), _CAST.sub("", a)) if n))
     credited = list(names) + [fold(x) for x in _NAME_JOINERS.split(artist)
                               if x and len(fold(x)) >= 2]
     featured = [fold(x) for m in _SONG_FEAT.finditer(title) for g in m.groups() if g
@@ -1249,12 +1268,23 @@ def _song(artist: str, title: str) -> tuple[tuple[str, ...], str, tuple[str, ...
             tuple(dict.fromkeys(f for f in featured if f)))
 
 
+_CAST = re.compile(r"(?<=\w{3})\s+(?:original\s+)?(?:broadway\s+|london\s+|movie\s+|film\s+|"
+                   r"tv\s+)?cast$")
 #: Artists that name no performer: any recording of the work is credited so.
 _NO_PERFORMER = frozenset({"traditional", "trad", "anonymous", "anon", "unknown",
                            "various artists", "various"})
+#: "(Cover Audio)": a label's upload of the release's audio over its cover art.
+_COVER_ART = re.compile(r"\bcover\s+audio\b", re.IGNORECASE)
 #: A classical work's catalogue number in a song title ("Op. 71", "RV 315", "K. 626").
 _WORK_NUMBER = re.compile(r"\b(?:op|opus|bwv|kv?|rv|hob|th|hwv|woo|sz)\.?\s*(?:\d+|[ivx]+)\b",
                           re.IGNORECASE)
+
+
+def _featured_only(artist: str, featured: tuple[str, ...]) -> bool:
+    """Whether the song's artist is only featured on it ("JUGGERNAUT (feat. Lil Uzi Vert
+    & Pharrell Williams)" for Pharrell Williams; "& Pharrell" counts too)."""
+    a = fold(clean_artist(artist))
+    return any(f == a or a.startswith(f"{f} ") for f in featured if f)
 
 
 def _release_copy(artist: str, title: str, t: str, album: str | None, cand: Candidate,
@@ -1270,6 +1300,13 @@ def _release_copy(artist: str, title: str, t: str, album: str | None, cand: Cand
             and {_script(w) for w in fold(artist).split()}.isdisjoint(
                 _script(w) for x in cand.artists for w in fold(x).split())):
         return "album field: the song's album, its artist in another script"
+    if title_sim >= 90 and _featured_only(artist, featured):
+        lead = _DASH_SPLIT.split(cand.title, maxsplit=1)
+        if len(lead) == 2 and fold(lead[0]) and _channel(cand.channel_title,
+                                                        fold(lead[0]))[0] >= 90:
+            # "Tyler, The Creator - JUGGERNAUT" on Tyler's channel for Pharrell
+            # Williams's "JUGGERNAUT (feat. Lil Uzi Vert & Pharrell Williams)"
+            return "the lead artist's upload on their own channel (the song's is featured)"
     if not _is_topic(cand.channel_title) or title_sim < 90:
         return ""
     surname = (fold(clean_artist(artist)).split() or [""])[-1]
@@ -1283,7 +1320,7 @@ def _release_copy(artist: str, title: str, t: str, album: str | None, cand: Cand
         return ""
     if fold(clean_artist(artist)) in _NO_PERFORMER:
         return "a Topic upload of the whole title (the song names no performer)"
-    if fold(clean_artist(artist)) in featured:
+    if _featured_only(artist, featured):
         return "a Topic upload of the whole title (the song's artist is featured)"
     return ""
 
@@ -1299,6 +1336,9 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
         own = own + _LIVE_WORDS
     vtitle, chan_text = _strip_credits(_prep(cand.title)), _prep(cand.channel_title)
     vtitle = _without_channel(vtitle, chan_text, " ".join(own), credited)
+    if chan_text.lower().endswith("vevo") or _names_in(fold(chan_text), credited):
+        # "(Cover Audio)" on the artist's channel: the release's audio over its cover art
+        vtitle = _COVER_ART.sub(" ", vtitle)
     own = own + _own_cover(vtitle, credited, own, _names_in(fold(chan_text), credited))
     title_sim, artist_sim, official = 0.0, 0.0, ""
     # "Kathryn Williams", and "Williams, Kathryn" as uploaded; then the other credited

@@ -23,14 +23,18 @@ _FEAT = re.compile(r"\s*(?:[\(\[]\s*(?:featuring|feat\.?|ft\.?)\s+[^\)\]]*[\)\]]
                    r"|\s(?:featuring|feat\.|ft\.)\s.*$)", re.IGNORECASE)
 #: Spotify and MSD edition suffixes after a dash: "- 2010 Remaster", "- Remastered
 #: Version", "- Single Version", "- Radio Edit", "- Mono", "- From \"Film\"".
-_DASH_EDITION = re.compile(
-    r"\s+[-–]\s+(?:(?:\d{4}\s+)?(?:digital(?:ly)?\s+)?re-?master(?:ed)?(?:\s+version)?"
+_ONE_EDITION = (
+    r"(?:(?:\d{4}\s+)?(?:digital(?:ly)?\s+)?re-?master(?:ed)?(?:\s+version)?"
     r"(?:\s+\d{4})?|(?:\d{4}\s+)?(?:stereo|mono)\s+re-?master(?:ed)?|"
     r"(?:single|album|radio|mono|stereo|original|lp|45|7\"|us|uk)"
     r"(?:\s+(?:version|edit|mix|mono|stereo))*|radio\s+edit|(?:\d{4}\s+)?edit|mono|stereo|"
     r"(?:\d{4}\s+)?(?:stereo|mono)\s+(?:mix|version)(?:\s+\d{4})?|"
     r"video\s+edit|(?:vers[aã]o\s+)?remasterizad[oa]|(?:versi[oó]n\s+)?remasterizad[oa]|"
-    r"from\s+.+|bonus\s+track)\s*$", re.IGNORECASE)
+    r"bonus\s+track|faixa\s+b[oô]nus)")
+#: ... and several of them: "- Mono / 1997 Remastered", "- Single Version; 2010 Remaster".
+_DASH_EDITION = re.compile(
+    rf"\s+[-–]\s+(?:{_ONE_EDITION}(?:\s*[/;]\s*{_ONE_EDITION})*|from\s+.+)\s*$",
+    re.IGNORECASE)
 #: Editions after a slash: "Coming Home - Part II / Bonus Track".
 _SLASH_EDITION = re.compile(
     r"\s*/\s*(?:bonus\s+track|single\s+version|album\s+version|radio\s+edit|"
