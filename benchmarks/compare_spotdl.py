@@ -121,7 +121,7 @@ def linked(part: str) -> dict[str, ev.Tally]:
 def main() -> None:
     print("Search lists (recorded YouTube Music answers, 38 lists holding a right one):")
     print(ev.table(search_lists()))
-    for part in ("test2", "test3"):
+    for part in ("test2", "test3", "test4"):
         print(f"\nLinked videos offered alone, {part} (never read by the developers):")
         rows = ev.table(linked(part)).splitlines()
         print("\n".join(rows[:2] + rows[-2:]))

@@ -13,7 +13,8 @@ Two materials (tests/data/real_eval/, see its NOTE.md):
   needs the shared data), and those impostors alone ("every right recording removed").
 
   Later samples of the same file (:data:`PARTS`: dev, dev2, dev3 read while writing
-  rules; test read in session 5; test2 and test3 never read) are labelled the same way.
+  rules; test read in session 5; test2, test3 and test4 never read) are labelled the same
+  way.
 
 :func:`tally` counts one list for any chooser given as a :data:`Pick` (ours:
 :func:`ours`; spotDL's: benchmarks/compare_spotdl.py).
@@ -182,7 +183,7 @@ def _same_song(a: str, b: str) -> bool:
 #: by row; the same artists); artists disjoint between first, dev* and test*.
 PARTS = {"first": "linked", "dev": "linked_dev", "test": "linked_test",
          "dev2": "linked_dev2", "test2": "linked_test2", "dev3": "linked_dev3",
-         "test3": "linked_test3"}
+         "test3": "linked_test3", "test4": "linked_test4"}
 
 
 def linked(cfg: MatchConfig | None = None, linked_csv: Path = LINKED,
@@ -251,6 +252,42 @@ def linked(cfg: MatchConfig | None = None, linked_csv: Path = LINKED,
     return t
 
 
+HELD_OUT = ("test2", "test3", "test4")
+
+
+def audit() -> dict[tuple[str, str], Tally]:
+    """The second reading (linked_audit_*): for each (first label, second label) pair,
+    whether the chooser accepts those videos offered alone; keyed "read" / "held out"
+    and the label both readers gave ("yes" / "no"; rows they disagree on are left out)."""
+    first: dict[str, tuple[str, str]] = {}
+    for part, stem in PARTS.items():
+        with (DATA / f"{stem}_labels.csv").open(encoding="utf-8", newline="") as fh:
+            for r in csv.DictReader(fh):
+                first[r["row"]] = (r["label"].strip(), part)
+    with (DATA / "linked_audit_labels.csv").open(encoding="utf-8", newline="") as fh:
+        second = {r["row"]: r["label"].strip() for r in csv.DictReader(fh)}
+    with (DATA / "linked_audit_sample.csv").open(encoding="utf-8", newline="") as fh:
+        sample = list(csv.DictReader(fh))
+    cfg = MatchConfig()
+    out: dict[tuple[str, str], Tally] = defaultdict(Tally)
+    for r in sample:
+        lab, part = first[r["row"]]
+        if lab != second[r["row"]] or lab not in ("yes", "no"):
+            continue
+        t = out["held out" if part in HELD_OUT else "read", lab]
+        dur = float(r["duration_s"]) if r["duration_s"] else None
+        ok = choose(r["artist"], r["title"], dur,
+                    [Candidate("x", r["video_title"], r["video_channel"], None, 0, "")],
+                    cfg, album=r["album"] or None).status == "matched"
+        if lab == "yes":
+            t.single_right += 1
+            t.single_right_ok += ok
+        else:
+            t.single_wrong += 1
+            t.single_wrong_ok += not ok
+    return dict(out)
+
+
 def table(columns: dict[str, Tally]) -> str:
     lines = ["| on real, blind-labelled material | " + " | ".join(columns) + " |",
              "|---" * (len(columns) + 1) + "|"]
@@ -267,11 +304,17 @@ def main() -> None:
             "linked, first 600": linked(part="first"),
             "linked, dev 800": linked(part="dev"),
             "linked, dev2 800": linked(part="dev2"),
-            "linked, test 600 (held out)": linked(part="test"),
+            "linked, test 600 (read)": linked(part="test"),
             "linked, test2 600 (held out)": linked(part="test2"),
             "linked, dev3 1,097": linked(part="dev3"),
-            "linked, test3 600 (held out)": linked(part="test3")}
+            "linked, test3 600 (held out)": linked(part="test3"),
+            "linked, test4 958 (held out)": linked(part="test4")}
     print(table(cols))
+    print("\nRows two blind readers agree on (linked_audit_*), each video offered alone:")
+    for (where, lab), t in sorted(audit().items()):
+        print(f"  {where}, both '{lab}': " + (
+            f"accepted {t.single_right_ok}/{t.single_right}" if lab == "yes"
+            else f"refused {t.single_wrong_ok}/{t.single_wrong}"))
     if "-v" in sys.argv:
         for name, t in cols.items():
             if "test" not in name:

@@ -355,6 +355,16 @@ def test_fifth_round_rules(artist: str, title: str, video: str, channel: str,
     _assert_single(artist, title, None, video, channel, accepted)
 
 
+def test_single_quotes_part_a_title_only_in_pairs() -> None:
+    from imac_builder.search.match import _segments
+
+    # elisions: "rockin rollin man" stays one part
+    assert "rockin rollin man" in _segments(
+        "JP Saxe & Julia Michaels - Rockin' Rollin' Man (Official Video)", "")
+    # a quoted title is a part of its own
+    assert "fantastic baby" in _segments("BIGBANG 'Fantastic Baby' M/V", "")
+
+
 def test_edition_suffix_lists_are_cleaned() -> None:
     assert clean_title("God Only Knows - Mono / 1997 Remastered") == "God Only Knows"
     assert clean_title("The Reflex - Single Version; 2010 Remaster") == "The Reflex"

@@ -144,8 +144,9 @@ _NAME_JOINERS = re.compile(
 #: Pictographs and dingbats set between a title's parts ("Santa Baby 💖 EARTHA KITT").
 _EMOJI = "[\u2600-\u27bf\U0001f300-\U0001faff]"
 #: Parts of a title a song title may stand alone in.
-_SEG_PLAIN = (r"\s[-–—~|*]\s|\s[-–—](?=[^\W\d])|(?<=[^\W\d])[-–—]\s|\s*[|｜•]\s*|:\s|[\"“”«»「」『』【】\[\]\(\)]|\s*" + _EMOJI
-              + r"+\s*")
+#: (a dash with a space on one side only too: "… CF- Salgo a Buscarte", "#10 -Recomeçar -")
+_SEG_PLAIN = (r"\s[-–—~|*]\s|\s[-–—](?=[^\W\d])|(?<=[^\W\d])[-–—]\s|\s*[|｜•]\s*|:\s|"
+              r"[\"“”«»「」『』【】\[\]\(\)]|\s*" + _EMOJI + r"+\s*")
 _QUOTE_OPEN = re.compile(r"(?:^|\s)['‘]")
 _QUOTE_CLOSE = re.compile(r"['’](?:\s|$)")
 _SEG_RE = re.compile(_SEG_PLAIN + r"|(?:^|\s)['‘]|['’](?:\s|$)")
@@ -153,12 +154,6 @@ _SEG_RE = re.compile(_SEG_PLAIN + r"|(?:^|\s)['‘]|['’](?:\s|$)")
 #: Cold", "Cookies N' Cream") unless another quote opens before it.
 _SEG_NO_QUOTES = re.compile(_SEG_PLAIN)
 
-
-def _seg_split(title: str) -> list[str]:
-    """A title split into its parts (:data:`_SEG_RE`); single quotes only when paired."""
-    m = _QUOTE_OPEN.search(title)
-    quoted = m is not None and _QUOTE_CLOSE.search(title, m.end()) is not None
-    return (_SEG_RE if quoted else _SEG_NO_QUOTES).split(title)
 _TRACK_NO = re.compile(r"^\s*\d{1,2}\s*[.)]\s+")
 _TRACK_RE = re.compile(r"\btrack\s+\d{1,2}\b", re.IGNORECASE)
 _PART_ABBR = re.compile(r"\bPt\.?\s+(?=[0-9IVX])", re.IGNORECASE)
@@ -490,6 +485,13 @@ def _trim(text: str) -> str:
     return " ".join(w)
 
 
+def _seg_split(title: str) -> list[str]:
+    """A title split into its parts (:data:`_SEG_RE`); single quotes only when paired."""
+    m = _QUOTE_OPEN.search(title)
+    quoted = m is not None and _QUOTE_CLOSE.search(title, m.end()) is not None
+    return (_SEG_RE if quoted else _SEG_NO_QUOTES).split(title)
+
+
 def _segments(video_title: str, keep: str) -> list[str]:
     """The folded, noise-free parts of a video title set off by dashes, pipes, colons,
     quotes or brackets: "Title - Artist", "Artist: 'Title'", "【Artist】Title"."""
@@ -529,7 +531,7 @@ def _title_score(song_title: str, video_title: str, artist: str) -> tuple[float,
     rests += [(seg, 3.0) for seg in segs]
     # two parts in a row: "Poesia Acústica #6 - Era Uma Vez - <names>" for the song
     # "Poesia Acústica #6: Era uma Vez"
-    rests += [(f"{a} {b}", 3.0) for a, b in zip(segs, segs[1:])]
+    rests += [(f"{a} {b}", 3.0) for a, b in zip(segs, segs[1:], strict=False)]
     # a part with the title in two scripts: "告白氣球 Love Confession", "逆光 Backlight"
     scripts = {_script(w) for w in nt.split()} - {""}
     for seg in segs:
