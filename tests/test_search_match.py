@@ -371,6 +371,20 @@ def test_edition_suffix_lists_are_cleaned() -> None:
     assert clean_title("Áudio Que Te Entrega - Faixa Bônus") == "Áudio Que Te Entrega"
     # a live or remixed take is no edition
     assert clean_title("Lola - Live / 2004 Remaster") == "Lola - Live / 2004 Remaster"
+    assert clean_title("a - " + "mono / " * 40 + "mono") == "a"
+
+
+def test_an_edition_list_that_fails_late_is_read_in_linear_time() -> None:
+    """"- mono / mono / … x" once took exponential time (a repeated regex group):
+    here it must finish in a subprocess given 60 s (it takes milliseconds)."""
+    import subprocess
+    import sys
+
+    code = ("from imac_builder.search.query import clean_title; "
+            "print(clean_title('a - ' + 'mono / ' * 60 + 'x')[:8])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.strip() == "a - mono"
 
 
 def test_a_youtube_music_song_of_the_album_in_another_script() -> None:

@@ -31,10 +31,10 @@ _ONE_EDITION = (
     r"(?:\d{4}\s+)?(?:stereo|mono)\s+(?:mix|version)(?:\s+\d{4})?|"
     r"video\s+edit|(?:vers[aã]o\s+)?remasterizad[oa]|(?:versi[oó]n\s+)?remasterizad[oa]|"
     r"bonus\s+track|faixa\s+b[oô]nus)")
-#: ... and several of them: "- Mono / 1997 Remastered", "- Single Version; 2010 Remaster".
-_DASH_EDITION = re.compile(
-    rf"\s+[-–]\s+(?:{_ONE_EDITION}(?:\s*[/;]\s*{_ONE_EDITION})*|from\s+.+)\s*$",
-    re.IGNORECASE)
+_DASH_EDITION = re.compile(rf"\s+[-–]\s+(?:{_ONE_EDITION}|from\s+.+)\s*$", re.IGNORECASE)
+_ONE_EDITION_RE = re.compile(rf"\s*{_ONE_EDITION}\s*", re.IGNORECASE)
+_DASH = re.compile(r"\s+[-–]\s+")
+_PIECES = re.compile(r"[/;]")
 #: Editions after a slash: "Coming Home - Part II / Bonus Track".
 _SLASH_EDITION = re.compile(
     r"\s*/\s*(?:bonus\s+track|single\s+version|album\s+version|radio\s+edit|"
@@ -67,6 +67,18 @@ def clean_artist(artist: str) -> str:
     return a.strip(" ,")
 
 
+def _more_editions(t: str) -> str:
+    """The title without a last dash suffix made of several editions ("- Mono / 1997
+    Remastered", "- Single Version; 2010 Remaster"), piece by piece (a repeated regex
+    group backtracks exponentially on "- mono / mono / … x")."""
+    dashes = list(_DASH.finditer(t))
+    if dashes:
+        pieces = _PIECES.split(t[dashes[-1].end():])
+        if len(pieces) > 1 and all(_ONE_EDITION_RE.fullmatch(p) for p in pieces):
+            return t[:dashes[-1].start()]
+    return t
+
+
 def clean_title(title: str) -> str:
     """The song title without edition suffixes and featured artists."""
     t = _SPACES.sub(" ", _fix_underscores(title or "")).strip()
@@ -75,7 +87,7 @@ def clean_title(title: str) -> str:
         return m.group(0) if _KEEP.search(m.group(0)) else ""
 
     t = _EDITION.sub(drop, t)
-    t = _DASH_EDITION.sub("", _SLASH_EDITION.sub("", t))
+    t = _DASH_EDITION.sub("", _more_editions(_SLASH_EDITION.sub("", t)))
     t = _FEAT.sub("", t)
     return _SPACES.sub(" ", t).strip(" -,")
 
