@@ -422,25 +422,66 @@ def all_runs(wd: Workdir, current: str, summary: EvalSummary, split_hash: str,
                      "recipe": str(m.get("recipe", cfg.get("recipe", "?"))),
                      "class_labels": bool(m.get("class_labels_used", uses_class_labels(cfg))),
                      "seed": m.get("seed", "?"), "test_correct": m.get("test_correct"),
-                     "apart": apart})
+                     "setting": _setting(cfg), "apart": apart})
     return rows
+
+
+def _setting(cfg: dict[str, Any]) -> str:
+    """A run's training settings but its seed, as one canonical JSON text: runs that
+    differ only by seed share it (a seed spread compares those runs, nothing else)."""
+    import json
+
+    try:
+        return json.dumps({k: v for k, v in cfg.items() if k != "seed"}, sort_keys=True)
+    except (TypeError, ValueError):
+        return repr(sorted(cfg.items(), key=lambda kv: str(kv[0])))
+
+
+def _differences(settings: list[str]) -> list[str]:
+    """For groups of one model and recipe trained under several settings, what each
+    group's differ in ("epochs 8, fusion_widths [64, 32, 16]"); "" when alone."""
+    import json
+
+    if len(settings) < 2:
+        return [""] * len(settings)
+    parsed = []
+    for s in settings:
+        try:
+            d = json.loads(s)
+        except ValueError:
+            d = {}
+        parsed.append(d if isinstance(d, dict) else {})
+    keys = sorted({k for d in parsed for k in d})
+    differ = [k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in parsed}) > 1]
+    return [", ".join(f"{k} {json.dumps(d.get(k))}" for k in differ) for d in parsed]
 
 
 def table4_rows(runs: list[dict[str, Any]], data: TrainData | None, seed: int
                 ) -> list[dict[str, Any]]:
-    """Comparable runs grouped by (model, recipe, class labels): the mean over the
-    group's training seeds, their spread (standard deviation, min–max), and the stratified
-    cluster-bootstrap interval of the seed-averaged per-pair correctness."""
+    """Comparable runs grouped by (model, recipe, class labels, every other training
+    setting but the seed): the mean over the group's training seeds, their spread
+    (standard deviation, min–max), and the stratified cluster-bootstrap interval of the
+    seed-averaged per-pair correctness. ``differs`` says what sets a group apart from the
+    groups of the same model and recipe trained otherwise (other epochs, widths...)."""
     import numpy as np
 
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
         if not r.get("apart"):
-            groups.setdefault((r["model"], r["recipe"], r["class_labels"]), []).append(r)
+            groups.setdefault((r["model"], r["recipe"], r["class_labels"],
+                               r.get("setting", "")), []).append(r)
+    siblings: dict[tuple, list[str]] = {}
+    for key in groups:
+        siblings.setdefault(key[:3], []).append(key[3])
+    differs = {}
+    for head, settings in siblings.items():
+        for setting, text in zip(settings, _differences(settings), strict=True):
+            differs[head + (setting,)] = text
     order = list(REGISTRY)
     out = []
-    for (kind, recipe, labels), members in sorted(
-            groups.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][2], kv[0][1])):
+    for (kind, recipe, labels, setting), members in sorted(
+            groups.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][2], kv[0][1],
+                                            kv[0][3])):
         accs = np.array([r["test_accuracy"] for r in members])
         ci = (float("nan"), float("nan"))
         vecs = [r["test_correct"] for r in members if isinstance(r.get("test_correct"), str)]
@@ -448,6 +489,7 @@ def table4_rows(runs: list[dict[str, Any]], data: TrainData | None, seed: int
             mean_ok = np.mean([[c == "1" for c in v] for v in vecs], axis=0)
             ci = test_interval(data, mean_ok, seed)
         out.append({"model": kind, "recipe": recipe, "class_labels": labels,
+                    "differs": differs[(kind, recipe, labels, setting)],
                     "runs": [r["run"] for r in members],
                     "seeds": [r["seed"] for r in members], "mean": float(accs.mean()),
                     "sd": float(accs.std(ddof=1)) if len(accs) > 1 else float("nan"),
@@ -496,11 +538,15 @@ def render_report(s: EvalSummary, counts: list[list[int]], n: int,
             name = row_name(e.paper_name, {"class_head_weight": float(r["class_labels"])})
             this = " (this report)" if s.run in r["runs"] else ""
             runs_txt = ", ".join(f"`{x}`" for x in r["runs"])
+            seeds = len({str(x) for x in r["seeds"]})
+            if seeds < len(r["runs"]):  # the same setting and seed trained again
+                runs_txt += f"; {len(r['runs']) - seeds} repeating a seed"
             sd = "—" if r["sd"] != r["sd"] else f"{100 * r['sd']:.2f}"
             spread = f"{sd}; {_pct(r['min'])}–{_pct(r['max'])}" if len(r["runs"]) > 1 \
                 else "— (one seed)"
-            L.append(f"| {name} | `{r['recipe']}` | {'yes' if r['class_labels'] else 'no'} "
-                     f"| {len(r['runs'])} ({runs_txt}){this} | {_pct(r['mean'])} | {spread} | "
+            recipe = f"`{r['recipe']}`" + (f" ({r['differs']})" if r["differs"] else "")
+            L.append(f"| {name} | {recipe} | {'yes' if r['class_labels'] else 'no'} "
+                     f"| {seeds} ({runs_txt}){this} | {_pct(r['mean'])} | {spread} | "
                      f"{_pct(r['ci95'][0])}–{_pct(r['ci95'][1])} | "
                      f"{paper if not r['class_labels'] else '— (not the paper method)'} |")
         if not mine and e.paper_accuracy:
