@@ -206,7 +206,7 @@ def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True
         "download": {"config": DownloadConfig(jobs=2, rate=0.0)},
         "images": {"root": media / "images"},
         "features": {"config": FeaturesConfig(modality="all"), "image_root": media / "images"},
-        "split": {"config": SplitConfig(seed=0)},
+        "split": {"config": SplitConfig(seed=0), "image_root": media / "images"},
         "train": {"run": "demo", "device": "cpu", "config": cfg, "fresh": True},
         "evaluate": {"run": "demo",
                      "config": EvaluateConfig(device="cpu", retrieval_images=50)},

@@ -43,6 +43,8 @@ def test_demo_small_runs_every_stage_and_writes_what_it_promises(demo_small: Pat
     assert music.features.shape == (9, 193) and pics.features.shape == (48, 2048)
     split = rows(w / "splits/splits.csv")
     assert {r["split"] for r in split} == {"train", "val", "test"}
+    # the split looked at the demo's images for near-duplicates (pHash)
+    assert "pHash, images in" in out and "no image folder found" not in out
     metrics = json.loads((w / "runs/demo/metrics.json").read_text())
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["epochs"] >= 1
     # the balanced protocol works on the demo's few items (every class on both sides of
