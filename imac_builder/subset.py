@@ -138,15 +138,17 @@ def select(songs: list[dict[str, str]], spec: SubsetSpec) -> tuple[list[str], di
 
 
 def in_effect(root: Path, subset: SubsetSpec | Collection[str] | None = None,
-              no_subset: bool = False) -> set[str] | None:
+              no_subset: bool = False, record: bool = True) -> set[str] | None:
     """The track ids a stage keeps to, or None for every song.
 
     A :class:`SubsetSpec` with options chooses (and records) a new subset; a collection
     of track ids is used as it is; otherwise the recorded one applies (``no_subset``
-    forgets it)."""
+    forgets it). ``record=False`` leaves ``workdir.json`` as it is: a stage that may
+    still refuse to start (no API key, no ffmpeg) records the choice with
+    :func:`remember` once it does start."""
     root = Path(root)
     if no_subset:
-        if read_state(root).get(STATE_KEY) is not None:
+        if record and read_state(root).get(STATE_KEY) is not None:
             update_state(root, **{STATE_KEY: None})
         return None
     if isinstance(subset, SubsetSpec):
@@ -154,15 +156,22 @@ def in_effect(root: Path, subset: SubsetSpec | Collection[str] | None = None,
             subset = None
         else:
             songs = tables.read_table(root, tables.SONGS, required=("track_id", "label"))
-            ids, record = select(songs, subset)
+            ids, chosen = select(songs, subset)
             if not ids:
                 raise UserError("the subset options choose no song (check --tracks, "
                                 "--classes and --offset against tags/songs.csv)")
-            update_state(root, **{STATE_KEY: record})
+            if record:
+                update_state(root, **{STATE_KEY: chosen})
             return set(ids)
     if subset is not None:
         return set(subset)
     return recorded(root)
+
+
+def remember(root: Path, subset: SubsetSpec | Collection[str] | None = None,
+             no_subset: bool = False) -> None:
+    """Record in ``workdir.json`` what :func:`in_effect` chose with ``record=False``."""
+    in_effect(root, subset, no_subset)
 
 
 def recorded(root: Path) -> set[str] | None:

@@ -92,6 +92,38 @@ def test_per_class_searches_five_songs_of_each_label(demo_small, tmp_path, runne
         json.loads((w / "workdir.json").read_text())["subset"] is None
 
 
+def test_a_refused_run_leaves_the_recorded_subset(demo_small, tmp_path, runner, mock_api,
+                                                  monkeypatch):
+    """A search the missing API key refuses, or a download with no ffmpeg, does not record
+    (nor forget) a subset: workdir.json is as before."""
+    w = fresh_tags(demo_small, tmp_path / "w")
+    res = runner.invoke(cli, ["--workdir", str(w), "search", "--backend", "api",
+                              "--per-class", "2", "--seed", "0", "--limit", "0"])
+    assert res.exit_code == 0, res.output
+    before = json.loads((w / "workdir.json").read_text())["subset"]
+    assert before["per_class"] == 2
+    monkeypatch.delenv("YOUTUBE_API_KEY")
+    for opts in (["--no-subset"], ["--per-class", "5", "--seed", "1"]):
+        res = runner.invoke(cli, ["--workdir", str(w), "search", "--backend", "api",
+                                  "--limit", "1", *opts])
+        assert res.exit_code == 1 and "API key" in res.output, res.output
+        assert json.loads((w / "workdir.json").read_text())["subset"] == before
+    # a download refused before it starts (here: no ffmpeg) does not either
+    from imac_builder.download import stage as download_stage
+    from imac_builder.errors import UserError
+
+    def no_ffmpeg() -> str:
+        raise UserError("ffmpeg not found")
+
+    (w / "search").mkdir(exist_ok=True)
+    shutil.copy(demo_small / "search" / "matches.csv", w / "search")
+    monkeypatch.setattr(download_stage, "ffmpeg_binary", no_ffmpeg)
+    for opts in (["--no-subset"], ["--classes", "positive"]):
+        res = runner.invoke(cli, ["--workdir", str(w), "download", *opts])
+        assert res.exit_code == 1 and "ffmpeg not found" in res.output, res.output
+        assert json.loads((w / "workdir.json").read_text())["subset"] == before
+
+
 def write_score_file(path: Path, rows: list[dict[str, str]]) -> Path:
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, delimiter="\t")

@@ -14,6 +14,7 @@ from ..config import DownloadConfig
 from ..errors import UserError
 from ..subset import SubsetSpec
 from ..subset import in_effect as subset_in_effect
+from ..subset import remember as subset_remember
 from ..workdir import Workdir
 from ..ytdlp_access import JsRuntime, YtdlpAccess, find_js_runtime
 from .commit import Committer, clean_orphans, plan
@@ -106,7 +107,7 @@ def run_download(
         log.info("removed %d leftovers of an interrupted run", removed)
 
     todo = plan(matched, ledger, wd.root, retry_failed, summary)
-    chosen = subset_in_effect(wd.root, subset, no_subset)  # imac_builder.subset
+    chosen = subset_in_effect(wd.root, subset, no_subset, record=False)
     if chosen is not None:
         todo = [j for j in todo if j.track_id in chosen]
     if limit is not None:
@@ -128,6 +129,9 @@ def run_download(
                             RateGate(config.rate_limit_wait, _rate_limit_max_wait),
                             _rate_limit_tries,
                             threading.Event(), Pace(rate))
+        # the downloads start: now the subset options are recorded (not before a full
+        # disk or a missing ffmpeg refuses the run)
+        subset_remember(wd.root, subset, no_subset)
         try:
             _run_jobs(todo, ctx, committer, summary, _stop_after_rate_limited, jobs,
                       tqdm(total=len(todo), unit="song", desc="download",
@@ -139,6 +143,7 @@ def run_download(
             summary.paced_seconds = ctx.pace.waited
             shutil.rmtree(incoming, ignore_errors=True)
     else:
+        subset_remember(wd.root, subset, no_subset)
         committer.flush()
     summary.songs_ok_total = sum(r.status == "ok" for r in ledger.rows.values())
     summary.segments_total = ledger.n_segments()

@@ -27,6 +27,7 @@ from ..journal import Journal
 from ..subset import SubsetSpec
 from ..subset import describe as subset_describe
 from ..subset import in_effect as subset_in_effect
+from ..subset import remember as subset_remember
 from ..vocab import DOWNLOAD_STATUSES, SEARCH_REASONS, is_track_id, is_video_id, watch_url
 from ..workdir import Workdir
 from ..ytdlp_access import YtdlpAccess
@@ -348,10 +349,15 @@ def run_search(
     spent_before = ledger.spent_today
     summary = run.summary
     try:
+        if todo and searcher is None:
+            searcher = _make_searcher(config.backend, ledger, config.results,
+                                      api_key_file, _http, _backoff, access)
+        # the search starts: now the subset options are recorded (not before a missing
+        # API key refuses the run)
+        subset_remember(run.root, subset, no_subset)
+        if summary.subset:
+            summary.subset += f" ({subset_describe(run.root)})"
         if todo:
-            if searcher is None:
-                searcher = _make_searcher(config.backend, ledger, config.results,
-                                          api_key_file, _http, _backoff, access)
             by_query = {r["query"]: r for r in run.records.values() if r.get("query")}
             _search_songs(todo, searcher, run.clog, run.records, by_query, run.failures,
                           ledger, run.cfg, bool(retry), summary, progress)
@@ -464,11 +470,10 @@ def _songs_to_search(run: _SearchRun, retry: str, limit: int | None,
                 and _wants_retry(s, run.records, run.failures, run.cfg, run.excluded, retry)]
     else:
         todo = [s for s in run.songs if run.unsearched(s)]
-    chosen = subset_in_effect(run.root, subset, no_subset)
+    chosen = subset_in_effect(run.root, subset, no_subset, record=False)
     if chosen is not None:
         todo = [s for s in todo if s.track_id in chosen]
-        run.summary.subset = (f"{len(chosen)} songs in the subset "
-                              f"({subset_describe(run.root)})")
+        run.summary.subset = f"{len(chosen)} songs in the subset"
     return todo if limit is None else todo[:limit]
 
 
