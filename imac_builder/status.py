@@ -17,7 +17,7 @@ from . import guard
 from . import tables as T
 from .errors import UserError
 from .vocab import DONE, NOT_STARTED, PARTIAL, STALE
-from .workdir import Workdir, read_state
+from .workdir import Workdir, command, read_state
 
 
 @dataclass
@@ -199,7 +199,7 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
     memory = read_state(r)
     remembered = {k: str(memory[k]) for k in ("pipeline", "image_root")
                   if isinstance(memory.get(k), str) and memory[k]}
-    cmd = f"imac-build --workdir {shlex.quote(str(r))}"
+    cmd = command(r)
     if pipeline_path is not None and str(Path(pipeline_path).resolve()) != remembered.get(
             "pipeline"):
         cmd += f" --config {shlex.quote(str(pipeline_path))}"

@@ -91,6 +91,14 @@ def check_state(path: Path, doc: dict) -> None:
             raise bad(f"configs.{shown(stage)}.values is not a table")
 
 
+def command(root: Path | str, *words: str) -> str:
+    """The ``imac-build`` command line for this work directory, ready to paste."""
+    import shlex
+
+    return " ".join(["imac-build", "--workdir", shlex.quote(str(root)),
+                     *(shlex.quote(w) for w in words)])
+
+
 def read_state(root: Path | str) -> dict:
     """The remembered state (empty when absent). A file edited into something else (a
     FIFO, a list, NaN, a string where a table goes) is one line naming it: it is read

@@ -414,3 +414,10 @@ def test_serve_port_in_use_is_one_line(tmp_path: Path) -> None:
         s.listen()
         with pytest.raises(UserError, match="cannot serve on 127.0.0.1"):
             ReviewServer(wd, s.getsockname()[1], jobs=1)
+
+
+def test_the_written_page_says_the_rerank_command_for_its_own_work_directory() -> None:
+    from imac_builder.review.page import ReviewSummary
+
+    last = ReviewSummary(page="p.html", workdir="/tmp/my data").lines()[-1]
+    assert last.endswith("then run: imac-build --workdir '/tmp/my data' search --rerank")

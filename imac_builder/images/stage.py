@@ -96,7 +96,7 @@ def run_images(
     if c.verified_only and votes is None:
         raise UserError("--verified-only needs --votes (the per-emotion vote CSVs)")
     if root is not None and not Path(root).is_dir():
-        raise UserError(f"--root {root} is not a folder")
+        raise UserError(f"--image-root {root} is not a folder")
     out = wd.stage("images")
     atomic.remove_stale_temporaries(out)
     image_root = Path(root) if root is not None else tables.IMAGE_FILES.at(wd.root)

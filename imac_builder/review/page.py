@@ -34,6 +34,7 @@ class ReviewSummary:
     bytes: int = 0
     seconds: float = 0.0
     url: str = ""
+    workdir: str = ""
     outputs: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -49,8 +50,10 @@ class ReviewSummary:
             out.append(f"serving {self.url} (127.0.0.1 only); decisions are saved to "
                        "search/overrides.csv; Ctrl-C stops")
         else:
+            from ..workdir import command
+
             out.append("open it in a browser; export the decisions as overrides.csv into "
-                       "search/, then run: imac-build search --rerank")
+                       f"search/, then run: {command(self.workdir, 'search', '--rerank')}")
         return out
 
 
@@ -83,7 +86,8 @@ def write_review(workdir: Workdir | Path, *, token: str = "", jobs: int = 0,
     html = render_page(data)
     path = wd.root / PAGE
     atomic.write_text(path, html)
-    return ReviewSummary(page=str(path), songs=counts["songs"], candidates=counts["candidates"],
+    return ReviewSummary(page=str(path), workdir=str(wd.root), songs=counts["songs"],
+                         candidates=counts["candidates"],
                          scored_now=counts["scored_now"], bad_lines=counts["bad_lines"],
                          bytes=len(html.encode("utf-8")),
                          seconds=round(time.perf_counter() - t, 2), outputs=[str(path)])

@@ -490,9 +490,9 @@ def _say_what_remains(run: _SearchRun, ledger: QuotaLedger) -> None:
 
 def retry_command(root: Path) -> str:
     """The command that picks up a search stopped by failures in a row."""
-    import shlex
+    from ..workdir import command
 
-    return f"imac-build --workdir {shlex.quote(str(root))} search"
+    return command(root, "search")
 
 
 def _wants_retry(song: SongInfo, records: dict[str, dict], failures: dict[str, str],
