@@ -188,10 +188,13 @@ def test_retry_failed_by_reason(tmp_path: Path, runner) -> None:
                             "Portishead Roads": [topic("Roads", "Portishead", 305,
                                                        "roads000001")]},
                            fail={"Radiohead Creep"})
-    run_search(wd, _searcher=fake, progress=False, config=SearchConfig(backend="ytdlp"))
+    s = run_search(wd, _searcher=fake, progress=False, config=SearchConfig(backend="ytdlp"))
     m = matches(wd)
     assert m[T2]["reason"].startswith("no_candidates")
     assert m[T3]["reason"].startswith("search_failed")
+    # the screen says why, not only the log
+    assert any(x.startswith("last search failure: HTTP 500 from the backend")
+               for x in s.lines()), s.lines()
     fake.fail.clear()
     fake.queries.clear()
     # only the failed search, not the song that found nothing

@@ -194,6 +194,8 @@ class SearchSummary:
     searched: int = 0
     reused: int = 0
     failed_now: int = 0
+    #: Why the last search of this run failed (the log has each one).
+    last_failure: str = ""
     matched: int = 0
     no_match: int = 0
     failed: int = 0
@@ -231,6 +233,9 @@ class SearchSummary:
         else:
             out = [f"{self.searched} searched now ({self.backend}), {self.reused} reused "
                    f"from identical queries, {self.failed_now} failed"]
+            if self.failed_now and not self.stopped:  # a stop names the last failure
+                out.append(f"last search failure: {self.last_failure[:200]} (each one in "
+                           "logs/imac-build.log; --retry-failed search_failed tries again)")
             if self.quota_left is not None:
                 out.append(f"{self.units_spent} API units spent; {self.quota_left} left today")
         out.append(f"{self.songs} songs: {self.matched} matched, {self.no_match} no match, "
@@ -550,6 +555,7 @@ def _search_songs(todo: list[SongInfo], searcher: Searcher, clog: CandidateLog,
                 except SearchError as e:
                     failures[song.track_id] = f"search_failed: {e}"
                     summary.failed_now += 1
+                    summary.last_failure = guard.printable(str(e))
                     summary.failed_in_a_row += 1
                     log.warning("%s: search failed: %s", song.track_id, e)
                     bar.update(1)
