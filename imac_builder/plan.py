@@ -85,8 +85,9 @@ class PlanSummary:
         out.append(f"download: at most {self.videos:,} videos (every song found), {hours}; "
                    f"about {self.segments:,} segments of {SEGMENT_SECONDS} s")
         d = self.disk_gb
+        whose = ", IMAC's count: --images N for yours" if self.images == IMAC_IMAGES else ""
         out.append(f"disk: audio {d['audio']:,.1f} GB, music.h5 {d['music']:,.2f} GB, "
-                   f"images.h5 {d['images']:,.2f} GB ({self.images:,} images), "
+                   f"images.h5 {d['images']:,.2f} GB ({self.images:,} images{whose}), "
                    f"spectrograms.h5 {d['spectrograms']:,.1f} GB and pixels.h5 "
                    f"{d['pixels']:,.1f} GB (baselines only), checkpoints "
                    f"{d['checkpoints']:,.2f} GB a run; {d['total']:,.1f} GB in all")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..config import DEFAULT_RATE
+from ..plan import IMAC_IMAGES
 from .subset_options import subset_options, subset_spec
 
 if TYPE_CHECKING:
@@ -30,8 +31,9 @@ if TYPE_CHECKING:
               help="API units a day (default: a new project's 10,000).")
 @click.option("--results", type=click.IntRange(1, 500), default=10, show_default=True,
               help="Candidates fetched per song, as search --results.")
-@click.option("--images", type=click.IntRange(0), default=89_395, show_default=True,
-              help="Images the feature stores will hold (IMAC's, paper Table 3).")
+@click.option("--images", type=click.IntRange(0), default=IMAC_IMAGES, show_default=True,
+              help="Images the feature stores will hold (default: IMAC's, paper Table 3; "
+                   "the plan says so).")
 @click.option("--cores", type=click.IntRange(1),
               help="Cores for the hours here (default: this process's).")
 @subset_options(forget=False)
