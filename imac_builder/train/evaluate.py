@@ -433,14 +433,16 @@ def _setting(cfg: dict[str, Any]) -> str:
 
     try:
         return json.dumps({k: v for k, v in cfg.items() if k != "seed"}, sort_keys=True)
-    except (TypeError, ValueError):
-        return repr(sorted(cfg.items(), key=lambda kv: str(kv[0])))
+    except (TypeError, ValueError, RecursionError):  # a hand-edited file: its own group
+        return repr(id(cfg))
 
 
 def _differences(settings: list[str]) -> list[str]:
     """For groups of one model and recipe trained under several settings, what each
     group's differ in ("epochs 8, fusion_widths [64, 32, 16]"); "" when alone."""
     import json
+
+    from ..guard import printable
 
     if len(settings) < 2:
         return [""] * len(settings)
@@ -453,7 +455,8 @@ def _differences(settings: list[str]) -> list[str]:
         parsed.append(d if isinstance(d, dict) else {})
     keys = sorted({k for d in parsed for k in d})
     differ = [k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in parsed}) > 1]
-    return [", ".join(f"{k} {json.dumps(d.get(k))}" for k in differ) for d in parsed]
+    return [printable(", ".join(f"{k} {json.dumps(d.get(k))}" for k in differ))
+            .replace("|", "\\|")[:300] for d in parsed]
 
 
 def table4_rows(runs: list[dict[str, Any]], data: TrainData | None, seed: int
