@@ -271,6 +271,12 @@ class TagsConfig(StageConfig):
         None, "Exclusion list (a file) replacing the shipped default.", path="file")
 
 
+#: Most candidates a search fetches per song (``--results``), and most read back per
+#: song from a stored ``candidates.jsonl`` (a hand-made list of 100,000 would take
+#: minutes to choose from).
+MAX_RESULTS = 500
+
+
 @dataclass(frozen=True)
 class SearchConfig(StageConfig):
     backend: str = setting(
@@ -280,7 +286,8 @@ class SearchConfig(StageConfig):
     daily_quota: int = setting(
         DEFAULT_DAILY_QUOTA, "API units this pipeline may spend per Pacific-time day.", lo=0)
     results: int = setting(
-        10, "Candidates fetched per song (a search.list page holds 50).", lo=1, hi=500)
+        10, "Candidates fetched per song (a search.list page holds 50).", lo=1,
+        hi=MAX_RESULTS)
     min_score: float = setting(_MATCH.min_score, "Lowest total score of a match.",
                                lo=0, hi=100)
     min_title: float = setting(_MATCH.min_title, "Lowest title similarity of a match.",

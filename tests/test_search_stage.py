@@ -433,3 +433,23 @@ def test_candidates_jsonl_that_is_no_file_is_refused_in_one_line(tmp_path: Path,
         r = runner.invoke(cli, ["--workdir", str(wd.root), *args])
         assert r.exit_code == 1 and "a journal must be a regular file" in r.output, r.output
         assert "Traceback" not in r.output
+
+
+def test_a_stored_list_longer_than_any_search_is_read_to_its_first_results(tmp_path: Path
+                                                                          ) -> None:
+    """A hand-made candidates.jsonl line with 5,000 candidates for one song is read to
+    the first MAX_RESULTS (a search never fetches more): bounded time, the same choice
+    when the right one is among them."""
+    from imac_builder.config import MAX_RESULTS
+
+    wd = write_songs(tmp_path)
+    cands = [topic("Hello", "Adele", 295, "hello000001").to_dict()] + [
+        topic(f"Other {i}", "Someone", 200, f"x{i:010d}").to_dict() for i in range(5000)]
+    (wd.root / "search").mkdir(exist_ok=True)
+    (wd.root / "search" / "candidates.jsonl").write_text(json.dumps(
+        {"track_id": T1, "query": "Adele Hello", "candidates": cands}) + "\n",
+        encoding="utf-8")
+    records, bad = CandidateLog(wd.root / "search" / "candidates.jsonl").read()
+    assert bad == 0 and len(records[T1]["candidates"]) == MAX_RESULTS
+    run_search(wd, rerank=True, progress=False)
+    assert matches(wd)[T1]["video_id"] == "hello000001"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..config import DEFAULT_RATE
+from ..config import DEFAULT_RATE, MAX_RESULTS
 from ..plan import IMAC_IMAGES
 from .subset_options import subset_options, subset_spec
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
                    f"{DEFAULT_RATE:g}).")
 @click.option("--daily-quota", type=click.IntRange(0),
               help="API units a day (default: a new project's 10,000).")
-@click.option("--results", type=click.IntRange(1, 500), default=10, show_default=True,
+@click.option("--results", type=click.IntRange(1, MAX_RESULTS), default=10, show_default=True,
               help="Candidates fetched per song, as search --results.")
 @click.option("--images", type=click.IntRange(0), default=IMAC_IMAGES, show_default=True,
               help="Images the feature stores will hold (default: IMAC's, paper Table 3; "

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import atomic, guard, tables
-from ..config import SearchConfig
+from ..config import MAX_RESULTS, SearchConfig
 from ..errors import UserError
 from ..journal import Journal
 from ..subset import SubsetSpec
@@ -108,8 +108,14 @@ class CandidateLog(Journal):
                 tid = rec["track_id"]
                 if not is_track_id(tid):
                     raise ValueError(tid)
+                stored = rec.get("candidates") or []
+                if isinstance(stored, list) and len(stored) > MAX_RESULTS:
+                    log.warning("%s: %d stored candidates; the first %d are read (a search "
+                                "fetches at most %d)", tid, len(stored), MAX_RESULTS,
+                                MAX_RESULTS)
+                    stored = stored[:MAX_RESULTS]
                 rec["candidates"] = [_checked(Candidate.from_dict(c)).to_dict()
-                                     for c in rec.get("candidates") or []]
+                                     for c in stored]
                 rec.setdefault("query", "")
                 if not isinstance(rec["query"], str):
                     raise TypeError("query")
