@@ -33,3 +33,36 @@ def test_one_setting_alone_names_no_difference_and_a_repeated_seed_stays_visible
     rows = table4_rows([_run("a", 0, 0.9), _run("b", 0, 0.8), _run("c", 1, 0.7)], None, 0)
     assert len(rows) == 1 and rows[0]["differs"] == ""
     assert rows[0]["seeds"] == [0, 0, 1]
+
+
+def test_settings_compare_by_value_and_a_missing_one_takes_its_default() -> None:
+    from imac_builder.config import TrainConfig
+
+    default = TrainConfig().subnet_dropout
+    a = _run("a", 0, 0.9, epochs=5, subnet_dropout=default)
+    b = _run("b", 1, 0.8, epochs=5.0)  # written before subnet_dropout existed
+    rows = table4_rows([a, b], None, 0)
+    assert len(rows) == 1 and rows[0]["runs"] == ["a", "b"]
+
+
+def test_a_run_without_config_is_its_own_row_and_says_so() -> None:
+    bare = _run("bare", 0, 0.7)
+    bare["setting"] = _setting({})
+    rows = table4_rows([_run("a", 0, 0.9), bare], None, 0)
+    assert {tuple(r["runs"]): r["differs"] for r in rows}[("bare",)] == \
+        "no training config recorded"
+
+
+def test_a_seed_trained_twice_counts_once() -> None:
+    rows = table4_rows([_run("a", 0, 0.9), _run("a2", 0, 0.7), _run("b", 1, 0.6)], None, 0)
+    r = rows[0]
+    # seed 0's two runs average to 0.8; seed 1 scores 0.6: mean 0.7, not (0.9+0.7+0.6)/3
+    assert r["mean"] == pytest.approx(0.7) and r["min"] == pytest.approx(0.6)
+    one = table4_rows([_run("a", 0, 0.9), _run("a2", 0, 0.7)], None, 0)[0]
+    assert one["sd"] != one["sd"]  # one seed: no spread (NaN)
+
+
+def test_report_cells_are_escaped() -> None:
+    from imac_builder.train.evaluate import _cell
+
+    assert _cell("a|b\nc`d\x1b[31m") == "a¦b\\nc'd\\x1b[31m"

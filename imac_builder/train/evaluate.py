@@ -4,6 +4,7 @@ Tables 4 and 5 side by side, and cross-modal retrieval (image → songs)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ from .recipes import row_name, uses_class_labels
 from .registry import REGISTRY
 from .registry import get as get_entry
 from .split import LABELS
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import torch
@@ -401,16 +404,21 @@ def all_runs(wd: Workdir, current: str, summary: EvalSummary, split_hash: str,
 
     rows = []
     for path in sorted(T.RUNS.at(wd.root).glob("*/metrics.json")):
+        name = path.parent.name
         try:
             m = guard.json_object(path, "a run's metrics")
             acc, kind = guard.finite(m["test_accuracy"], "", lo=0, hi=1), \
                 str(m.get("model", "acp"))
-        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, UserError):
-            continue  # a damaged or foreign file is not a run
+            cfg = m.get("config") if isinstance(m.get("config"), dict) else {}
+            labels = bool(m.get("class_labels_used", uses_class_labels(cfg)))
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, UserError,
+                RecursionError) as e:
+            # a damaged or foreign file is not a run: said in the report, not counted
+            log.warning("runs/%s/metrics.json not read: %s", name, e)
+            rows.append({"run": name, "unreadable": guard.printable(str(e))[:120]})
+            continue
         if kind not in REGISTRY:
             continue
-        name = path.parent.name
-        cfg = m.get("config") if isinstance(m.get("config"), dict) else {}
         apart = ""
         if name == current:
             acc = summary.test_accuracy
@@ -420,21 +428,49 @@ def all_runs(wd: Workdir, current: str, summary: EvalSummary, split_hash: str,
             apart = f"trained under the {m.get('protocol', 'paper')} pair protocol"
         rows.append({"run": name, "model": kind, "test_accuracy": acc,
                      "recipe": str(m.get("recipe", cfg.get("recipe", "?"))),
-                     "class_labels": bool(m.get("class_labels_used", uses_class_labels(cfg))),
+                     "class_labels": labels,
                      "seed": m.get("seed", "?"), "test_correct": m.get("test_correct"),
                      "setting": _setting(cfg), "apart": apart})
     return rows
 
 
+def _cell(text: object) -> str:
+    """Text for a Markdown table cell or a backticked name: printable, no "|" or "`"."""
+    from ..guard import printable
+
+    return printable(str(text)).replace("|", "¦").replace("`", "'")[:300]
+
+
 def _setting(cfg: dict[str, Any]) -> str:
     """A run's training settings but its seed, as one canonical JSON text: runs that
-    differ only by seed share it (a seed spread compares those runs, nothing else)."""
+    differ only by seed share it (a seed spread compares those runs, nothing else). A
+    setting the run does not record takes today's default (runs made before it existed
+    trained so); numbers compare by value (5 and 5.0). No config at all: ``""``."""
+    import dataclasses
     import json
 
+    from ..config import TrainConfig
+
+    if not cfg:
+        return ""
+
+    def norm(v: Any) -> Any:
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            return v
+        if isinstance(v, int | float):
+            return float(v)
+        if isinstance(v, list | tuple):
+            return [norm(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): norm(x) for k, x in v.items()}
+        return str(v)
+
+    merged = {**dataclasses.asdict(TrainConfig()), **cfg}
     try:
-        return json.dumps({k: v for k, v in cfg.items() if k != "seed"}, sort_keys=True)
+        return json.dumps({k: norm(v) for k, v in merged.items() if k != "seed"},
+                          sort_keys=True)
     except (TypeError, ValueError, RecursionError):  # a hand-edited file: its own group
-        return repr(id(cfg))
+        return json.dumps({"unreadable config": id(cfg)})
 
 
 def _differences(settings: list[str]) -> list[str]:
@@ -442,21 +478,28 @@ def _differences(settings: list[str]) -> list[str]:
     group's differ in ("epochs 8, fusion_widths [64, 32, 16]"); "" when alone."""
     import json
 
-    from ..guard import printable
-
     if len(settings) < 2:
         return [""] * len(settings)
     parsed = []
     for s in settings:
         try:
-            d = json.loads(s)
+            d = json.loads(s) if s else None
         except ValueError:
-            d = {}
-        parsed.append(d if isinstance(d, dict) else {})
-    keys = sorted({k for d in parsed for k in d})
-    differ = [k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in parsed}) > 1]
-    return [printable(", ".join(f"{k} {json.dumps(d.get(k))}" for k in differ))
-            .replace("|", "\\|")[:300] for d in parsed]
+            d = None
+        parsed.append(d if isinstance(d, dict) else None)
+    keys = sorted({k for d in parsed if d for k in d})
+    differ = [k for k in keys
+              if len({json.dumps(d.get(k), sort_keys=True) for d in parsed if d}) > 1]
+
+    def num(v: Any) -> str:  # 8.0 shown as 8
+        def whole(x: Any) -> Any:
+            if isinstance(x, float) and x.is_integer():
+                return int(x)
+            return [whole(y) for y in x] if isinstance(x, list) else x
+        return json.dumps(whole(v))
+
+    return [_cell(", ".join(f"{k} {num(d.get(k))}" for k in differ)) if d is not None
+            else "no training config recorded" for d in parsed]
 
 
 def table4_rows(runs: list[dict[str, Any]], data: TrainData | None, seed: int
@@ -470,7 +513,7 @@ def table4_rows(runs: list[dict[str, Any]], data: TrainData | None, seed: int
 
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
-        if not r.get("apart"):
+        if not r.get("apart") and not r.get("unreadable"):
             groups.setdefault((r["model"], r["recipe"], r["class_labels"],
                                r.get("setting", "")), []).append(r)
     siblings: dict[tuple, list[str]] = {}
@@ -485,7 +528,10 @@ def table4_rows(runs: list[dict[str, Any]], data: TrainData | None, seed: int
     for (kind, recipe, labels, setting), members in sorted(
             groups.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][2], kv[0][1],
                                             kv[0][3])):
-        accs = np.array([r["test_accuracy"] for r in members])
+        by_seed: dict[str, list[float]] = {}
+        for r in members:  # a seed trained twice counts once (its runs' mean)
+            by_seed.setdefault(str(r["seed"]), []).append(r["test_accuracy"])
+        accs = np.array([np.mean(v) for v in by_seed.values()])
         ci = (float("nan"), float("nan"))
         vecs = [r["test_correct"] for r in members if isinstance(r.get("test_correct"), str)]
         if data is not None and vecs and all(len(v) == len(data.pairs["test"]) for v in vecs):
@@ -540,14 +586,14 @@ def render_report(s: EvalSummary, counts: list[list[int]], n: int,
         for r in mine:
             name = row_name(e.paper_name, {"class_head_weight": float(r["class_labels"])})
             this = " (this report)" if s.run in r["runs"] else ""
-            runs_txt = ", ".join(f"`{x}`" for x in r["runs"])
+            runs_txt = ", ".join(f"`{_cell(x)}`" for x in r["runs"])
             seeds = len({str(x) for x in r["seeds"]})
             if seeds < len(r["runs"]):  # the same setting and seed trained again
                 runs_txt += f"; {len(r['runs']) - seeds} repeating a seed"
             sd = "—" if r["sd"] != r["sd"] else f"{100 * r['sd']:.2f}"
-            spread = f"{sd}; {_pct(r['min'])}–{_pct(r['max'])}" if len(r["runs"]) > 1 \
+            spread = f"{sd}; {_pct(r['min'])}–{_pct(r['max'])}" if seeds > 1 \
                 else "— (one seed)"
-            recipe = f"`{r['recipe']}`" + (f" ({r['differs']})" if r["differs"] else "")
+            recipe = f"`{_cell(r['recipe'])}`" + (f" ({r['differs']})" if r["differs"] else "")
             L.append(f"| {name} | {recipe} | {'yes' if r['class_labels'] else 'no'} "
                      f"| {seeds} ({runs_txt}){this} | {_pct(r['mean'])} | {spread} | "
                      f"{_pct(r['ci95'][0])}–{_pct(r['ci95'][1])} | "
@@ -577,8 +623,13 @@ def render_report(s: EvalSummary, counts: list[list[int]], n: int,
     apart = [r for r in runs if r.get("apart")]
     if apart:
         L += ["", "Not comparable with this table (listed apart):", ""]
-        L += [f"- `{r['run']}` ({get_entry(r['model']).paper_name}, recipe `{r['recipe']}`, "
-              f"{_pct(r['test_accuracy'])}): {r['apart']}" for r in apart]
+        L += [f"- `{_cell(r['run'])}` ({get_entry(r['model']).paper_name}, recipe "
+              f"`{_cell(r['recipe'])}`, {_pct(r['test_accuracy'])}): {r['apart']}"
+              for r in apart]
+    unread = [r for r in runs if r.get("unreadable")]
+    if unread:
+        L += ["", "Runs whose `metrics.json` could not be read (not counted):", ""]
+        L += [f"- `{_cell(r['run'])}`: {_cell(r['unreadable'])}" for r in unread]
     L += ["",
           f"ROC-AUC: {s.roc_auc:.3f}.", "",
           "## Accuracy per (image class, music class) cell", "",
