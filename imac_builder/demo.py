@@ -235,14 +235,14 @@ def run_demo(workdir: Workdir | Path, small: bool = False, progress: bool = True
             s.stages[stage.name] = stage.function()(wd, **args[stage.name],
                                                     progress=progress).lines()
     from .release.verify import run_verify
-    from .workdir import update_state
+    from .workdir import replace_state
 
     # status reads this: the generated songs with media are the whole scope (the other
     # labelled sample songs have none; no search or download is left on them)
     picked = sorted(r["track_id"] for r in _pick_songs(wd.root, per_class))
-    update_state(wd.root, demo=True, image_root=str((media / "images").resolve()),
-                 subset={"track_ids": picked, "songs": len(picked),
-                         "source": "demo: the sample songs with generated media"})
+    replace_state(wd.root, demo=True, image_root=str((media / "images").resolve()),
+                  subset={"track_ids": picked, "songs": len(picked),
+                          "source": "demo: the sample songs with generated media"})
     ver = run_verify(wd, manifest, image_root=media / "images", progress=progress)
     if ver.failed:
         raise UserError(f"demo: verify found problems in {manifest}: {ver.report}")

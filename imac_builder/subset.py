@@ -32,7 +32,7 @@ from typing import Any
 from . import tables
 from .errors import UserError
 from .vocab import LABELS, is_track_id
-from .workdir import read_state, update_state
+from .workdir import read_state, replace_state, update_state
 
 #: The key of ``workdir.json`` that holds the subset.
 STATE_KEY = "subset"
@@ -161,7 +161,7 @@ def in_effect(root: Path, subset: SubsetSpec | Collection[str] | None = None,
                 raise UserError("the subset options choose no song (check --tracks, "
                                 "--classes and --offset against tags/songs.csv)")
             if record:
-                update_state(root, **{STATE_KEY: chosen})
+                replace_state(root, **{STATE_KEY: chosen})
             return set(ids)
     if subset is not None:
         return set(subset)

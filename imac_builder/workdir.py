@@ -112,7 +112,18 @@ def read_state(root: Path | str) -> dict:
 
 
 def update_state(root: Path | str, **changes: object) -> dict:
-    """Merge ``changes`` into the remembered state (atomically) and return it."""
+    """Merge ``changes`` into the remembered state (atomically) and return it (a dict
+    value is merged into the dict it replaces: one stage's config among the others)."""
+    return _write_state(root, changes, merge=True)
+
+
+def replace_state(root: Path | str, **changes: object) -> dict:
+    """Set ``changes`` in the remembered state as they are, a dict value replacing the
+    old one whole (a new subset keeps nothing of the old one's fields)."""
+    return _write_state(root, changes, merge=False)
+
+
+def _write_state(root: Path | str, changes: dict[str, object], merge: bool) -> dict:
     import json
 
     from . import atomic
@@ -120,7 +131,7 @@ def update_state(root: Path | str, **changes: object) -> dict:
     check_not_link(Path(root) / STATE_FILE)
     doc = read_state(root)
     for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(doc.get(key), dict):
+        if merge and isinstance(value, dict) and isinstance(doc.get(key), dict):
             doc[key] = {**doc[key], **value}
         else:
             doc[key] = value

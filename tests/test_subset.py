@@ -102,6 +102,11 @@ def test_a_refused_run_leaves_the_recorded_subset(demo_small, tmp_path, runner, 
     assert res.exit_code == 0, res.output
     before = json.loads((w / "workdir.json").read_text())["subset"]
     assert before["per_class"] == 2
+    for opts in (["--no-subset"], ["--per-class", "5", "--seed", "1"]):
+        res = runner.invoke(cli, ["--workdir", str(w), "search", "--backend", "api",
+                                  "--daily-quota", "50", *opts])
+        assert res.exit_code == 1 and "--daily-quota 50 is below" in res.output, res.output
+        assert json.loads((w / "workdir.json").read_text())["subset"] == before
     monkeypatch.delenv("YOUTUBE_API_KEY")
     for opts in (["--no-subset"], ["--per-class", "5", "--seed", "1"]):
         res = runner.invoke(cli, ["--workdir", str(w), "search", "--backend", "api",
@@ -191,3 +196,14 @@ def test_track_lists_and_bad_ids(tmp_path, demo_small):
     bad.write_text("TRnot-an-id\n", encoding="utf-8")
     with pytest.raises(UserError, match="not an MSD track id"):
         select(rows, SubsetSpec(tracks=bad))
+
+
+def test_a_new_subset_keeps_nothing_of_the_old_record(tmp_path, demo_small):
+    from imac_builder.subset import SubsetSpec, in_effect
+    from imac_builder.workdir import read_state, update_state
+
+    w = fresh_tags(demo_small, tmp_path / "w")
+    update_state(w, subset={"track_ids": ["TRAAAAA128F00000AA"], "source": "demo: old"})
+    in_effect(w, SubsetSpec(per_class=1, seed=0))
+    rec = read_state(w)["subset"]
+    assert rec["per_class"] == 1 and "source" not in rec

@@ -363,6 +363,10 @@ def run_search(
         if todo and searcher is None:
             searcher = _make_searcher(config.backend, ledger, config.results,
                                       api_key_file, _http, _backoff, access)
+        if todo and searcher.uses_quota and ledger.daily_quota < searcher.units_per_search():
+            raise UserError(f"--daily-quota {ledger.daily_quota} is below the "
+                            f"{searcher.units_per_search()} units one song's search "
+                            "costs: it can never cover one song; raise --daily-quota")
         # the search starts: now the subset options are recorded (not before a missing
         # API key refuses the run)
         subset_remember(run.root, subset, no_subset)
@@ -547,10 +551,6 @@ def _search_songs(todo: list[SongInfo], searcher: Searcher, clog: CandidateLog,
                 if searcher.uses_quota and ledger.exhausted_today:
                     summary.stopped = "stopped: the YouTube API said quotaExceeded today"
                     break
-                if searcher.uses_quota and ledger.daily_quota < searcher.units_per_search():
-                    raise UserError(f"--daily-quota {ledger.daily_quota} is below the "
-                                    f"{searcher.units_per_search()} units one song's search "
-                                    "costs: it can never cover one song; raise --daily-quota")
                 if searcher.uses_quota and not ledger.can_spend(searcher.units_per_search()):
                     summary.stopped = (f"stopped before exceeding the daily budget of "
                                        f"{ledger.daily_quota} units ({ledger.spent_today} "
