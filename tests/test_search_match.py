@@ -398,3 +398,20 @@ def test_a_youtube_music_song_of_the_album_in_another_script() -> None:
     assert choose("Tuna", "י'א 2", 176.44, [far], CFG, album="טונהפארק").status == "no_match"
     # a song of unknown length (0, as MSD writes it) cannot disagree
     assert choose("Tuna", "י'א 2", 0.0, [far], CFG, album="טונהפארק").status == "matched"
+
+
+def test_a_huge_title_or_album_is_read_to_its_first_characters() -> None:
+    """A 600 KB title or album (a hand-edited songs.csv) costs what 1,000 characters do;
+    it took minutes (the edition and feat patterns are quadratic on such runs)."""
+    import subprocess
+    import sys
+
+    code = ("from imac_builder.search.query import clean_title, build_query; "
+            "from imac_builder.search.match import choose, Candidate, MatchConfig; "
+            "t = 'Song (' + 'album ' * 100000; clean_title(t); build_query('A', t); "
+            "clean_title('(feat. ' * 100000); "
+            "d = choose('A', 'Song', 200, [Candidate('x', 'A - Song', 'A', 200, 0, '')], "
+            "MatchConfig(), album=t); print(d.status)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.strip() == "matched"

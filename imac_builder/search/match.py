@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..vocab import watch_url
-from .query import clean_artist, clean_title, fold
+from .query import MAX_TEXT, clean_artist, clean_title, fold
 
 #: Words and phrases that mark a video as something other than the studio recording.
 DEFAULT_PENALTY_WORDS: tuple[str, ...] = (
@@ -212,9 +212,6 @@ BARE_OFF = 0.12
 HARMLESS_SHARE = 1 / 3
 
 
-#: Characters of a title or name the chooser reads (YouTube allows 100 in a title): a
-#: hand-edited 1 MB "title" costs no more than this; runs of spaces count as one.
-MAX_TEXT = 1000
 _SPACE_RUN = re.compile(r"\s{2,}")
 #: "<3" is a heart, not a number; "D.T.N" is the acronym "DTN".
 _HEART = re.compile(r"<3+\b")
@@ -1332,6 +1329,7 @@ def score_candidate(artist: str, title: str, duration: float | None, cand: Candi
     """Score one candidate for one song (raw MSD or Spotify artist and title; the
     album, when known, explains a credits block and a YouTube Music album field)."""
     names, t, own, credited, featured = _song(artist, title)
+    album = _prep(album) if album else album
     if album:
         own = own + tuple(fold(clean_title(album)).split())
     if _LIVE_SONG & set(fold(title).split()):  # the title's, not the band Live's
