@@ -431,8 +431,14 @@ def check_modules() -> Check:
                     and importlib.util.find_spec(m) is None)
     if not absent:
         return Check("packages", "ok", "every optional package is installed")
-    modules = stage_modules()
-    needers = sorted({s for s, mods in modules.items() if set(mods) & set(absent)})
+    from .config import SearchConfig
+    from .search.registry import backend_info
+
+    modules = {s: set(mods) for s, mods in stage_modules().items()}
+    # what the defaults use too: the default search backend, the default JS runtime
+    modules["search"].add(backend_info(SearchConfig().backend).needs)
+    modules["download"].add("deno")
+    needers = sorted({s for s, mods in modules.items() if mods & set(absent)})
     extras = sorted({OPTIONAL[m][1] for m in absent if OPTIONAL[m][1]})
     fix = f"pip install -e '.[{','.join(extras)}]'"
     if not needers:  # only some options use them (a search backend, --executor dask...)

@@ -92,11 +92,21 @@ def check_state(path: Path, doc: dict) -> None:
 
 
 def command(root: Path | str, *words: str) -> str:
-    """The ``imac-build`` command line for this work directory, ready to paste."""
+    """The ``imac-build`` command line for this work directory, ready to paste in bash (a
+    name with a newline or an escape is written ``$'…'``, which bash reads back as it is)."""
+    return " ".join(["imac-build", "--workdir", _quote(str(root)), *map(_quote, words)])
+
+
+def _quote(word: str) -> str:
     import shlex
 
-    return " ".join(["imac-build", "--workdir", shlex.quote(str(root)),
-                     *(shlex.quote(w) for w in words)])
+    if word.isprintable():
+        return shlex.quote(word)
+    out = "".join(c if c.isprintable() and c not in "\\'" else
+                  "\\" + c if c in "\\'" else
+                  "".join(f"\\x{b:02x}" for b in c.encode("utf-8", "surrogateescape"))
+                  for c in word)
+    return f"$'{out}'"
 
 
 def read_state(root: Path | str) -> dict:

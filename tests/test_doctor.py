@@ -234,3 +234,8 @@ def test_a_package_only_some_options_use_is_not_reported_missing(monkeypatch):
     gone.add("librosa")
     c = check_modules()
     assert c.state == "missing" and "features" in c.needed_by
+    # the default search backend's client and the default JS runtime are needed too
+    gone.clear()
+    gone.add("googleapiclient")
+    c = check_modules()
+    assert c.state == "missing" and c.needed_by == ["search"]

@@ -154,3 +154,13 @@ def test_sentiment_folders_are_recognised(tmp_path):
     assert other.startswith("this looks like binary sentiment")
     folder_layout(tmp_path / "fi", per_emotion=1)
     assert recognise_layout(scan_root(tmp_path / "fi")) == ("FI folders (<emotion>/*.jpg)", "")
+
+
+@pytest.mark.parametrize("command", [["images"], ["features"], ["split"], ["verify", "m"]])
+def test_an_empty_image_root_is_refused_not_read_as_the_current_folder(tmp_path, command):
+    from click.testing import CliRunner
+
+    from imac_builder.cli import cli
+
+    res = CliRunner().invoke(cli, ["--workdir", str(tmp_path), *command, "--image-root", ""])
+    assert res.exit_code == 2 and "an empty path names no folder" in res.output, res.output

@@ -421,3 +421,21 @@ def test_the_written_page_says_the_rerank_command_for_its_own_work_directory() -
 
     last = ReviewSummary(page="p.html", workdir="/tmp/my data").lines()[-1]
     assert last.endswith("then run: imac-build --workdir '/tmp/my data' search --rerank")
+
+
+@pytest.mark.parametrize("name", ["/tmp/my data", "new\nline", "esc\x1b[31m", "it's",
+                                  "back\\slash", "-x", "caf\udce9"])
+def test_a_pasted_command_names_the_same_folder_in_bash(name: str) -> None:
+    import shutil
+    import subprocess
+
+    from imac_builder.workdir import command
+
+    if shutil.which("bash") is None:
+        pytest.skip("no bash on this machine")
+    line = command(name, "search", "--rerank")
+    assert line.isprintable()
+    quoted = line.removeprefix("imac-build --workdir ").removesuffix(" search --rerank")
+    out = subprocess.run(["bash", "-c", f"printf %s {quoted}"], capture_output=True,
+                         check=True).stdout
+    assert out == name.encode("utf-8", "surrogateescape")

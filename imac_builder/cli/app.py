@@ -354,6 +354,21 @@ def config_options(cls: type[StageConfig]) -> list[click.Option]:
     return options
 
 
+class Folder(click.Path):
+    """A folder option's path (``--image-root``): an empty value is refused, not read as
+    the current folder."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path names no folder (give the folder, or leave the "
+                      "option out)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class IntList(click.ParamType):
     """'1024,1024' -> (1024, 1024); a list or tuple (pipeline file, default) passes."""
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .app import configured
+from .app import Folder, configured
 
 if TYPE_CHECKING:
     from ..config import FeaturesConfig
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 @click.command()
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler address (tcp://host:8786) for --executor dask.")
-@click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--image-root", type=Folder(),
               help="Folder that images/images.csv paths are relative to (default: "
                    "W/images/files, the images stage's default, when it exists).")
 @click.option("--force", is_flag=True,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .app import configured
+from .app import Folder, configured
 
 if TYPE_CHECKING:
     from ..config import ImagesConfig
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 @configured("images")
 @click.command()
-@click.option("--image-root", "--root", "root", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--image-root", "--root", "root", type=Folder(),
               help="Image root: <emotion>/*.jpg folders and/or flat <emotion>_NNNN.jpg files. "
                    "Downloads land here too (default: W/images/files).")
 @click.option("--votes", type=click.Path(file_okay=False, path_type=Path),

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..config import MAX_JOBS
-from .app import configured, ytdlp_options
+from .app import Folder, configured, ytdlp_options
 
 if TYPE_CHECKING:
     from ..config import RebuildConfig, ReleaseConfig
@@ -69,7 +69,7 @@ def release(app: App, version: str | None, out: Path | None, format_: str, csv_s
 @click.argument("manifest", type=_MANIFEST)
 @click.option("--allow-missing", is_flag=True,
               help="Pass although items are missing (videos that have vanished).")
-@click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--image-root", type=Folder(),
               help="Folder of the images (default: WORKDIR/images/files if present).")
 @click.option("--jobs", type=click.IntRange(1, MAX_JOBS), help="Items checked in parallel.")
 @_WORKDIR
@@ -93,7 +93,7 @@ def verify(app: App, manifest: Path, allow_missing: bool, image_root: Path | Non
 @click.argument("manifest", type=_MANIFEST)
 @click.option("--allow-missing", is_flag=True,
               help="Pass although some videos could not be fetched again.")
-@click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--image-root", type=Folder(),
               help="Folder of the images to verify too.")
 @click.option("--cookies", type=click.Path(dir_okay=False, path_type=Path),
               help="Cookie file (Netscape format) for yt-dlp.")

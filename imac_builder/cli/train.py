@@ -10,7 +10,7 @@ import click
 from click.core import ParameterSource
 
 from ..train.recipes import RECIPE_FIELDS
-from .app import CONFIG_KEY, configured
+from .app import CONFIG_KEY, Folder, configured
 
 if TYPE_CHECKING:
     from ..config import EvaluateConfig, SplitConfig, TrainConfig
@@ -21,7 +21,7 @@ DEVICE = click.Choice(["auto", "cpu", "cuda"])
 
 @configured("split")
 @click.command()
-@click.option("--image-root", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--image-root", type=Folder(),
               default=None, help="Folder of the image files, for grouping near-duplicate "
                                  "images by perceptual hash (default: the folder the work "
                                  "directory remembers, or images/files).")

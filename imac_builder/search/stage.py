@@ -240,7 +240,9 @@ class SearchSummary:
             out = [f"{self.searched} searched now ({self.backend}), {self.reused} reused "
                    f"from identical queries, {self.failed_now} failed"]
             if self.failed_now and not self.stopped:  # a stop names the last failure
-                out.append(f"last search failure: {self.last_failure[:200]} (each one in "
+                why = self.last_failure if len(self.last_failure) <= 200 else \
+                    self.last_failure[:199] + "…"
+                out.append(f"last search failure: {why} (each one in "
                            "logs/imac-build.log; --retry-failed search_failed tries again)")
             if self.quota_left is not None:
                 out.append(f"{self.units_spent} API units spent; {self.quota_left} left today")
