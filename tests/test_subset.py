@@ -207,3 +207,17 @@ def test_a_new_subset_keeps_nothing_of_the_old_record(tmp_path, demo_small):
     in_effect(w, SubsetSpec(per_class=1, seed=0))
     rec = read_state(w)["subset"]
     assert rec["per_class"] == 1 and "source" not in rec
+
+
+def test_rerank_refuses_subset_options(demo_small, tmp_path, runner):
+    """--rerank chooses again for every searched song: a subset option given with it
+    would be silently ignored, so it is refused in one line."""
+    w = tmp_path / "w"
+    shutil.copytree(demo_small, w)
+    before = (w / "workdir.json").read_text()
+    for opts in (["--per-class", "1"], ["--no-subset"]):
+        res = runner.invoke(cli, ["--workdir", str(w), "search", "--rerank", *opts])
+        assert res.exit_code == 1 and "do not apply" in res.output, res.output
+    assert (w / "workdir.json").read_text() == before
+    res = runner.invoke(cli, ["--workdir", str(w), "search", "--rerank"])
+    assert res.exit_code == 0, res.output
