@@ -64,6 +64,15 @@ class Tally:
     single_wrong_ok: int = 0
     misses: list[str] = field(default_factory=list)
 
+    def single(self, label: str, accepted: bool) -> None:
+        """Count one labelled video offered alone ("yes" or "no")."""
+        if label == "yes":
+            self.single_right += 1
+            self.single_right_ok += accepted
+        else:
+            self.single_wrong += 1
+            self.single_wrong_ok += not accepted
+
     def rows(self) -> list[tuple[str, str]]:
         def pct(a: int, b: int) -> str:
             return f"{100 * a / b:.1f}% ({a}/{b})" if b else "n/a (0)"
@@ -119,13 +128,7 @@ def tally(t: Tally, name: str, cands: list[Candidate], labels: dict[str, str],
     for c in cands:
         lab = labels.get(c.video_id)
         if lab in ("yes", "no"):
-            ok = pick([replace(c, rank=0)])[0] is not None
-            if lab == "yes":
-                t.single_right += 1
-                t.single_right_ok += ok
-            else:
-                t.single_wrong += 1
-                t.single_wrong_ok += not ok
+            t.single(lab, pick([replace(c, rank=0)])[0] is not None)
 
 
 def ours(artist: str, title: str, duration: float | None, album: str | None,
@@ -237,18 +240,11 @@ def linked(cfg: MatchConfig | None = None, linked_csv: Path = LINKED,
         if lab in ("yes", "no"):
             ok = choose(song["artist"], song["title"], song["duration"], [own], cfg,
                         album=song["album"]).status == "matched"
-            if lab == "yes":
-                t.single_right += 1
-                t.single_right_ok += ok
-                if not ok:
-                    t.misses.append(f"refused right: {r['artist']} / {r['title']} || "
-                                    f"{r['video_title']} || {r['video_channel']}")
-            else:
-                t.single_wrong += 1
-                t.single_wrong_ok += not ok
-                if ok:
-                    t.misses.append(f"accepted wrong: {r['artist']} / {r['title']} || "
-                                    f"{r['video_title']} || {r['video_channel']}")
+            t.single(lab, ok)
+            if ok != (lab == "yes"):
+                t.misses.append(f"{'accepted wrong' if ok else 'refused right'}: "
+                                f"{r['artist']} / {r['title']} || {r['video_title']} || "
+                                f"{r['video_channel']}")
     return t
 
 
@@ -279,12 +275,7 @@ def audit() -> dict[tuple[str, str], Tally]:
         ok = choose(r["artist"], r["title"], dur,
                     [Candidate("x", r["video_title"], r["video_channel"], None, 0, "")],
                     cfg, album=r["album"] or None).status == "matched"
-        if lab == "yes":
-            t.single_right += 1
-            t.single_right_ok += ok
-        else:
-            t.single_wrong += 1
-            t.single_wrong_ok += not ok
+        t.single(lab, ok)
     return dict(out)
 
 
