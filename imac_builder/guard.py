@@ -347,3 +347,17 @@ def printable(text: str) -> str:
     as ``\\udcXX``."""
     text = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def finite_or_null(value: object) -> object:
+    """``value`` with every NaN or infinite float (at any depth) as None, for JSON that
+    strict readers take (``json.dumps(..., allow_nan=False)``)."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_null(v) for v in value]
+    return value

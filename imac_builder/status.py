@@ -8,7 +8,6 @@ fingerprint — not by file times, so a stage that found nothing to do stays ``d
 from __future__ import annotations
 
 import os
-import shlex
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -17,7 +16,7 @@ from . import guard
 from . import tables as T
 from .errors import UserError
 from .vocab import DONE, NOT_STARTED, PARTIAL, STALE
-from .workdir import Workdir, command, read_state
+from .workdir import Workdir, command, quote, read_state
 
 
 @dataclass
@@ -202,7 +201,7 @@ def workdir_status(workdir: Workdir | Path, progress: bool = True,
     cmd = command(r)
     if pipeline_path is not None and str(Path(pipeline_path).resolve()) != remembered.get(
             "pipeline"):
-        cmd += f" --config {shlex.quote(str(pipeline_path))}"
+        cmd += f" --config {quote(str(pipeline_path))}"
 
     def hint(s: stages.Stage) -> str:
         if "image_root" in remembered:  # features and images use the remembered root

@@ -31,6 +31,7 @@ from typing import Any
 
 from . import tables
 from .errors import UserError
+from .guard import printable
 from .vocab import LABELS, is_track_id
 from .workdir import read_state, replace_state, update_state
 
@@ -193,15 +194,17 @@ def describe(root: Path) -> str:
     if isinstance(rec.get("tracks"), dict):
         parts.append(str(rec["tracks"].get("what", "")))
     if rec.get("classes"):
-        parts.append("classes " + ", ".join(rec["classes"]))
+        classes = rec["classes"] if isinstance(rec["classes"], list) else [rec["classes"]]
+        parts.append("classes " + ", ".join(map(str, classes)))
     if rec.get("per_class") is not None:
         parts.append(f"{rec['per_class']} a class, seed {rec.get('seed', 0)}")
     if rec.get("offset"):
         parts.append(f"offset {rec['offset']}")
-    by = rec.get("by_label") or {}
+    by = rec.get("by_label") if isinstance(rec.get("by_label"), dict) else {}
     counts = ", ".join(f"{by.get(lab, 0)} {lab}" for lab in LABELS) if by else ""
-    return (f"subset of {len(rec['track_ids'])} songs" + (f" ({counts})" if counts else "")
+    text = (f"subset of {len(rec['track_ids'])} songs" + (f" ({counts})" if counts else "")
             + (f": {'; '.join(p for p in parts if p)}" if parts else ""))
+    return printable(text)[:300]  # a hand-edited workdir.json: one printable line
 
 
 def for_release(root: Path) -> dict[str, Any] | None:

@@ -94,10 +94,11 @@ def check_state(path: Path, doc: dict) -> None:
 def command(root: Path | str, *words: str) -> str:
     """The ``imac-build`` command line for this work directory, ready to paste in bash (a
     name with a newline or an escape is written ``$'…'``, which bash reads back as it is)."""
-    return " ".join(["imac-build", "--workdir", _quote(str(root)), *map(_quote, words)])
+    return " ".join(["imac-build", "--workdir", quote(str(root)), *map(quote, words)])
 
 
-def _quote(word: str) -> str:
+def quote(word: str) -> str:
+    """One word for a bash command line (``$'…'`` when it holds control characters)."""
     import shlex
 
     if word.isprintable():

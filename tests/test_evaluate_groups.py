@@ -66,3 +66,20 @@ def test_report_cells_are_escaped() -> None:
     from imac_builder.train.evaluate import _cell
 
     assert _cell("a|b\nc`d\x1b[31m") == "a¦b\\nc'd\\x1b[31m"
+
+
+def test_a_key_that_is_no_setting_sets_no_run_apart() -> None:
+    rows = table4_rows([_run("a", 0, 0.9), _run("b", 1, 0.8, **{"x\n": 1, "deep": {"a": 1}})],
+                       None, 0)
+    assert len(rows) == 1 and rows[0]["differs"] == ""
+
+
+def test_a_diverged_runs_nan_is_written_as_null() -> None:
+    import json
+    import math
+
+    from imac_builder.guard import finite_or_null
+
+    doc = {"history": [{"loss": math.nan}, {"loss": 0.5}], "x": (math.inf, 1)}
+    assert json.loads(json.dumps(finite_or_null(doc), allow_nan=False)) == {
+        "history": [{"loss": None}, {"loss": 0.5}], "x": [None, 1]}

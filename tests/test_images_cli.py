@@ -164,3 +164,15 @@ def test_an_empty_image_root_is_refused_not_read_as_the_current_folder(tmp_path,
 
     res = CliRunner().invoke(cli, ["--workdir", str(tmp_path), *command, "--image-root", ""])
     assert res.exit_code == 2 and "an empty path names no folder" in res.output, res.output
+
+
+def test_an_image_root_in_a_symlink_loop_is_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from imac_builder.cli import cli
+
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    res = CliRunner().invoke(cli, ["--workdir", str(tmp_path / "w"), "split",
+                                   "--image-root", str(tmp_path / "loop")])
+    assert res.exit_code in (1, 2) and "internal error" not in res.output, res.output
+    assert "loop" in res.output.splitlines()[-1]

@@ -439,3 +439,18 @@ def test_a_pasted_command_names_the_same_folder_in_bash(name: str) -> None:
     out = subprocess.run(["bash", "-c", f"printf %s {quoted}"], capture_output=True,
                          check=True).stdout
     assert out == name.encode("utf-8", "surrogateescape")
+
+
+def test_status_quotes_a_pipeline_file_name_bash_reads_back(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from imac_builder.cli import cli
+
+    (tmp_path / "w").mkdir()
+    toml = tmp_path / "c\nx.toml"
+    toml.write_text("[search]\nmin_score = 70\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["--workdir", str(tmp_path / "w"), "--config", str(toml),
+                                   "status"])
+    assert res.exit_code == 0, res.output
+    assert f"--config $'{tmp_path}/c\\x0ax.toml'" in res.output
+

@@ -221,3 +221,29 @@ def test_rerank_refuses_subset_options(demo_small, tmp_path, runner):
     assert (w / "workdir.json").read_text() == before
     res = runner.invoke(cli, ["--workdir", str(w), "search", "--rerank"])
     assert res.exit_code == 0, res.output
+
+
+def test_rerank_takes_a_pipeline_file_with_subset_options(demo_small, tmp_path, runner):
+    """Subset keys in the pipeline file's [search] table are for searching: --rerank
+    (typed without subset options) runs, remembered pipeline or not."""
+    w = tmp_path / "w"
+    shutil.copytree(demo_small, w)
+    toml = tmp_path / "p.toml"
+    toml.write_text("[search]\nper_class = 1\nseed = 5\n", encoding="utf-8")
+    for args in (["--config", str(toml)], []):
+        res = runner.invoke(cli, ["--workdir", str(w), *args, "search", "--rerank"])
+        assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["--workdir", str(w), "--config", str(toml), "search",
+                              "--rerank", "--seed", "2"])
+    assert res.exit_code == 1 and "leave out --seed" in res.output, res.output
+
+
+@pytest.mark.parametrize("field, value", [("by_label", [1]), ("classes", [1]),
+                                          ("classes", "neutral"), ("source", "a\x1bb\nc")])
+def test_a_hand_edited_subset_record_is_described_in_one_line(tmp_path, field, value):
+    from imac_builder.subset import describe
+    from imac_builder.workdir import update_state
+
+    update_state(tmp_path, subset={"track_ids": ["TRAAAAA128F00000AA"], field: value})
+    text = describe(tmp_path)
+    assert text.startswith("subset of 1 songs") and text.isprintable()

@@ -62,7 +62,10 @@ class App:
         the work directory remembers."""
         if given is not None:
             if remember:
-                self.remember["image_root"] = str(Path(given).resolve())
+                try:
+                    self.remember["image_root"] = str(Path(given).resolve())
+                except (OSError, RuntimeError) as e:  # a symlink loop (3.11: RuntimeError)
+                    raise UserError(f"--image-root {printable(str(given))}: {e}") from None
             return given
         remembered = read_state(self.workdir.root).get("image_root")
         if isinstance(remembered, str) and remembered:

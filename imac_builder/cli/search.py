@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .app import configured, ytdlp_options
-from .subset_options import subset_options, subset_spec
+from .subset_options import subset_options, subset_spec, typed_subset_options
 
 if TYPE_CHECKING:
     from ..config import SearchConfig
@@ -46,10 +46,18 @@ def search(app: App, limit: int | None, rerank: bool, rematch: bool,
            cookies_from_browser: str | None, extractor_args: tuple[str, ...],
            config: SearchConfig, **subset: object) -> None:
     """Find each labelled song on YouTube and choose its video (resumable)."""
+    from ..errors import UserError
     from ..search.stage import run_search
     from ..ytdlp_access import YtdlpAccess
 
+    typed = typed_subset_options()
+    if (rerank or rematch) and typed:
+        raise UserError(f"--{'rerank' if rerank else 'rematch'} chooses again for every "
+                        "searched song: subset options do not apply to it; leave out "
+                        f"{', '.join(typed)}")
     spec, no_subset = subset_spec(subset)
+    if rerank or rematch:  # from a pipeline file: no subset applies to choosing again
+        spec, no_subset = None, False
     summary = app.run("search", run_search, workdir=app.workdir, config=config, limit=limit,
                       subset=spec, no_subset=no_subset,
                       rerank=rerank, rematch=rematch, retry_failed=retry_failed or False,

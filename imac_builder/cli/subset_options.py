@@ -60,3 +60,18 @@ def subset_spec(params: dict[str, Any]) -> Any:
     if no_subset and spec.given:
         raise UserError("--no-subset and the subset options exclude each other")
     return spec, no_subset
+
+
+#: The subset options' parameter names.
+SUBSET_PARAMS = ("tracks", "per_class", "classes", "seed", "offset", "no_subset")
+
+
+def typed_subset_options() -> list[str]:
+    """The subset options typed on this command line (not those a pipeline file or a
+    default gives), as ``--per-class`` etc."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    return [f"--{name.replace('_', '-')}" for name in SUBSET_PARAMS
+            if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE]
+

@@ -352,11 +352,6 @@ def run_search(
     """
     config = config or SearchConfig()
     retry = _check_modes(limit, rerank, rematch, retry_failed)
-    given = no_subset or (subset.given if isinstance(subset, SubsetSpec) else subset is not None)
-    if (rerank or rematch) and given:
-        raise UserError(f"--{'rerank' if rerank else 'rematch'} chooses again for every "
-                        "searched song: the subset options (--per-class, --classes, --tracks, "
-                        "--no-subset...) do not apply to it; leave them out")
     run = _SearchRun.open(workdir, config, rerank or rematch, rematch)
     if rerank or rematch:
         return _choose_again(run, rematch)

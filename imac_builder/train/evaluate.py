@@ -445,7 +445,8 @@ def _setting(cfg: dict[str, Any]) -> str:
     """A run's training settings but its seed, as one canonical JSON text: runs that
     differ only by seed share it (a seed spread compares those runs, nothing else). A
     setting the run does not record takes today's default (runs made before it existed
-    trained so); numbers compare by value (5 and 5.0). No config at all: ``""``."""
+    trained so), keys that are no setting are left out; numbers compare by value (5 and
+    5.0). No config at all: ``""``."""
     import dataclasses
     import json
 
@@ -465,7 +466,9 @@ def _setting(cfg: dict[str, Any]) -> str:
             return {str(k): norm(x) for k, x in v.items()}
         return str(v)
 
-    merged = {**dataclasses.asdict(TrainConfig()), **cfg}
+    defaults = dataclasses.asdict(TrainConfig())
+    # today's settings only: a key no TrainConfig has (a hand edit) sets nothing apart
+    merged = {k: cfg.get(k, v) for k, v in defaults.items()}
     try:
         return json.dumps({k: norm(v) for k, v in merged.items() if k != "seed"},
                           sort_keys=True)

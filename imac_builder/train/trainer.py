@@ -17,6 +17,7 @@ from .. import __version__, atomic
 from .. import tables as T
 from ..config import TrainConfig
 from ..errors import UserError
+from ..guard import finite_or_null
 from ..workdir import Workdir
 from .paper import PAPER_TABLE4
 from .recipes import RECIPES, row_name
@@ -324,7 +325,10 @@ def run_train(workdir: Workdir | Path, *, config: TrainConfig | None = None,
         "split_sha256": split_hash, "data": bound, "protocol": data.protocol,
         "test_correct": test_correct,  # per test pair, for Table 4's seed-mean interval
     }
-    atomic.write_text(out / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    # a diverged run's NaN loss is written as null: the file stays JSON every reader takes
+    atomic.write_text(out / "metrics.json",
+                      json.dumps(finite_or_null(metrics), indent=2, sort_keys=True,
+                                 allow_nan=False) + "\n")
     from .plots import plot_curves
 
     plot_curves(history, out / "curves.png",
