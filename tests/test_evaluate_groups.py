@@ -83,3 +83,23 @@ def test_a_diverged_runs_nan_is_written_as_null() -> None:
     doc = {"history": [{"loss": math.nan}, {"loss": 0.5}], "x": (math.inf, 1)}
     assert json.loads(json.dumps(finite_or_null(doc), allow_nan=False)) == {
         "history": [{"loss": None}, {"loss": 0.5}], "x": [None, 1]}
+
+
+def test_a_seed_is_read_by_value_and_a_word_makes_the_run_unreadable(tmp_path) -> None:
+    import json
+
+    from imac_builder.train.evaluate import EvalSummary, all_runs
+    from imac_builder.workdir import Workdir
+
+    for name, seed in (("a", 1), ("b", 1.0), ("c", "1"), ("d", "one"), ("e", 1.5)):
+        run = tmp_path / "runs" / name
+        run.mkdir(parents=True)
+        (run / "metrics.json").write_text(json.dumps(
+            {"model": "acp", "test_accuracy": 0.8, "seed": seed, "protocol": "balanced",
+             "split_sha256": "s", "config": {"epochs": 30}}), encoding="utf-8")
+    rows = {r["run"]: r for r in all_runs(Workdir(tmp_path), "", EvalSummary(), "s")}
+    assert [rows[n]["seed"] for n in "abc"] == [1, 1, 1]
+    assert "seed" in rows["d"]["unreadable"] and "whole number" in rows["e"]["unreadable"]
+    # three ways of writing seed 1 are one seed: no spread
+    group = table4_rows([rows[n] for n in "abc"], None, 0)[0]
+    assert group["sd"] != group["sd"]

@@ -411,6 +411,9 @@ def all_runs(wd: Workdir, current: str, summary: EvalSummary, split_hash: str,
                 str(m.get("model", "acp"))
             cfg = m.get("config") if isinstance(m.get("config"), dict) else {}
             labels = bool(m.get("class_labels_used", uses_class_labels(cfg)))
+            # one seed is one seed however it was written (1, 1.0, "1"): a group's spread
+            # counts distinct seeds
+            seed = guard.finite(m["seed"], "seed", integer=True) if "seed" in m else "?"
         except (ValueError, KeyError, TypeError, AttributeError, OverflowError, UserError,
                 RecursionError) as e:
             # a damaged or foreign file is not a run: said in the report, not counted
@@ -429,7 +432,7 @@ def all_runs(wd: Workdir, current: str, summary: EvalSummary, split_hash: str,
         rows.append({"run": name, "model": kind, "test_accuracy": acc,
                      "recipe": str(m.get("recipe", cfg.get("recipe", "?"))),
                      "class_labels": labels,
-                     "seed": m.get("seed", "?"), "test_correct": m.get("test_correct"),
+                     "seed": seed, "test_correct": m.get("test_correct"),
                      "setting": _setting(cfg), "apart": apart})
     return rows
 
