@@ -166,6 +166,20 @@ def test_an_empty_image_root_is_refused_not_read_as_the_current_folder(tmp_path,
     assert res.exit_code == 2 and "an empty path names no folder" in res.output, res.output
 
 
+def test_a_blank_image_root_is_refused_unless_a_folder_has_that_name(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from imac_builder.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    args = ["--workdir", str(tmp_path / "w"), "images", "--image-root", " "]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "an empty path names no folder" in res.output, res.output
+    (tmp_path / " ").mkdir()
+    res = CliRunner().invoke(cli, args)
+    assert "names no folder" not in res.output and "no images" in res.output.lower(), res.output
+
+
 def test_an_image_root_in_a_symlink_loop_is_one_line(tmp_path):
     from click.testing import CliRunner
 

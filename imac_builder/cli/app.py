@@ -358,15 +358,15 @@ def config_options(cls: type[StageConfig]) -> list[click.Option]:
 
 
 class Folder(click.Path):
-    """A folder option's path (``--image-root``): an empty value is refused, not read as
-    the current folder."""
+    """A folder option's path (``--image-root``): an empty or blank value is refused, not
+    read as the current folder (a folder really named with blanks is taken)."""
 
     def __init__(self) -> None:
         super().__init__(file_okay=False, path_type=Path)
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not value.strip():
+        if isinstance(value, str) and not value.strip() and not (value and Path(value).is_dir()):
             self.fail("an empty path names no folder (give the folder, or leave the "
                       "option out)", param, ctx)
         return super().convert(value, param, ctx)
