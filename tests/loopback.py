@@ -22,6 +22,7 @@ class Route:
     stall: float = 0.0  # seconds to sleep before answering (past a client's timeout)
     truncate_to: int | None = None  # send only this many bytes, announce the full length
     headers: dict[str, str] = field(default_factory=dict)
+    unsized: int = 0  # send this many bytes (the body repeated) with no length announced
 
     @classmethod
     def file(cls, path: Path, content_type: str, **kw) -> Route:
@@ -68,6 +69,9 @@ class LoopbackServer:
                         self.end_headers()
                         return
                     status = 206
+                if route.unsized:
+                    self._unsized(route)
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", route.content_type)
                 self.send_header("Accept-Ranges", "bytes")
@@ -86,6 +90,20 @@ class LoopbackServer:
                 try:
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _unsized(self, route: Route) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", route.content_type)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                unit = route.body or b"\0"
+                block = unit * max(1, 65536 // len(unit))
+                try:
+                    for _ in range(0, route.unsized, len(block)):
+                        self.wfile.write(block)
+                except (BrokenPipeError, ConnectionResetError, OSError):
                     pass
 
             def do_GET(self) -> None:

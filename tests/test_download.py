@@ -181,6 +181,22 @@ def test_failures_end_in_the_ledger_and_the_run_goes_on(tmp_path, loopback, medi
     assert files_under(tmp_path / "audio") == {s["path"][len("audio/"):] for s in segs}
 
 
+def test_a_download_past_the_size_cap_is_stopped(tmp_path, loopback, monkeypatch):
+    from imac_builder.download import fetch
+
+    monkeypatch.setattr(fetch, "MAX_DOWNLOAD_BYTES", 3 << 20)
+    # 16 MiB with no length announced stands for an endless stream
+    loopback.routes["/endless.ogg"] = Route(b"OggS", content_type="audio/ogg",
+                                            unsized=16 << 20)
+    write_inputs(tmp_path, [(track_id(0), "vid00000000", loopback.url("/endless.ogg"))])
+    t0 = time.monotonic()
+    run_download(tmp_path, **fast())
+    assert time.monotonic() - t0 < 30
+    row = read_csv(tmp_path / "download" / "ledger.csv")[0]
+    assert row["status"] == "invalid_media" and "passed 3 MiB" in row["reason"], row
+    assert not files_under(tmp_path / "audio")
+
+
 def test_limit_keep_original_and_proxy(tmp_path, loopback, media):
     srv = loopback
     ogg = media["vorbis"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..vocab import DOWNLOAD_STATUSES
 from .decode import DecodeError, TooShort
+from .fetch import TooLarge
 
 #: Every ledger status, success first (declared in :mod:`imac_builder.vocab`).
 STATUSES = tuple(DOWNLOAD_STATUSES)
@@ -194,6 +195,10 @@ def classify(exc: BaseException, warnings: Iterable[str] = (),
         if isinstance(e, TooShort):
             return Failure("too_short", f"audio is {e.seconds:.1f} s, under the 60 s of one "
                                         "segment: pick a longer video in search/matches.csv")
+        if isinstance(e, TooLarge):
+            return Failure("invalid_media", f"{e}, more than one song's audio (an endless "
+                                            "stream or a film): `search --rematch` picks "
+                                            "another candidate")
         if isinstance(e, DecodeError):
             return Failure("invalid_media", f"ffmpeg cannot decode the download ({detail}): "
                                             "not audio, or corrupt; pick another video")

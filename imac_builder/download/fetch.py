@@ -103,6 +103,18 @@ def ydl_options(dest: Path, opts: FetchOptions) -> dict[str, Any]:
     return params
 
 
+#: More bytes than any song's audio (an hour of YouTube's best audio is about 100 MB): a
+#: download past it is an endless stream or a film, stopped before it fills the disk.
+MAX_DOWNLOAD_BYTES = 1 << 30
+
+
+class TooLarge(Exception):
+    """The download passed :data:`MAX_DOWNLOAD_BYTES`."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the download passed {limit / 2**20:,.0f} MiB")
+
+
 class Aborted(Exception):
     """The run is stopping (Ctrl-C or rate limiting): the transfer was abandoned."""
 
@@ -132,9 +144,13 @@ def _fetch(url: str, dest: Path, params: dict[str, Any],
            abort: threading.Event | None) -> Fetched:
     import yt_dlp
 
-    def hook(_status: dict) -> None:
+    def hook(status: dict) -> None:
         if abort is not None and abort.is_set():
             raise Aborted("download abandoned: the run is stopping")
+        sizes = (status.get("downloaded_bytes"), status.get("total_bytes"))
+        if max((n for n in sizes if isinstance(n, int | float)), default=0) \
+                > MAX_DOWNLOAD_BYTES:
+            raise TooLarge(MAX_DOWNLOAD_BYTES)
 
     dest.mkdir(parents=True, exist_ok=True)
     params["progress_hooks"] = [hook]
