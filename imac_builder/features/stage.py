@@ -33,6 +33,7 @@ from .. import __version__, atomic, tables
 from ..config import FeaturesConfig, config_hash
 from ..cores import available_cores, resolve_jobs
 from ..errors import UserError
+from ..guard import printable
 from ..stopping import stop_workers
 from ..workdir import Workdir
 from . import music
@@ -381,6 +382,23 @@ def _image_root(wd: Workdir, image_root: Path | None) -> Path:
     return Path(image_root)
 
 
+def _some_image_under(root: Path, items: list[Item]) -> None:
+    """Refuse an image folder that holds none of the images (a mistyped --image-root would
+    otherwise give an empty store, every image "missing")."""
+    from .shards import FeatureError, safe_path
+
+    for it in items:
+        try:
+            if safe_path(root, it.path).is_file():
+                return
+        except (FeatureError, OSError):
+            continue
+    if items:
+        raise UserError(f"the image folder {printable(str(root))} holds none of the "
+                        f"{len(items)} images of images/images.csv at their paths: give "
+                        "--image-root the folder the images stage read")
+
+
 def fitted_shard_size(default: int, n: int, jobs: int, executor: str) -> int:
     """Shards small enough that every local worker gets one: a run of fewer items than
     ``jobs`` shards of ``default`` (the demo's 30 segments) would otherwise be one shard
@@ -410,11 +428,13 @@ def build_images(wd: Workdir, opts: BuildOptions) -> ModalitySummary:
     from .shards import image_model
 
     root = _image_root(wd, opts.image_root)
+    items = image_items(wd)
+    _some_image_under(root, items)
     model = image_model(opts.weights, opts.device)  # fails early, with a clear message
     config = image_config(model, opts.device)
     settings = {"weights": opts.weights, "device": opts.device,
                 "batch_size": opts.batch_size,
                 "threads": max(1, available_cores() // opts.jobs)}
-    return _run_modality(wd, "images", image_items(wd), root, config, settings,
+    return _run_modality(wd, "images", items, root, config, settings,
                          opts.execute, opts.force, opts.shard_size or SHARD_SIZE["images"],
                          images.library_versions(), opts.progress)

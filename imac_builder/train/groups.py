@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import tables as T
 from ..errors import UserError
+from ..guard import printable
 from ..workdir import Workdir
 
 
@@ -164,8 +165,12 @@ def image_groups(wd: Workdir, image_ids: Iterable[str], image_root: Path | None 
         if not Path(image_root).is_dir():
             raise UserError(f"--image-root {image_root} is not a folder")
         known = set(ids)
-        hashes = perceptual_hashes(Path(image_root), {r["image_id"]: r["path"] for r in rows
-                                                      if r["image_id"] in known})
+        wanted = {r["image_id"]: r["path"] for r in rows if r["image_id"] in known}
+        hashes = perceptual_hashes(Path(image_root), wanted)
+        if wanted and not hashes:
+            raise UserError(f"the image folder {printable(str(image_root))} holds none of the "
+                            f"{len(wanted)} images of images/images.csv at their paths: give "
+                            "--image-root the folder the images stage read")
         order = sorted(hashes)
         for i, j in near_pairs(np.array([hashes[k] for k in order], dtype=np.uint64),
                                max_distance):
