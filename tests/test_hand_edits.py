@@ -37,3 +37,36 @@ def test_an_image_folder_without_the_images_is_refused_and_not_remembered(work, 
     assert res.exit_code == 1 and "holds none of the" in res.output, res.output
     assert (work / "features" / "images.h5").read_bytes() == store
     assert json.loads((work / "workdir.json").read_text(encoding="utf-8")) == json.loads(state)
+
+
+def test_an_interrupted_fresh_run_is_a_new_run_not_the_old_ones_metrics(work, monkeypatch):
+    pytest.importorskip("torch")
+    from imac_builder.config import TrainConfig
+    from imac_builder.train import trainer
+
+    run = next(p.parent.name for p in (work / "runs").glob("*/metrics.json"))
+    real_step = trainer.train_step
+
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "train_step", interrupted)
+    cfg = TrainConfig(epochs=2, min_epochs=1)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run_train(work, config=cfg, run=run, device="cpu", fresh=True, progress=False)
+    assert not (work / "runs" / run / "metrics.json").exists()
+    assert not (work / "runs" / run / "evaluation.json").exists()
+    res = _run(work, "status")
+    assert f"train done {run}" not in " ".join(res.output.split()), res.output
+    monkeypatch.setattr(trainer, "train_step", real_step)
+    # the same command again (no --fresh) trains the new configuration
+    summary = trainer.run_train(work, config=cfg, run=run, device="cpu", progress=False)
+    assert summary.epochs == 2
+
+
+def test_a_run_that_never_finished_is_not_evaluated(work):
+    pytest.importorskip("torch")
+    run = next(p.parent for p in (work / "runs").glob("*/metrics.json"))
+    (run / "metrics.json").unlink()
+    res = _run(work, "evaluate", "--run", run.name, "--device", "cpu")
+    assert res.exit_code == 1 and "has not finished training" in res.output, res.output

@@ -247,6 +247,9 @@ def run_evaluate(workdir: Workdir | Path, *, config: EvaluateConfig | None = Non
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
     out = run_dir(wd, run)
     dev, retrieval_images = resolve_device(config.device), config.retrieval_images
+    if not os.path.lexists(out / "metrics.json") and os.path.lexists(out / "model.pt"):
+        raise UserError(f"run {run} has not finished training (no metrics.json): run the same "
+                        "train command again to resume it")
     ck = load_checkpoint(out / "model.pt")
     cfg = ck.get("config", {}) if isinstance(ck.get("config"), dict) else {}
     kind = cfg.get("model", "acp")
@@ -261,8 +264,7 @@ def run_evaluate(workdir: Workdir | Path, *, config: EvaluateConfig | None = Non
     metrics_path = out / "metrics.json"
     from .. import guard
 
-    metrics = (guard.json_object(metrics_path, "a run's metrics")
-               if os.path.lexists(metrics_path) else {})
+    metrics = guard.json_object(metrics_path, "a run's metrics")
     seed = guard.finite(metrics.get("seed", 0), f"{metrics_path}: seed", integer=True)
     test = data.pairs["test"]
     sc = score_pairs(model, data, test)

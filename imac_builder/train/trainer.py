@@ -82,6 +82,11 @@ class TrainSummary:
         return out + [f"wrote {p}" for p in self.outputs]
 
 
+#: What training and evaluating write in a run's folder.
+RUN_FILES = ("last.pt", "model.pt", "metrics.json", "curves.png", "report.md",
+             "evaluation.json", "cells.png")
+
+
 def run_dir(workdir: Workdir, run: str) -> Path:
     if not RUN_NAME_RE.fullmatch(run):
         raise UserError(f"run name {run!r}: use letters, digits, '.', '_' or '-' (max 64)")
@@ -238,6 +243,11 @@ def run_train(workdir: Workdir | Path, *, config: TrainConfig | None = None,
     resumed = None
     last_path = out / "last.pt"
     split_hash = split_fingerprint(wd)
+    if fresh:
+        # the old run's files go now: an interrupted fresh run is a new run to resume (its
+        # own checkpoint), never the old run's metrics beside a half-trained model
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
     if last_path.exists() and not fresh:
         ck = load_checkpoint(last_path)
         if ck.get("config") != json.loads(json.dumps(cfg.to_dict())):
