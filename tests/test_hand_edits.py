@@ -70,3 +70,28 @@ def test_a_run_that_never_finished_is_not_evaluated(work):
     (run / "metrics.json").unlink()
     res = _run(work, "evaluate", "--run", run.name, "--device", "cpu")
     assert res.exit_code == 1 and "has not finished training" in res.output, res.output
+
+
+@pytest.mark.parametrize("edit, says", [
+    ("header only", "holds no pairs"),
+    ("a test item moved to train", "puts in train"),
+])
+def test_hand_edited_pairs_are_refused_in_one_line(work, edit, says):
+    pytest.importorskip("torch")
+    pairs = work / "splits" / "pairs_test.csv"
+    lines = pairs.read_text(encoding="utf-8").splitlines(keepends=True)
+    if edit == "header only":
+        pairs.write_text(lines[0], encoding="utf-8")
+    else:
+        segment = lines[1].split(",")[1]
+        splits = work / "splits" / "splits.csv"
+        text = splits.read_text(encoding="utf-8")
+        assert f"{segment},music,test" in text
+        splits.write_text(text.replace(f"{segment},music,test", f"{segment},music,train"),
+                          encoding="utf-8")
+    run = next(p.parent.name for p in (work / "runs").glob("*/metrics.json"))
+    for args in (["train", "--run", "x", "--epochs", "1", "--device", "cpu"],
+                 ["evaluate", "--run", run, "--device", "cpu"]):
+        res = _run(work, *args)
+        assert res.exit_code == 1 and says in res.output and "internal error" not in res.output, \
+            (args, res.output)

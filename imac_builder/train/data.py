@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import UserError
+from ..guard import printable
 from ..workdir import Workdir
 from .split import LABELS, SPLITS, balanced_pair_rows, read_pairs, read_protocol, read_splits
 
@@ -173,6 +174,7 @@ def load_data(workdir: Workdir, device: torch.device, model: str = "acp",
     pairs = {}
     for s in ("val", "test"):
         plist = read_pairs(workdir, s)
+        _check_pairs(plist, s, splits)
         try:
             img = [index_i[a] for a, _, _ in plist]
             mus = [index_m[b] for _, b, _ in plist]
@@ -191,6 +193,22 @@ def load_data(workdir: Workdir, device: torch.device, model: str = "acp",
     if check:
         check_targets(data)
     return data
+
+
+def _check_pairs(plist: list[tuple[str, str, int]], split: str,
+                 splits: dict[str, dict[str, str]]) -> None:
+    """UserError for a pairs file that scores nothing or pairs items of another split (a
+    hand-edited splits.csv would let training items into the test). A pair may repeat:
+    the balanced draw cycles the smaller classes."""
+    where = f"splits/pairs_{split}.csv"
+    if not plist:
+        raise UserError(f"{where} holds no pairs: run 'imac-build split' again")
+    for image, segment, _ in plist:
+        for kind, item in (("images", image), ("music", segment)):
+            other = splits[kind].get(item)
+            if other is not None and other != split:
+                raise UserError(f"{where} pairs {printable(item)}, which splits/splits.csv "
+                                f"puts in {printable(other)}: run 'imac-build split' again")
 
 
 def check_targets(data: TrainData) -> None:
