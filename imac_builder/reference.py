@@ -31,7 +31,8 @@ def formats_page() -> str:
     rows = []
     for f in tables.DECLARED:
         cols = _code(f.columns) if isinstance(f, tables.Table) else ""
-        key = _code(f.key) if isinstance(f, tables.Table) else ""
+        key = "" if not isinstance(f, tables.Table) else _code(f.key) if f.unique else \
+            "none: a row may repeat"
         rows.append((f.writer, f"`{f.path}`", f.description, cols, key))
     L += table(("written by", "file", "what it holds", "columns", "key"), rows)
     L += ["", "Every command remembers the configuration it ran with in `workdir.json`.", "",

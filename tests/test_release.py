@@ -378,3 +378,17 @@ def test_rebuild_with_a_vanished_video_reports_it_missing(built, tmp_path, runne
     assert doc["download"]["already_done"] == 8 and doc["download"]["failed_before"] == 1
     assert doc["verify"]["ok"] == 9 and len(doc["verify"]["missing"]) == 1
     assert doc["verify"]["invalid"] == []
+
+
+def test_diff_counts_a_repeated_pair_as_a_change() -> None:
+    from imac_builder.release.diff import ReleaseDiff, diff_table
+
+    pair = {"image_id": "amusement_0001", "segment_id": "TR00000000000000AA_000", "target": "1"}
+    other = {**pair, "segment_id": "TR00000000000000AB_000"}
+    assert diff_table("pairs_test", [pair, other], [other, pair]).empty
+    grown = diff_table("pairs_test", [pair, other], [pair, other, pair, pair])
+    assert grown.added == ["amusement_0001/TR00000000000000AA_000/1 (x2)"]
+    assert grown.removed == [] and ReleaseDiff(tables={"pairs_test": grown}).level == "minor"
+    shrunk = diff_table("pairs_test", [pair, pair], [pair])
+    assert shrunk.removed == ["amusement_0001/TR00000000000000AA_000/1"]
+    assert ReleaseDiff(tables={"pairs_test": shrunk}).level == "major"

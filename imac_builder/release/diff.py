@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .manifest import TABLES, Manifest
@@ -79,7 +81,14 @@ def _key(table: str, row: dict[str, str]) -> str:
     return "/".join(TABLES[table].key_of(row))
 
 
+def _copies(counts: Counter[str]) -> list[str]:
+    return sorted(k if n == 1 else f"{k} (x{n})" for k, n in counts.items())
+
+
 def diff_table(name: str, old: list[dict[str, str]], new: list[dict[str, str]]) -> TableDiff:
+    if TABLES[name].repeats:  # records compared as a multiset: a copy more is a change
+        ca, cb = Counter(map(partial(_key, name), old)), Counter(map(partial(_key, name), new))
+        return TableDiff(added=_copies(cb - ca), removed=_copies(ca - cb))
     a = {_key(name, r): r for r in old}
     b = {_key(name, r): r for r in new}
     d = TableDiff(added=sorted(set(b) - set(a)), removed=sorted(set(a) - set(b)))

@@ -49,6 +49,8 @@ class Table:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     description: str
+    #: whether a record may appear more than once (a fixed pair drawn twice)
+    repeats: bool = False
 
     @property
     def file(self) -> str:
@@ -76,9 +78,9 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("splits", T.SPLITS.columns, ("modality", "item_id"),
           "The train/val/test split of every segment (by song) and image."),
     Table("pairs_val", T.PAIRS["val"].columns, T.PAIRS["val"].columns,
-          "Fixed, balanced validation pairs."),
+          "Fixed, balanced validation pairs.", repeats=True),
     Table("pairs_test", T.PAIRS["test"].columns, T.PAIRS["test"].columns,
-          "Fixed, balanced test pairs."),
+          "Fixed, balanced test pairs.", repeats=True),
     Table("status", ("kind", "item_id", "stage", "status", "reason"),
           ("kind", "item_id", "stage"), "Every item that is missing from the dataset, the "
                                         "stage where it was lost and why."),
@@ -251,7 +253,7 @@ def read_json(path: Path, what: str) -> Any:
 def _read_table(path: Path, table: Table) -> list[dict[str, str]]:
     return [{c: r.get(c, "") for c in table.columns}
             for r in T.read_csv(path, required=table.columns, what=f"a release's {table.file}",
-                                key=() if table.name.startswith("pairs") else table.key)]
+                                key=() if table.repeats else table.key)]
 
 
 def _check_rows(m: Manifest) -> None:
