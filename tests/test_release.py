@@ -392,3 +392,43 @@ def test_diff_counts_a_repeated_pair_as_a_change() -> None:
     shrunk = diff_table("pairs_test", [pair, pair], [pair])
     assert shrunk.removed == ["amusement_0001/TR00000000000000AA_000/1"]
     assert ReleaseDiff(tables={"pairs_test": shrunk}).level == "major"
+
+
+def test_a_resealed_manifest_that_lists_less_is_refused(built, tmp_path):
+    _, out, _ = built
+    rel = out / "imac-1.0.0"
+    # the segments table dropped from the checksums: the dataset's audio unchecked
+    dropped = tmp_path / "dropped"
+    shutil.copytree(rel, dropped)
+    meta = json.loads((dropped / "manifest.json").read_text())
+    del meta["files"]["segments.csv"]
+    reseal(dropped, meta)
+    with pytest.raises(UserError, match="lists no segments.csv"):
+        Manifest.load(dropped)
+    # the segments emptied and resealed: the recorded row count no longer holds
+    lines = (rel / "segments.csv").read_text().splitlines(keepends=True)
+    emptied = _tamper(rel, tmp_path / "emptied", "segments.csv", "".join(lines[1:]), "")
+    with pytest.raises(UserError, match=f"holds 0 rows, not the {len(lines) - 1}"):
+        Manifest.load(emptied)
+    # and with the counts resealed too, verify has nothing to check: it fails
+    meta = json.loads((emptied / "manifest.json").read_text())
+    meta["files"]["segments.csv"]["rows"] = meta["counts"]["segments"] = 0
+    reseal(emptied, meta)
+    summary = run_verify(tmp_path / "empty-work", emptied, progress=False)
+    assert summary.checked == 0 and summary.failed and "nothing was checked" in summary.failure()
+
+
+def test_a_fifo_in_place_of_a_segment_is_invalid_even_with_allow_missing(built, tmp_path):
+    import os
+
+    work, out, _ = built
+    rel = out / "imac-1.0.0"
+    w = tmp_path / "w"
+    shutil.copytree(work / "audio", w / "audio")
+    seg = read_csv(rel / "segments.csv")[0]
+    path = w / "audio" / seg["track_id"] / f"{seg['segment_id']}.flac"
+    path.unlink()
+    os.mkfifo(path)
+    summary = run_verify(w, rel, allow_missing=True, progress=False)
+    assert summary.failed and any(seg["segment_id"] in i and "FIFO" in i
+                                  for i in summary.invalid), summary.invalid

@@ -136,11 +136,15 @@ def release_folder(w: Path, out: Path, runner, *extra: str) -> Path:
 
 
 def refix(rel: Path, name: str) -> None:
-    """Fix a tampered table's checksum and size in manifest.json (a collaborator who
-    edits a release and its checksums), so only the new checks can catch it."""
+    """Fix a tampered table's checksum, size and row count in manifest.json (a
+    collaborator who edits a release and its checksums), so only the new checks can
+    catch it."""
     doc = json.loads((rel / "manifest.json").read_text())
     data = (rel / name).read_bytes()
-    doc["files"][name].update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+    rows = len(data.decode("utf-8", "replace").splitlines()) - 1
+    doc["files"][name].update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data),
+                              rows=rows)
+    doc["counts"][name[:-4]] = rows
     (rel / "manifest.json").write_text(json.dumps(doc))
 
 

@@ -86,6 +86,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
                                         "stage where it was lost and why."),
 )}
 DATA_FILES = frozenset(t.file for t in TABLES.values())
+#: Tables every release lists (a manifest without them describes no dataset).
+REQUIRED_FILES = ("songs.csv", "videos.csv", "segments.csv")
 #: Free-text columns written by tools (messages may quote local paths): scrubbed.
 SCRUBBED_COLUMNS = frozenset({"reason", "source", "url"})
 
@@ -147,6 +149,10 @@ class Manifest:
         if unknown:
             raise UserError(f"{path} names unknown file(s) {', '.join(unknown)[:120]}; "
                             "the manifest is not trustworthy")
+        absent = [f for f in REQUIRED_FILES if f not in files]
+        if absent:
+            raise UserError(f"{path} lists no {', '.join(absent)}: every release has them; "
+                            "the manifest is damaged or was edited")
         manifest = cls(folder, meta)
         for name in sorted(files):
             table = TABLES[name[:-4]]
@@ -163,9 +169,25 @@ class Manifest:
                 raise UserError(f"{folder}: {name} does not match its sha256 in "
                                 f"{MANIFEST_JSON}; the release is damaged or was edited")
             manifest.tables[table.name] = _read_table(f, table)
+            _check_count(path, name, len(manifest.tables[table.name]), files[name],
+                         meta.get("counts"))
         _check_rows(manifest)
         _check_croissant(folder, meta)
         return manifest
+
+
+def _check_count(path: Path, name: str, n: int, entry: object, counts: object) -> None:
+    """The rows a table holds against the count the manifest records for it (``rows`` of
+    its ``files`` entry, and ``counts``), where recorded."""
+    for where, recorded in (("rows", entry.get("rows") if isinstance(entry, dict) else None),
+                            ("counts", counts.get(name[:-4]) if isinstance(counts, dict)
+                             else None)):
+        if recorded is None:
+            continue
+        want = guard.finite(recorded, f"{path}: {where} of {name}", lo=0, integer=True)
+        if want != n:
+            raise UserError(f"{path.parent}: {name} holds {n:,} rows, not the {want:,} "
+                            f"{MANIFEST_JSON} records; the release is damaged or was edited")
 
 
 #: Largest table a release may hold when its manifest records no size (older releases).

@@ -56,7 +56,8 @@ class VerifySummary:
 
     @property
     def failed(self) -> bool:
-        return bool(self.invalid) or (bool(self.missing) and not self.allow_missing)
+        return bool(self.invalid) or (bool(self.missing) and not self.allow_missing) \
+            or self.checked == 0
 
     def to_dict(self) -> dict:
         return {**asdict(self), "failed": self.failed}
@@ -64,6 +65,9 @@ class VerifySummary:
     def failure(self) -> str:
         """One line for the exit status."""
         parts = []
+        if self.checked == 0:
+            parts.append("nothing was checked (the release lists no segment, and no image "
+                         "was checked)")
         if self.invalid:
             parts.append(f"{len(self.invalid)} invalid (first: {self.invalid[0]})")
         if self.missing and not self.allow_missing:
@@ -98,7 +102,7 @@ def check_segment(root: Path, row: dict[str, str], stop: Any = None) -> ItemChec
 
     sid = row["segment_id"]
     path = root / segment_path(row)
-    if not path.is_file():
+    if not path.exists():  # absent, or a link to nothing (a FIFO is invalid, below)
         return ItemCheck("segment", sid, "missing", f"{segment_path(row)} not found")
     if not inside(root / "audio", path):
         return ItemCheck("segment", sid, "invalid", f"{segment_path(row)} is a symbolic link "
@@ -127,7 +131,7 @@ def check_image(image_root: Path, row: dict[str, str], stop: Any = None) -> Item
     before a byte is read) and compare it with the manifest's sha256."""
     iid = row["image_id"]
     path = image_root / row["path"]
-    if not row["path"] or not path.is_file():
+    if not row["path"] or not path.exists():
         return ItemCheck("image", iid, "missing", f"{row['path'] or iid} not found")
     if not inside(image_root, path):
         return ItemCheck("image", iid, "invalid", f"{row['path']} is a symbolic link out of "
