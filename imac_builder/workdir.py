@@ -81,6 +81,12 @@ def check_state(path: Path, doc: dict) -> None:
     for key in STATE_TEXT_KEYS:
         if key in doc and not isinstance(doc[key], str):
             raise bad(f"{key!r} is not text")
+    subset = doc.get("subset")  # imac_builder.subset.STATE_KEY: the songs stages keep to
+    if subset is not None and not (
+            isinstance(subset, dict) and isinstance(subset.get("track_ids"), list)
+            and all(isinstance(t, str) for t in subset["track_ids"])):
+        raise bad("'subset.track_ids' is not a list of track ids (left as it is, every "
+                  "song would be searched)")
     configs = doc.get("configs", {})
     if not isinstance(configs, dict) or not all(isinstance(v, dict) for v in configs.values()):
         raise bad("'configs' is not a table of tables")

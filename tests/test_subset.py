@@ -247,3 +247,15 @@ def test_a_hand_edited_subset_record_is_described_in_one_line(tmp_path, field, v
     update_state(tmp_path, subset={"track_ids": ["TRAAAAA128F00000AA"], field: value})
     text = describe(tmp_path)
     assert text.startswith("subset of 1 songs") and text.isprintable()
+
+
+@pytest.mark.parametrize("value", ["TRAAAAA128F00000AA", {"a": 1}, [1, 2], None])
+def test_a_subset_whose_track_ids_are_no_list_is_one_line_not_forgotten(tmp_path, runner,
+                                                                         value):
+    import json
+
+    (tmp_path / "workdir.json").write_text(json.dumps({"subset": {"track_ids": value}}))
+    for args in (["status"], ["search", "--rerank"], ["plan"]):
+        res = runner.invoke(cli, ["--workdir", str(tmp_path), *args])
+        assert res.exit_code == 1 and "'subset.track_ids' is not a list" in res.output, \
+            (args, res.output)
