@@ -432,3 +432,19 @@ def test_a_fifo_in_place_of_a_segment_is_invalid_even_with_allow_missing(built, 
     summary = run_verify(w, rel, allow_missing=True, progress=False)
     assert summary.failed and any(seg["segment_id"] in i and "FIFO" in i
                                   for i in summary.invalid), summary.invalid
+
+
+def test_a_work_directory_that_cannot_record_the_release_publishes_nothing(
+        built, tmp_path, monkeypatch):
+    from imac_builder.release import stage
+
+    work, _, _ = built
+
+    def read_only(root, **changes):
+        raise PermissionError(13, "Permission denied", str(root / ".workdir.json.tmp"))
+
+    monkeypatch.setattr(stage, "update_state", read_only)
+    out = tmp_path / "out"
+    with pytest.raises(PermissionError):
+        run_release(work, out=out, progress=False, config=ReleaseConfig(name="imac"))
+    assert not out.exists() or not list(out.iterdir())

@@ -140,6 +140,9 @@ def run_release(workdir: Workdir | Path, *, config: ReleaseConfig | None = None,
     if version is not None:
         parse_version(version, "--version")
     out = Path(out) if out is not None else default_out()
+    # the work directory records the release once it is published: a directory that
+    # cannot be written fails here, before a version is taken that a rerun would skip
+    update_state(wd.root)
     scrub = Scrubber([wd.root, out])
     tables, split = build_tables(wd, scrub)
     stores = {}
