@@ -448,3 +448,19 @@ def test_a_work_directory_that_cannot_record_the_release_publishes_nothing(
     with pytest.raises(PermissionError):
         run_release(work, out=out, progress=False, config=ReleaseConfig(name="imac"))
     assert not out.exists() or not list(out.iterdir())
+
+
+def test_a_rerun_rebuild_fetches_a_damaged_segment_again(built, tmp_path):
+    work, out, _ = built
+    rel = out / "imac-1.0.0"
+    w3 = tmp_path / "w3"
+    assert not run_rebuild(w3, manifest=rel, _download_options=fast(), progress=False).failed
+    seg = read_csv(rel / "segments.csv")[2]
+    path = w3 / "audio" / seg["track_id"] / f"{seg['segment_id']}.flac"
+    path.write_bytes(path.read_bytes()[:1000])  # cut short, as by a kill or a full disk
+    assert run_verify(w3, rel, progress=False).invalid_segments == [seg["segment_id"]]
+    again = run_rebuild(w3, manifest=rel, _download_options=fast(), progress=False)
+    assert not again.failed and again.verify.ok == again.verify.checked == 10
+    assert any("again after removing 1 damaged segment" in line
+               for line in again.download_lines), again.download_lines
+    assert sha(path) == sha(work / "audio" / seg["track_id"] / f"{seg['segment_id']}.flac")

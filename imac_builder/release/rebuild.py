@@ -18,10 +18,11 @@ from .. import atomic
 from .. import tables as T
 from ..config import RebuildConfig
 from ..errors import UserError
+from ..paths import inside
 from ..workdir import Workdir, update_state
 from ..ytdlp_access import YtdlpAccess
 from .checks import video_url
-from .manifest import Manifest
+from .manifest import Manifest, segment_path
 from .verify import VerifySummary, run_verify
 
 log = logging.getLogger(__name__)
@@ -119,10 +120,37 @@ def run_rebuild(workdir: Workdir | Path, *, manifest: Path,
     options: dict[str, Any] = {
         "config": DownloadConfig(jobs=config.jobs, sleep=config.sleep, rate=config.rate),
         "access": access, **(_download_options or {})}
-    dl = run_download(wd, retry_failed=True, cookies=cookies, proxy=proxy,
-                      progress=progress, **options)
-    summary.download = dl.to_dict()
-    summary.download_lines = dl.lines()
-    summary.verify = run_verify(wd, m, allow_missing=allow_missing, image_root=image_root,
-                                progress=progress)
+
+    def fetch_and_verify(then: str = "") -> None:
+        dl = run_download(wd, retry_failed=True, cookies=cookies, proxy=proxy,
+                          progress=progress, **options)
+        summary.download = dl.to_dict()
+        summary.download_lines += [then + line for line in dl.lines()]
+        summary.verify = run_verify(wd, m, allow_missing=allow_missing,
+                                    image_root=image_root, progress=progress)
+
+    fetch_and_verify()
+    # segments of this rebuild found damaged (a disk error, an edit, a kill mid-write)
+    # are removed and fetched again, once
+    removed = remove_segments(wd, m, summary.verify.invalid_segments)
+    if removed:
+        log.info("rebuild: %d damaged segment(s) removed; fetching them again", removed)
+        fetch_and_verify(f"again after removing {removed} damaged segment(s): ")
     return summary
+
+
+def remove_segments(wd: Workdir, m: Manifest, segment_ids: list[str]) -> int:
+    """Unlink the named segments' files (links and FIFOs included; a folder stays);
+    return how many went."""
+    rows = {r["segment_id"]: r for r in m.rows("segments")}
+    removed = 0
+    for sid in segment_ids:
+        path = wd.root / segment_path(rows[sid])
+        if not inside(wd.root / "audio", path.parent):
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed += 1
+    return removed

@@ -49,6 +49,8 @@ class VerifySummary:
     missing: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
     not_checked: dict[str, int] = field(default_factory=dict)
+    #: ids of the segments found invalid (a rebuild fetches them again)
+    invalid_segments: list[str] = field(default_factory=list)
     allow_missing: bool = False
     report: str = ""
     #: Cells of the manifest's tables a spreadsheet would run as formulas.
@@ -188,6 +190,8 @@ def run_verify(workdir: Workdir | Path, manifest: Path | Manifest, allow_missing
                        if r.status == "missing"]
     summary.invalid = [f"{r.kind} {r.item_id}: {r.detail}" for r in results
                        if r.status == "invalid"]
+    summary.invalid_segments = [r.item_id for r in results
+                                if r.status == "invalid" and r.kind == "segment"]
     report = wd.logs / f"verify-{m.label}.csv"
     atomic.write_csv(report, REPORT_COLUMNS,
                      ((r.kind, r.item_id, r.status, r.detail) for r in results))
