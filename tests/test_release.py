@@ -464,3 +464,41 @@ def test_a_rerun_rebuild_fetches_a_damaged_segment_again(built, tmp_path):
     assert any("again after removing 1 damaged segment" in line
                for line in again.download_lines), again.download_lines
     assert sha(path) == sha(work / "audio" / seg["track_id"] / f"{seg['segment_id']}.flac")
+
+
+def test_rebuild_refuses_a_workdir_in_the_release_and_a_foreign_split_record(
+        built, tmp_path, runner):
+    _, out, _ = built
+    rel = tmp_path / "rel"
+    shutil.copytree(out / "imac-1.0.0", rel)
+    before = sorted(p.name for p in rel.iterdir())
+    res = runner.invoke(cli, ["--workdir", str(rel / "w"), "rebuild", str(rel)])
+    assert res.exit_code == 1 and "is inside the release" in res.output, res.output
+    assert sorted(p.name for p in rel.iterdir()) == before
+    for split in ("paper", {"protocol": {"a": 1}}):
+        meta = json.loads((rel / "manifest.json").read_text())
+        meta["split"] = split
+        reseal(rel, meta)
+        w = tmp_path / f"w{len(str(split))}"
+        with pytest.raises(UserError, match="is not a split record"):
+            run_rebuild(w, manifest=rel, _download_options=fast(), progress=False)
+        assert not (w / "splits").exists() and not (w / "tags").exists()
+
+
+def test_a_croissant_fifo_and_a_huge_recorded_size_are_named(built, tmp_path):
+    import os
+
+    _, out, _ = built
+    rel = tmp_path / "rel"
+    shutil.copytree(out / "imac-1.0.0", rel)
+    meta = json.loads((rel / "manifest.json").read_text())
+    meta["files"]["songs.csv"]["bytes"] = 1e308
+    reseal(rel, meta)
+    with pytest.raises(UserError, match=r"bytes of songs.csv: '1e\+308' is out of range"):
+        Manifest.load(rel)
+    meta["files"]["songs.csv"]["bytes"] = (rel / "songs.csv").stat().st_size
+    reseal(rel, meta)
+    (rel / "croissant.json").unlink()
+    os.mkfifo(rel / "croissant.json")
+    with pytest.raises(UserError, match="FIFO"):
+        Manifest.load(rel)

@@ -106,10 +106,11 @@ def rebuild(app: App, manifest: Path, allow_missing: bool, image_root: Path | No
             cookies_from_browser: str | None, extractor_args: tuple[str, ...],
             workdir: Path | None, config: RebuildConfig) -> None:
     """Rebuild the audio of MANIFEST by video id (no search, no quota), then verify."""
-    from ..release.rebuild import run_rebuild
+    from ..release.rebuild import refuse_workdir_in_release, run_rebuild
     from ..ytdlp_access import YtdlpAccess
 
     app = _at(app, workdir)
+    refuse_workdir_in_release(app.workdir.root, manifest)  # before the log is opened there
     summary = app.run("rebuild", run_rebuild, workdir=app.workdir, manifest=manifest,
                       config=config, allow_missing=allow_missing, image_root=image_root,
                       cookies=cookies, proxy=proxy or None,

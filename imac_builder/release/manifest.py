@@ -184,10 +184,15 @@ def _check_count(path: Path, name: str, n: int, entry: object, counts: object) -
                              else None)):
         if recorded is None:
             continue
-        want = guard.finite(recorded, f"{path}: {where} of {name}", lo=0, integer=True)
+        want = guard.finite(recorded, f"{path}: {where} of {name}", lo=0, hi=MAX_COUNT,
+                            integer=True)
         if want != n:
             raise UserError(f"{path.parent}: {name} holds {n:,} rows, not the {want:,} "
                             f"{MANIFEST_JSON} records; the release is damaged or was edited")
+
+
+#: Largest size or count a manifest may record (2**53: exact in JSON's doubles).
+MAX_COUNT = 2**53
 
 
 #: Largest table a release may hold when its manifest records no size (older releases).
@@ -208,7 +213,7 @@ def _check_size(path: Path, entry: object, name: str) -> None:
         os.close(fd)
     if recorded is not None:
         want = guard.finite(recorded, f"{path.parent / MANIFEST_JSON}: bytes of {name}",
-                            lo=0, integer=True)
+                            lo=0, hi=MAX_COUNT, integer=True)
         if size != want:
             raise UserError(f"{path.parent}: {name} is {size:,} bytes, not the {want:,} "
                             f"{MANIFEST_JSON} records; the release is damaged or was edited")
@@ -249,7 +254,7 @@ def _check_croissant(folder: Path, meta: dict[str, Any]) -> None:
     if want is None:
         return
     path = folder / CROISSANT_JSON
-    if not path.is_file() and not path.is_symlink():
+    if not os.path.lexists(path):  # a FIFO or a folder is refused by the reader, below
         raise UserError(f"{folder}: {CROISSANT_JSON} is listed in {MANIFEST_JSON} but missing")
     doc = guard.read_json(path, "a Croissant description", JSON_LIMIT, nofollow=True)
     listed = {str(d.get("name")): d.get("sha256") for d in _distribution(doc)}

@@ -68,6 +68,7 @@ def _write_once(root: Path, table: T.Table, rows: list[list[str]]) -> None:
 
 def restore_inputs(wd: Workdir, m: Manifest) -> int:
     """Write ``tags/songs.csv``, ``search/matches.csv`` and the split; return the songs."""
+    split_info = _split_record(m) if m.meta.get("split") else None  # checked before writing
     wanted = {r["track_id"] for r in m.rows("segments")}
     videos = {r["track_id"]: r for r in m.rows("videos")}
     matches = []
@@ -86,12 +87,32 @@ def restore_inputs(wd: Workdir, m: Manifest) -> int:
                                                     for s, t in T.PAIRS.items())):
             _write_once(root, table, [[r.get(c, "") for c in table.columns]
                                       for r in m.rows(name)])
-        if m.meta.get("split"):
+        if split_info:
             # the pair protocol travels with the split (a release older than that
             # recorded none: its pairs were the paper's)
             atomic.write_text(T.SPLIT_INFO.at(root),
-                              json.dumps(m.meta["split"], indent=2, sort_keys=True) + "\n")
+                              json.dumps(split_info, indent=2, sort_keys=True) + "\n")
     return len(matches)
+
+
+def refuse_workdir_in_release(root: Path, release: Path) -> None:
+    """A work directory inside the release folder would write into the release."""
+    if inside(release, root):
+        raise UserError(f"--workdir {root} is inside the release {release}: a release is "
+                        "never written into; rebuild into a work directory of its own")
+
+
+def _split_record(m: Manifest) -> dict[str, Any]:
+    """The manifest's split record, checked (its known keys, a known pair protocol)."""
+    from ..vocab import PAIR_PROTOCOLS
+    from .provenance import SPLIT_KEYS
+
+    split = m.meta["split"]
+    if not isinstance(split, dict) or split.get("protocol", "paper") not in PAIR_PROTOCOLS:
+        raise UserError(f"{m.label}: manifest.json's \"split\" is not a split record with a "
+                        f"pair protocol of {', '.join(PAIR_PROTOCOLS)}; the manifest is "
+                        "damaged or was edited")
+    return {k: v for k, v in split.items() if k in SPLIT_KEYS}
 
 
 def run_rebuild(workdir: Workdir | Path, *, manifest: Path,
@@ -111,6 +132,7 @@ def run_rebuild(workdir: Workdir | Path, *, manifest: Path,
 
     config = config or RebuildConfig()
     wd = workdir if isinstance(workdir, Workdir) else Workdir(Path(workdir))
+    refuse_workdir_in_release(wd.root, manifest)
     m = Manifest.load(manifest)
     summary = RebuildSummary(manifest=m.label)
     summary.songs = restore_inputs(wd, m)
