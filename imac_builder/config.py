@@ -39,7 +39,7 @@ def setting(default: Any, help: str, *, lo: float | None = None, hi: float | Non
             above: float | None = None, choices: Choices | None = None,
             flag: str | None = None, aliases: tuple[str, ...] = (),
             metavar: str | None = None, path: str | None = None,
-            negatable: bool = False) -> Any:
+            negatable: bool = False, how: bool = False) -> Any:
     """Declare one configuration field: everything about an option is written here once.
 
     ``lo``/``hi`` are inclusive bounds, ``above`` an exclusive lower bound; ``choices`` a
@@ -47,7 +47,9 @@ def setting(default: Any, help: str, *, lo: float | None = None, hi: float | Non
     name when it is not ``--`` plus the field name with ``-`` for ``_``; ``aliases`` more
     names the option keeps answering to; ``path`` (file, dir or any) marks a path setting,
     stored as its string; ``negatable`` gives a switch that is off by default its
-    ``--no-`` form too (to override a preset that turns it on). A ``tuple[int, ...]``
+    ``--no-`` form too (to override a preset that turns it on); ``how`` marks a setting
+    of how or where the stage runs (workers, device, pace), not of what it makes: a stage
+    run with another value is not stale for it. A ``tuple[int, ...]``
     setting is written ``N,N,...`` and its bounds hold for each number. The CLI's
     options, ``docs/configuration.md``, ``docs/commands.md`` and validation are all
     derived from these."""
@@ -55,7 +57,7 @@ def setting(default: Any, help: str, *, lo: float | None = None, hi: float | Non
     return field(default=default, metadata={
         "help": help, "lo": lo, "hi": hi, "above": above, "choices": choices, "flag": flag,
         "aliases": tuple(aliases), "metavar": metavar, "path": path,
-        "negatable": negatable})
+        "negatable": negatable, "how": how})
 
 
 Choices = tuple[str, ...] | Callable[[], tuple[str, ...]]
@@ -284,7 +286,8 @@ class SearchConfig(StageConfig):
         "(yt-dlp search, no key), ytmusic (YouTube Music through ytmusicapi, no key).",
         choices=search_backends)
     daily_quota: int = setting(
-        DEFAULT_DAILY_QUOTA, "API units this pipeline may spend per Pacific-time day.", lo=0)
+        DEFAULT_DAILY_QUOTA, "API units this pipeline may spend per Pacific-time day.", lo=0,
+        how=True)
     results: int = setting(
         10, "Candidates fetched per song (a search.list page holds 50).", lo=1,
         hi=MAX_RESULTS)
@@ -332,18 +335,18 @@ DEFAULT_RATE = 240.0
 
 @dataclass(frozen=True)
 class DownloadConfig(StageConfig):
-    jobs: int = setting(1, "Songs downloaded at once.", lo=1, hi=MAX_JOBS)
+    jobs: int = setting(1, "Songs downloaded at once.", lo=1, hi=MAX_JOBS, how=True)
     rate: float = setting(
         DEFAULT_RATE, "Videos an hour across all workers together, jittered (0: unpaced); "
-        "YouTube tolerates about 300 an hour per session.", lo=0)
+        "YouTube tolerates about 300 an hour per session.", lo=0, how=True)
     sleep: float = setting(0.0, "A further pause of each worker before each download, in "
-                                "seconds.", lo=0)
+                                "seconds.", lo=0, how=True)
     socket_timeout: float = setting(
-        30.0, "Seconds without data before a connection counts as failed.", above=0)
-    retries: int = setting(3, "yt-dlp's retries of an interrupted transfer.", lo=0)
+        30.0, "Seconds without data before a connection counts as failed.", above=0, how=True)
+    retries: int = setting(3, "yt-dlp's retries of an interrupted transfer.", lo=0, how=True)
     rate_limit_wait: float = setting(
         60.0, "First pause of all workers after an HTTP 429, in seconds (doubles each "
-        "time).", lo=0)
+        "time).", lo=0, how=True)
     keep_original: bool = setting(
         False, "Keep each downloaded original in download/originals/.")
 
@@ -352,7 +355,7 @@ class DownloadConfig(StageConfig):
 class ImagesConfig(StageConfig):
     verified_only: bool = setting(
         False, "Keep only images with at least 3 agreeing votes of 5 (needs --votes).")
-    jobs: int = setting(0, "Processes checking images (0: one per core).", lo=0)
+    jobs: int = setting(0, "Processes checking images (0: one per core).", lo=0, how=True)
     min_size: int = setting(
         64, "Images whose shorter side is under this many pixels are too_small.", lo=1)
     max_pixels: int = setting(
@@ -361,11 +364,11 @@ class ImagesConfig(StageConfig):
     placeholder_copies: int = setting(
         5, "Content found this many times or more is a dead-link placeholder.", lo=2)
     timeout: float = setting(20.0, "Seconds to wait for a server to answer or send data.",
-                             above=0)
+                             above=0, how=True)
     max_bytes: int = setting(20 * 1024 * 1024, "Largest image file downloaded, in bytes.",
                              lo=1)
-    retries: int = setting(2, "Retries of a timeout, network error, 5xx or 429.", lo=0)
-    fetch_jobs: int = setting(16, "Parallel downloads.", lo=1)
+    retries: int = setting(2, "Retries of a timeout, network error, 5xx or 429.", lo=0, how=True)
+    fetch_jobs: int = setting(16, "Parallel downloads.", lo=1, how=True)
     allow_missing_classes: bool = setting(
         False, "Go on when no input lists an image of one of the 3 classes (or, for images "
         "under the root, of one of the 8 emotions); by default the stage refuses, naming "
@@ -377,14 +380,14 @@ class FeaturesConfig(StageConfig):
     modality: str = setting(
         "all", "Which store(s) to build. spectrograms and pixels are the inputs of the "
         "Table 4 baselines (train --model spectrogram-acp|l3); 'all' is music and images.",
-        choices=feature_modalities)
+        choices=feature_modalities, how=True)
     device: str = setting("cpu", "Where to compute (cuda: an NVIDIA GPU).",
-                          choices=("cpu", "cuda"))
+                          choices=("cpu", "cuda"), how=True)
     jobs: int = setting(
         0, "Local worker processes, each computing whole shards (0: one per available "
-        "core; with --device cuda, one process feeding the GPU).", lo=0)
+        "core; with --device cuda, one process feeding the GPU).", lo=0, how=True)
     executor: str = setting("local", "local processes, or an existing Dask cluster.",
-                            choices=feature_executors)
+                            choices=feature_executors, how=True)
     engine: str | None = setting(
         None, "Music features: reference (plain librosa, the definition), fast (the same "
         "numbers, faster, CPU) or torch (batched on --device, within 1e-3 of reference). "
@@ -396,8 +399,8 @@ class FeaturesConfig(StageConfig):
         metavar="fid-helper[:PATH]|torchvision[:PATH]")
     shard_size: int | None = setting(
         None, "Items per shard (default 32 segments, fewer when a small run would leave "
-              "local workers idle; 256 with --engine torch, or 256 images).", lo=1)
-    batch_size: int = setting(32, "Images per inference batch.", lo=1)
+              "local workers idle; 256 with --engine torch, or 256 images).", lo=1, how=True)
+    batch_size: int = setting(32, "Images per inference batch.", lo=1, how=True)
 
 
 @dataclass(frozen=True)
@@ -510,7 +513,7 @@ class TrainConfig(StageConfig):
 @dataclass(frozen=True)
 class EvaluateConfig(StageConfig):
     device: str = setting("auto", "auto (a GPU when there is one), cpu or cuda.",
-                          choices=("auto", "cpu", "cuda"))
+                          choices=("auto", "cpu", "cuda"), how=True)
     retrieval_images: int | None = setting(
         None, "Test images used as retrieval queries (default: all on a GPU, 300 on the "
         "CPU; 0 skips retrieval).", lo=0)
@@ -526,11 +529,11 @@ class ReleaseConfig(StageConfig):
 
 @dataclass(frozen=True)
 class RebuildConfig(StageConfig):
-    jobs: int = setting(1, "Songs downloaded at once.", lo=1, hi=MAX_JOBS)
+    jobs: int = setting(1, "Songs downloaded at once.", lo=1, hi=MAX_JOBS, how=True)
     rate: float = setting(
         DEFAULT_RATE, "Videos an hour across all workers together, jittered (0: unpaced); "
-        "as download's --rate.", lo=0)
-    sleep: float = setting(0.0, "Seconds each worker waits before a download.", lo=0)
+        "as download's --rate.", lo=0, how=True)
+    sleep: float = setting(0.0, "Seconds each worker waits before a download.", lo=0, how=True)
 
 
 #: Every configurable command and its dataclass, in pipeline order.

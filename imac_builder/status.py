@@ -175,10 +175,13 @@ def _config_changes(root: Path, pipeline: dict[str, dict] | None) -> dict[str, s
         except UserError:
             continue
         if rec.get("hash") != now.hash():
-            old = rec.get("values") or {}
+            old = rec.get("values") if isinstance(rec.get("values"), dict) else {}
+            how = {f.name for f in fields(now) if f.metadata.get("how")}
             diff = [f"{k} {old.get(k)!r} -> {v!r}" for k, v in now.to_dict().items()
-                    if old.get(k) != v]
-            out[name] = "configuration changed: " + (", ".join(diff[:3]) or "see workdir.json")
+                    if old.get(k) != v and k not in how]
+            if diff or not old:  # only how or where it ran changed: not stale
+                out[name] = "configuration changed: " + (", ".join(diff[:3])
+                                                          or "see workdir.json")
     return out
 
 

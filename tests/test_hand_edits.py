@@ -95,3 +95,18 @@ def test_hand_edited_pairs_are_refused_in_one_line(work, edit, says):
         res = _run(work, *args)
         assert res.exit_code == 1 and says in res.output and "internal error" not in res.output, \
             (args, res.output)
+
+
+def test_where_a_stage_ran_does_not_make_it_stale_but_what_it_made_does(work):
+    pytest.importorskip("torch")
+    run = next(p.parent.name for p in (work / "runs").glob("*/metrics.json"))
+
+    def evaluate_line(*options: str) -> str:
+        res = _run(work, "evaluate", "--run", run, *options)
+        assert res.exit_code == 0, res.output
+        status = _run(work, "status").output
+        return next(line for line in status.splitlines() if line.split()[:1] == ["evaluate"])
+
+    assert " done " in evaluate_line("--device", "cpu")
+    line = evaluate_line("--device", "cpu", "--retrieval-images", "7")
+    assert "stale" in line and "retrieval_images 7 -> None" in line and "device" not in line
