@@ -78,7 +78,8 @@ def configuration_page() -> str:
          "",
          "The keys below are each stage's configuration: the stage records their hash in "
          "`workdir.json`, and `imac-build --config FILE status` reports a stage whose "
-         "configuration changed as stale. A table may also hold the command's other "
+         "configuration changed as stale (except a setting of how it runs: workers, "
+         "device, pace, marked below). A table may also hold the command's other "
          "options (input paths such as `lastfm`, `metadata`, `api_key_file`, `cookies`), "
          "named as the option with `_` for `-`; see [commands.md](commands.md). "
          "`pipelines/paper.toml` holds the paper's settings.", ""]
@@ -90,7 +91,9 @@ def configuration_page() -> str:
             kind = "list" if kind == "tuple" else ("path" if f.metadata.get("path") else kind)
             rows.append((f"`{f.name}`", kind, _code(config.field_default(f)),
                          config.bounds_text(f), f"`{config.flag_of(f)}`",
-                         f.metadata.get("help", "")))
+                         f.metadata.get("help", "") + (" *(How it runs: changing it leaves "
+                                                       "the stage done.)*"
+                                                       if f.metadata.get("how") else "")))
         L += table(("key", "type", "default", "allowed", "option", "meaning"), rows)
         L.append("")
     return "\n".join(L)
