@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import random
 import re
 from collections import Counter
@@ -31,7 +32,7 @@ from typing import Any
 
 from . import tables
 from .errors import UserError
-from .guard import printable
+from .guard import printable, read_bytes
 from .vocab import LABELS, is_track_id
 from .workdir import read_state, replace_state, update_state
 
@@ -69,16 +70,21 @@ def _looks_like_score_file(header: list[str]) -> bool:
     return bool(keys & {"posscore", "pos", "positive"}) and bool(keys & {"negscore", "neg"})
 
 
+#: Largest --tracks file read (the MSD's million track ids take 19 MB).
+TRACKS_LIMIT = 512 * 1024 * 1024
+
+
 def read_tracks(path: Path, songs: list[dict[str, str]]) -> tuple[list[str], str]:
     """Track ids named by ``path`` (ids, a CSV with ``track_id``, or a score file) and
     what the file was; the ids of a score file are those of our songs it matches."""
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise UserError(f"--tracks {path}: no such file")
+    data = read_bytes(path, "a --tracks file", TRACKS_LIMIT)  # a FIFO: one line
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = path.read_text(encoding="latin-1")
+        text = data.decode("latin-1")
     first = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first else ";" if first.count(";") > first.count(",") else ","
     header = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])

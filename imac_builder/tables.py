@@ -175,11 +175,18 @@ def read_table(root: Path | str, table: Table, *, required: Iterable[str] | None
     """
     return read_csv(table.at(root), required=table.columns if required is None else required,
                     missing=None if missing_ok else missing_error(root, table),
-                    what=table.path, key=table.key if table.unique else ())
+                    what=table.path, key=table.key if table.unique else (),
+                    fix=HAND_FIX if table.writer == "you" else STAGE_FIX)
+
+
+#: How to mend a damaged table: one a stage writes, and one a person writes.
+STAGE_FIX = "rerun the stage that writes it"
+HAND_FIX = "fix it by hand (a person writes it, no stage does)"
 
 
 def read_csv(path: Path, *, required: Iterable[str] = (), missing: UserError | None = None,
-             what: str = "", key: Sequence[str] = ()) -> list[dict[str, str]]:
+             what: str = "", key: Sequence[str] = (), fix: str = STAGE_FIX
+             ) -> list[dict[str, str]]:
     """Read any UTF-8 CSV with a header; one-line errors for every way it can be bad.
 
     Text is UTF-8 with or without a byte-order mark; anything else (a spreadsheet's
@@ -205,16 +212,21 @@ def read_csv(path: Path, *, required: Iterable[str] = (), missing: UserError | N
             if lacking:
                 raise UserError(f"{path} lacks the column(s) {', '.join(sorted(lacking))}: "
                                 f"is it {what}?")
-            rows = [{k: (v if isinstance(v, str) else "") for k, v in row.items()
-                     if k is not None} for row in reader]
+            rows = []
+            for row in reader:
+                if row.get(None):  # csv.DictReader files the fields past the header here
+                    raise UserError(f"{path}, line {reader.line_num}: more fields than the "
+                                    f"header's {len(reader.fieldnames or ())} (a comma in a "
+                                    f"note? quote the note): {fix}")
+                rows.append({k: (v if isinstance(v, str) else "") for k, v in row.items()
+                             if k is not None})
     except UnicodeDecodeError:
         raise UserError(f"{path} is not UTF-8 text (re-saved by a spreadsheet?): save it as "
-                        "UTF-8 CSV or rerun the stage that writes it") from None
+                        f"UTF-8 CSV or {fix}") from None
     except csv.Error as e:
-        raise UserError(f"{path} is not a readable CSV table ({e}): rerun the stage that "
-                        "writes it") from None
+        raise UserError(f"{path} is not a readable CSV table ({e}): {fix}") from None
     if key and not lacking_key(key, rows):
-        check_unique(path, key, rows)
+        check_unique(path, key, rows, fix)
     return rows
 
 
@@ -223,7 +235,8 @@ def lacking_key(key: Sequence[str], rows: list[dict[str, str]]) -> bool:
     return bool(rows) and any(c not in rows[0] for c in key)
 
 
-def check_unique(path: Path, key: Sequence[str], rows: Iterable[dict[str, str]]) -> None:
+def check_unique(path: Path, key: Sequence[str], rows: Iterable[dict[str, str]],
+                 fix: str = STAGE_FIX) -> None:
     """Refuse a table in which a key appears on more than one row (one line naming it)."""
     seen: dict[tuple[str, ...], int] = {}
     for i, row in enumerate(rows, 2):
@@ -234,7 +247,7 @@ def check_unique(path: Path, key: Sequence[str], rows: Iterable[dict[str, str]])
             shown = "/".join(k)[:80]
             raise UserError(f"{path}: {'/'.join(key)} {shown!r} appears twice (rows {seen[k]} "
                             f"and {i}); a table holds one row per key: remove the copies or "
-                            "rerun the stage that writes it")
+                            f"{fix}")
         seen[k] = i
 
 

@@ -110,3 +110,13 @@ def test_where_a_stage_ran_does_not_make_it_stale_but_what_it_made_does(work):
     assert " done " in evaluate_line("--device", "cpu")
     line = evaluate_line("--device", "cpu", "--retrieval-images", "7")
     assert "stale" in line and "retrieval_images 7 -> None" in line and "device" not in line
+
+
+def test_an_overrides_row_with_more_fields_than_its_header_is_refused(work):
+    track = (work / "search" / "matches.csv").read_text(encoding="utf-8").splitlines()[1]
+    track = track.split(",")[0]
+    (work / "search" / "overrides.csv").write_text(
+        f"track_id,video_id,note\n{track},skip,too, many\n", encoding="utf-8")
+    res = _run(work, "search", "--rerank")
+    assert res.exit_code == 1 and "line 2: more fields than the header's 3" in res.output
+    assert "fix it by hand" in res.output and "rerun the stage" not in res.output, res.output

@@ -259,3 +259,16 @@ def test_a_subset_whose_track_ids_are_no_list_is_one_line_not_forgotten(tmp_path
         res = runner.invoke(cli, ["--workdir", str(tmp_path), *args])
         assert res.exit_code == 1 and "'subset.track_ids' is not a list" in res.output, \
             (args, res.output)
+
+
+def test_a_tracks_fifo_is_named_not_called_missing(tmp_path):
+    import os
+
+    from imac_builder.errors import UserError
+    from imac_builder.subset import read_tracks
+
+    os.mkfifo(tmp_path / "ids")
+    with pytest.raises(UserError, match="is a FIFO"):
+        read_tracks(tmp_path / "ids", [])
+    with pytest.raises(UserError, match="no such file"):
+        read_tracks(tmp_path / "absent", [])

@@ -15,6 +15,7 @@ import click
 from .. import __version__, stages
 from ..config import CONFIGS, load_config, stage_config
 from ..errors import UserError
+from ..guard import printable
 from ..workdir import Workdir, read_state
 from . import (
     demo,
@@ -73,9 +74,10 @@ def remembered_pipeline(workdir: Path) -> Path | None:
     if not isinstance(path, str) or not path:
         return None
     if not Path(path).is_file():
-        raise UserError(f"work directory {workdir} was built with the pipeline file {path}, "
-                        "which is gone: pass --config FILE (remembered from then on) or "
-                        "--no-config")
+        what = "which is gone" if not Path(path).exists() else "which is no longer a file"
+        raise UserError(f"work directory {workdir} was built with the pipeline file "
+                        f"{printable(path)}, {what}: pass --config FILE (remembered from then "
+                        "on) or --no-config")
     return Path(path)
 
 
