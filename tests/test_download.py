@@ -197,6 +197,25 @@ def test_a_download_past_the_size_cap_is_stopped(tmp_path, loopback, monkeypatch
     assert not files_under(tmp_path / "audio")
 
 
+def test_a_songs_folder_made_a_link_is_replaced_never_followed(tmp_path, loopback, media):
+    rows = serve(loopback, media, ["vorbis", "mp3"])
+    write_inputs(tmp_path, rows)
+    assert run_download(tmp_path, **fast()).ok == 2
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("mine")
+    for tid, _, _ in rows:  # one link to a folder with a stray file, one dangling
+        shutil.rmtree(tmp_path / "audio" / tid)
+    (tmp_path / "audio" / rows[0][0]).symlink_to(outside)
+    (tmp_path / "audio" / rows[1][0]).symlink_to(tmp_path / "nowhere")
+    again = run_download(tmp_path, **fast())
+    assert again.ok == 2 and (outside / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in outside.iterdir()) == ["keep.txt"]
+    for tid, _, _ in rows:
+        folder = tmp_path / "audio" / tid
+        assert folder.is_dir() and not folder.is_symlink() and any(folder.iterdir())
+
+
 def test_limit_keep_original_and_proxy(tmp_path, loopback, media):
     srv = loopback
     ogg = media["vorbis"]

@@ -46,7 +46,9 @@ class Committer:
     def commit(self, out: Outcome) -> None:
         tid = out.job.track_id
         final = self.audio / tid
-        if final.exists():  # a re-attempt replaces (or, failing, drops) older segments
+        if final.is_symlink() or (final.exists() and not final.is_dir()):
+            final.unlink()  # the song's own slot: a link (never its target) or a stray file
+        elif final.exists():  # a re-attempt replaces (or, failing, drops) older segments
             shutil.rmtree(final)
         if out.status == "ok" and out.staged is not None:
             os.replace(out.staged, final)
@@ -75,13 +77,22 @@ class Committer:
 def clean_orphans(ledger: Ledger, audio: Path, incoming: Path) -> int:
     """Remove what a killed run left: staging folders, uncommitted or stray segment files."""
     removed = 0
-    if incoming.exists():
+    if incoming.is_symlink():
+        incoming.unlink()
+        removed += 1
+    elif incoming.exists():
         shutil.rmtree(incoming)
         removed += 1
     if not audio.is_dir():
         return removed
     for d in audio.iterdir():
-        if not d.is_dir() or not is_track_id(d.name):
+        if not is_track_id(d.name):
+            continue
+        if d.is_symlink():  # never followed: the link goes (its target stays), the song
+            d.unlink()      # is fetched again into a folder of its own
+            removed += 1
+            continue
+        if not d.is_dir():
             continue
         row = ledger.rows.get(d.name)
         if row is None or row.status != "ok":
@@ -91,7 +102,7 @@ def clean_orphans(ledger: Ledger, audio: Path, incoming: Path) -> int:
         listed = {Path(s.path).name for s in ledger.segments.get(d.name, [])}
         for f in d.iterdir():
             if f.name not in listed:
-                f.unlink() if f.is_file() else shutil.rmtree(f)
+                f.unlink() if f.is_symlink() or not f.is_dir() else shutil.rmtree(f)
                 removed += 1
     return removed
 
