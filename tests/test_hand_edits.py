@@ -120,3 +120,29 @@ def test_an_overrides_row_with_more_fields_than_its_header_is_refused(work):
     res = _run(work, "search", "--rerank")
     assert res.exit_code == 1 and "line 2: more fields than the header's 3" in res.output
     assert "fix it by hand" in res.output and "rerun the stage" not in res.output, res.output
+
+
+def test_an_emptied_image_table_keeps_the_store_and_a_partial_folder_is_reported(
+        work, tmp_path):
+    import shutil as sh
+
+    images = work / "images" / "images.csv"
+    full = images.read_text(encoding="utf-8")
+    store = (work / "features" / "images.h5").read_bytes()
+    images.write_text(full.splitlines(keepends=True)[0], encoding="utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = _run(work, "split", "--image-root", str(empty))
+    assert res.exit_code == 1 and "holds none of the" in res.output, res.output
+    res = _run(work, "features", "--modality", "images")
+    assert res.exit_code == 1 and "lists no usable image" in res.output, res.output
+    assert (work / "features" / "images.h5").read_bytes() == store
+    # a folder holding some of the images: split says how many it compared
+    images.write_text(full, encoding="utf-8")
+    root = json.loads((work / "workdir.json").read_text(encoding="utf-8"))["image_root"]
+    part = tmp_path / "part"
+    first = sorted(p for p in Path(root).iterdir() if p.is_dir())[0]
+    sh.copytree(first, part / first.name)
+    res = _run(work, "split", "--image-root", str(part))
+    n = sum(1 for _ in first.iterdir())
+    assert res.exit_code == 0 and f"pHash compared {n} of the " in res.output, res.output

@@ -384,19 +384,23 @@ def _image_root(wd: Workdir, image_root: Path | None) -> Path:
 
 def _some_image_under(root: Path, items: list[Item]) -> None:
     """Refuse an image folder that holds none of the images (a mistyped --image-root would
-    otherwise give an empty store, every image "missing")."""
+    otherwise give an empty store, every image "missing"), and an image table that lists
+    none (it would replace the store with an empty one)."""
     from .shards import FeatureError, safe_path
 
+    if not items:
+        raise UserError("images/images.csv lists no usable image (status ok): nothing to "
+                        "compute; the image store is left as it is (run the images stage)")
     for it in items:
         try:
             if safe_path(root, it.path).is_file():
                 return
         except (FeatureError, OSError):
             continue
-    if items:
-        raise UserError(f"the image folder {printable(str(root))} holds none of the "
-                        f"{len(items)} images of images/images.csv at their paths: give "
-                        "--image-root the folder the images stage read")
+    raise UserError(f"the image folder {printable(str(root))} holds none of the "
+                    f"{len(items)} images of images/images.csv at their paths (inside the "
+                    "folder, not through links out of it): give --image-root the folder "
+                    "the images stage read")
 
 
 def fitted_shard_size(default: int, n: int, jobs: int, executor: str) -> int:

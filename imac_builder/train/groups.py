@@ -154,28 +154,31 @@ def near_pairs(hashes: np.ndarray, max_distance: int, chunk: int = 2048
 
 
 def image_groups(wd: Workdir, image_ids: Iterable[str], image_root: Path | None = None,
-                 max_distance: int = 4) -> dict[str, str]:
+                 max_distance: int = 4) -> tuple[dict[str, str], int]:
     """``{image_id: group}``: identical bytes, or (with ``image_root``) pHashes within
-    ``max_distance`` bits, are one group. See :func:`default_image_root`."""
+    ``max_distance`` bits, are one group; and how many images were hashed (found and
+    readable under ``image_root``). See :func:`default_image_root`."""
     ids = sorted(set(image_ids))
     uf = UnionFind(ids)
     rows = _rows(wd.root, T.IMAGES, ("image_id", "path", "sha256"))
     _link(uf, [(r["sha256"], r["image_id"]) for r in rows])
+    hashes: dict[str, int] = {}
     if image_root is not None:
         if not Path(image_root).is_dir():
             raise UserError(f"--image-root {image_root} is not a folder")
         known = set(ids)
         wanted = {r["image_id"]: r["path"] for r in rows if r["image_id"] in known}
         hashes = perceptual_hashes(Path(image_root), wanted)
-        if wanted and not hashes:
+        if ids and not hashes:
             raise UserError(f"the image folder {printable(str(image_root))} holds none of the "
-                            f"{len(wanted)} images of images/images.csv at their paths: give "
-                            "--image-root the folder the images stage read")
+                            f"{len(ids)} images of the split at their paths in "
+                            "images/images.csv (inside the folder, not through links out "
+                            "of it): give --image-root the folder the images stage read")
         order = sorted(hashes)
         for i, j in near_pairs(np.array([hashes[k] for k in order], dtype=np.uint64),
                                max_distance):
             uf.union(order[i], order[j])
-    return uf.groups()
+    return uf.groups(), len(hashes)
 
 
 def default_image_root(wd: Workdir) -> Path | None:

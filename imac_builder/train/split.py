@@ -25,6 +25,7 @@ from .. import atomic
 from .. import tables as T
 from ..config import SplitConfig
 from ..errors import UserError
+from ..guard import printable
 from ..vocab import PAIR_PROTOCOLS
 from ..workdir import Workdir
 
@@ -45,6 +46,8 @@ class SplitSummary:
     songs_joined: dict[str, int] = field(default_factory=dict)
     #: the folder whose images were perceptually hashed ("" when none was found)
     image_root: str = ""
+    #: how many of the split's images were found there and hashed
+    images_hashed: int = 0
     pairs: dict[str, int] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
 
@@ -63,6 +66,12 @@ class SplitSummary:
                    f"{self.merged.get('images', 0)} images (same bytes or "
                    + (f"pHash, images in {self.image_root})" if self.image_root else
                       "— no image folder found: pHash not run; give --image-root)"))
+        n_images = sum(self.counts.get("images", {}).values())
+        if self.image_root and self.images_hashed < n_images:
+            out.append(f"pHash compared {self.images_hashed} of the {n_images} images: the "
+                       f"other {n_images - self.images_hashed} are not in "
+                       f"{printable(self.image_root)} (or unreadable); near-duplicates among "
+                       "them were not looked for")
         out.append(f"evaluation pairs ({self.protocol} protocol): " +
                    ", ".join(f"{n} {s}" for s, n in self.pairs.items()))
         out += [f"wrote {p}" for p in self.outputs]
@@ -225,7 +234,7 @@ def run_split(workdir: Workdir | Path, *, config: SplitConfig | None = None,
     image_label = dict(zip(images.ids, images.labels, strict=True))
     if image_root is None:
         image_root = default_image_root(wd)
-    image_group = image_groups(wd, images.ids, image_root, phash_distance)
+    image_group, hashed = image_groups(wd, images.ids, image_root, phash_distance)
     song_split = _split_groups(song_group, song_label, rng, "songs")
     image_split = _split_groups(image_group, image_label, rng, "images")
     rows = [(sid, "music", song_split[t]) for sid, t in sorted(zip(music.ids, tracks,
@@ -237,7 +246,8 @@ def run_split(workdir: Workdir | Path, *, config: SplitConfig | None = None,
         "songs": dict(Counter(song_split.values())),
         "images": dict(Counter(image_split.values())),
     }, merged={"songs": merged(song_group), "images": merged(image_group)},
-        songs_joined=joined, image_root=str(image_root or ""))
+        songs_joined=joined, image_root=str(image_root or ""),
+        images_hashed=hashed if image_root is not None else 0)
     for split in ("val", "test"):
         m = [(i, lab) for i, t, lab in zip(music.ids, tracks, music.labels, strict=True)
              if song_split[t] == split]
