@@ -176,6 +176,11 @@ class StageConfig:
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
+    def in_effect(self) -> dict[str, Any]:
+        """:meth:`to_dict` with each "default" (None) a run resolves written as what it
+        resolves to (``status`` compares these: ``engine = "fast"`` is the CPU default)."""
+        return self.to_dict()
+
     def hash(self) -> str:
         return config_hash(self.to_dict())
 
@@ -401,6 +406,13 @@ class FeaturesConfig(StageConfig):
         None, "Items per shard (default 32 segments, fewer when a small run would leave "
               "local workers idle; 256 with --engine torch, or 256 images).", lo=1, how=True)
     batch_size: int = setting(32, "Images per inference batch.", lo=1, how=True)
+
+    def music_engine(self) -> str:
+        """The music engine a run uses: the one given, else torch on cuda, fast on cpu."""
+        return self.engine or ("torch" if self.device.startswith("cuda") else "fast")
+
+    def in_effect(self) -> dict[str, Any]:
+        return {**self.to_dict(), "engine": self.music_engine()}
 
 
 @dataclass(frozen=True)

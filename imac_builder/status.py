@@ -176,8 +176,12 @@ def _config_changes(root: Path, pipeline: dict[str, dict] | None) -> dict[str, s
             continue
         if rec.get("hash") != now.hash():
             old = rec.get("values") if isinstance(rec.get("values"), dict) else {}
+            try:  # compared as each run resolves its defaults
+                old = type(now).from_dict(old).in_effect() if old else {}
+            except UserError:
+                pass
             how = {f.name for f in fields(now) if f.metadata.get("how")}
-            diff = [f"{k} {old.get(k)!r} -> {v!r}" for k, v in now.to_dict().items()
+            diff = [f"{k} {old.get(k)!r} -> {v!r}" for k, v in now.in_effect().items()
                     if old.get(k) != v and k not in how]
             if diff or not old:  # only how or where it ran changed: not stale
                 out[name] = "configuration changed: " + (", ".join(diff[:3])

@@ -146,3 +146,21 @@ def test_an_emptied_image_table_keeps_the_store_and_a_partial_folder_is_reported
     res = _run(work, "split", "--image-root", str(part))
     n = sum(1 for _ in first.iterdir())
     assert res.exit_code == 0 and f"pHash compared {n} of the " in res.output, res.output
+
+
+def test_a_setting_written_as_the_default_it_resolves_to_is_no_change(work, tmp_path):
+    res = _run(work, "features")  # recorded by the command (nothing to recompute)
+    assert res.exit_code == 0, res.output
+    status = _run(work, "status").output
+    assert any(line.split()[:2] == ["features", "done"] for line in status.splitlines()), status
+    same = tmp_path / "same.toml"
+    same.write_text('[features]\nengine = "fast"\n', encoding="utf-8")
+    other = tmp_path / "other.toml"
+    other.write_text('[features]\nengine = "reference"\n', encoding="utf-8")
+
+    def features_line(config: Path) -> str:
+        out = _run(work, "--config", str(config), "status").output
+        return next(line for line in out.splitlines() if line.split()[:1] == ["features"])
+
+    assert " done " in features_line(same)
+    assert "engine 'fast' -> 'reference'" in features_line(other)

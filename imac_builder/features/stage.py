@@ -414,7 +414,7 @@ def fitted_shard_size(default: int, n: int, jobs: int, executor: str) -> int:
 
 def build_music(wd: Workdir, opts: BuildOptions) -> ModalitySummary:
     """``features/music.h5``: the 193-d vector of every segment (spec §5)."""
-    eng = opts.engine or ("torch" if opts.device.startswith("cuda") else "fast")
+    eng = FeaturesConfig(engine=opts.engine, device=opts.device).music_engine()
     config = music_config(eng, opts.device)
     settings = {"engine": eng, "device": opts.device}
     items = music_items(wd)
