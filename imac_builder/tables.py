@@ -214,7 +214,8 @@ def read_csv(path: Path, *, required: Iterable[str] = (), missing: UserError | N
                                 f"is it {what}?")
             rows = []
             for row in reader:
-                if row.get(None):  # csv.DictReader files the fields past the header here
+                if any(v.strip() for v in row.get(None) or ()):  # fields past the header
+                    # (an empty one, a spreadsheet's trailing comma, is nothing)
                     raise UserError(f"{path}, line {reader.line_num}: more fields than the "
                                     f"header's {len(reader.fieldnames or ())} (a comma in a "
                                     f"note? quote the note): {fix}")

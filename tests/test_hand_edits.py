@@ -164,3 +164,12 @@ def test_a_setting_written_as_the_default_it_resolves_to_is_no_change(work, tmp_
 
     assert " done " in features_line(same)
     assert "engine 'fast' -> 'reference'" in features_line(other)
+
+
+def test_a_spreadsheets_trailing_comma_is_no_extra_field(work):
+    track = (work / "search" / "matches.csv").read_text(encoding="utf-8").splitlines()[1]
+    track = track.split(",")[0]
+    (work / "search" / "overrides.csv").write_text(
+        f"track_id,video_id,note\n{track},skip,dropped by hand,\n", encoding="utf-8")
+    res = _run(work, "search", "--rerank")
+    assert res.exit_code == 0, res.output

@@ -475,11 +475,12 @@ def test_rebuild_refuses_a_workdir_in_the_release_and_a_foreign_split_record(
     res = runner.invoke(cli, ["--workdir", str(rel / "w"), "rebuild", str(rel)])
     assert res.exit_code == 1 and "is inside the release" in res.output, res.output
     assert sorted(p.name for p in rel.iterdir()) == before
-    for split in ("paper", {"protocol": {"a": 1}}):
+    for split in ("paper", {"protocol": {"a": 1}}, [], None, {"seed": "x"},
+                  {"ratios": "abc"}, {"seed": 1.5}, {"ratios": [0.7, 0.1, 1.5]}):
         meta = json.loads((rel / "manifest.json").read_text())
         meta["split"] = split
         reseal(rel, meta)
-        w = tmp_path / f"w{len(str(split))}"
+        w = tmp_path / f"w{abs(hash(str(split)))}"
         with pytest.raises(UserError, match="is not a split record"):
             run_rebuild(w, manifest=rel, _download_options=fast(), progress=False)
         assert not (w / "splits").exists() and not (w / "tags").exists()
@@ -501,4 +502,19 @@ def test_a_croissant_fifo_and_a_huge_recorded_size_are_named(built, tmp_path):
     (rel / "croissant.json").unlink()
     os.mkfifo(rel / "croissant.json")
     with pytest.raises(UserError, match="FIFO"):
+        Manifest.load(rel)
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda m: m["files"]["segments.csv"].update(rows="9"), "rows of segments.csv is text"),
+    (lambda m: m.update(counts=[1, 2]), '"counts" is not a table'),
+])
+def test_recorded_counts_of_another_type_are_refused(built, tmp_path, edit, says):
+    _, out, _ = built
+    rel = tmp_path / "rel"
+    shutil.copytree(out / "imac-1.0.0", rel)
+    meta = json.loads((rel / "manifest.json").read_text())
+    edit(meta)
+    reseal(rel, meta)
+    with pytest.raises(UserError, match=says):
         Manifest.load(rel)

@@ -179,11 +179,16 @@ class Manifest:
 def _check_count(path: Path, name: str, n: int, entry: object, counts: object) -> None:
     """The rows a table holds against the count the manifest records for it (``rows`` of
     its ``files`` entry, and ``counts``), where recorded."""
+    if counts is not None and not isinstance(counts, dict):
+        raise UserError(f"{path}: \"counts\" is not a table of row counts; the manifest is "
+                        "damaged or was edited")
     for where, recorded in (("rows", entry.get("rows") if isinstance(entry, dict) else None),
-                            ("counts", counts.get(name[:-4]) if isinstance(counts, dict)
-                             else None)):
+                            ("counts", counts.get(name[:-4]) if counts else None)):
         if recorded is None:
             continue
+        if isinstance(recorded, str):  # JSON numbers only ("9" is a hand edit)
+            raise UserError(f"{path}: {where} of {name} is text, not a number; the manifest "
+                            "is damaged or was edited")
         want = guard.finite(recorded, f"{path}: {where} of {name}", lo=0, hi=MAX_COUNT,
                             integer=True)
         if want != n:
@@ -280,7 +285,8 @@ def read_json(path: Path, what: str) -> Any:
 def _read_table(path: Path, table: Table) -> list[dict[str, str]]:
     return [{c: r.get(c, "") for c in table.columns}
             for r in T.read_csv(path, required=table.columns, what=f"a release's {table.file}",
-                                key=() if table.repeats else table.key)]
+                                key=() if table.repeats else table.key,
+                                fix="the release is damaged or was edited")]
 
 
 def _check_rows(m: Manifest) -> None:

@@ -68,7 +68,7 @@ def _write_once(root: Path, table: T.Table, rows: list[list[str]]) -> None:
 
 def restore_inputs(wd: Workdir, m: Manifest) -> int:
     """Write ``tags/songs.csv``, ``search/matches.csv`` and the split; return the songs."""
-    split_info = _split_record(m) if m.meta.get("split") else None  # checked before writing
+    split_info = _split_record(m) if "split" in m.meta else None  # checked before writing
     wanted = {r["track_id"] for r in m.rows("segments")}
     videos = {r["track_id"]: r for r in m.rows("videos")}
     matches = []
@@ -108,10 +108,16 @@ def _split_record(m: Manifest) -> dict[str, Any]:
     from .provenance import SPLIT_KEYS
 
     split = m.meta["split"]
-    if not isinstance(split, dict) or split.get("protocol", "paper") not in PAIR_PROTOCOLS:
-        raise UserError(f"{m.label}: manifest.json's \"split\" is not a split record with a "
-                        f"pair protocol of {', '.join(PAIR_PROTOCOLS)}; the manifest is "
-                        "damaged or was edited")
+    ratios = split.get("ratios", [0.7, 0.1, 0.2]) if isinstance(split, dict) else None
+    seed = split.get("seed", 0) if isinstance(split, dict) else None
+    if not (isinstance(split, dict) and split.get("protocol", "paper") in PAIR_PROTOCOLS
+            and type(seed) is int and 0 <= seed < 2**32
+            and isinstance(ratios, list) and len(ratios) == 3
+            and all(type(r) in (int, float) and 0 <= r <= 1 for r in ratios)
+            and all(isinstance(split.get(k, ""), str) for k in ("music", "images"))):
+        raise UserError(f"{m.label}: manifest.json's \"split\" is not a split record (a pair "
+                        f"protocol of {', '.join(PAIR_PROTOCOLS)}, a whole seed, three "
+                        "ratios); the manifest is damaged or was edited")
     return {k: v for k, v in split.items() if k in SPLIT_KEYS}
 
 
