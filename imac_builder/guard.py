@@ -297,7 +297,8 @@ def folder_inside(root: Path | str, folder: Path | str, what: str) -> Path:
 
     if not inside(root, folder):
         raise UserError(f"{folder} is a symbolic link out of the work directory: {what} is "
-                        "never written elsewhere; remove the link")
+                        "never written elsewhere; remove the link (to keep data on another "
+                        "disk, link the whole work directory)")
     Path(folder).mkdir(parents=True, exist_ok=True)
     return Path(folder)
 

@@ -176,8 +176,10 @@ def _config_changes(root: Path, pipeline: dict[str, dict] | None) -> dict[str, s
             continue
         if rec.get("hash") != now.hash():
             old = rec.get("values") if isinstance(rec.get("values"), dict) else {}
-            try:  # compared as each run resolves its defaults
-                old = type(now).from_dict(old).in_effect() if old else {}
+            known = {f.name for f in fields(now)}
+            try:  # compared as each run resolves its defaults (a key no longer known: none)
+                old = type(now).from_dict({k: v for k, v in old.items() if k in known}
+                                          ).in_effect() if old else {}
             except UserError:
                 pass
             how = {f.name for f in fields(now) if f.metadata.get("how")}

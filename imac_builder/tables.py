@@ -207,7 +207,10 @@ def read_csv(path: Path, *, required: Iterable[str] = (), missing: UserError | N
     # a FIFO, a device or a file over the limit: refused before a byte is read
     try:
         with open_text(path, what, TABLE_LIMIT) as fh:
-            reader = csv.DictReader(fh)
+            # strict: a quote left open is an error, not a note that swallows the rows after
+            reader = csv.DictReader(fh, strict=True)
+            if reader.fieldnames:  # "track_id " typed in a header is track_id
+                reader.fieldnames = [f.strip() for f in reader.fieldnames]
             lacking = need - set(reader.fieldnames or ())
             if lacking:
                 raise UserError(f"{path} lacks the column(s) {', '.join(sorted(lacking))}: "

@@ -24,10 +24,13 @@ class Workdir:
         object.__setattr__(self, "root", Path(self.root))
 
     def stage(self, name: str) -> Path:
-        """The folder of one stage (``tags``, ``search``, ...), created on demand."""
-        p = self.root / name
-        p.mkdir(parents=True, exist_ok=True)
-        return p
+        """The folder of one stage (``tags``, ``search``, ``audio``, ...), created on
+        demand; one linked out of the work directory is refused in one line (a stage
+        removes its own leftovers there, never elsewhere: link the whole work directory
+        to put it on another disk)."""
+        from .guard import folder_inside
+
+        return folder_inside(self.root, self.root / name, f"the {name} folder")
 
     @property
     def logs(self) -> Path:

@@ -216,6 +216,24 @@ def test_a_songs_folder_made_a_link_is_replaced_never_followed(tmp_path, loopbac
         assert folder.is_dir() and not folder.is_symlink() and any(folder.iterdir())
 
 
+def test_an_audio_folder_linked_out_of_the_work_directory_is_refused(tmp_path, loopback,
+                                                                     media):
+    from imac_builder.errors import UserError
+
+    rows = serve(loopback, media, ["vorbis"])
+    w = tmp_path / "w"
+    write_inputs(w, rows)
+    outside = tmp_path / "elsewhere"
+    (outside / rows[0][0]).mkdir(parents=True)
+    (outside / rows[0][0] / "thesis.txt").write_text("mine")
+    (outside / ".incoming").mkdir()
+    (w / "audio").symlink_to(outside)
+    with pytest.raises(UserError, match="symbolic link out of the work directory"):
+        run_download(w, **fast())
+    assert (outside / rows[0][0] / "thesis.txt").read_text() == "mine"
+    assert (outside / ".incoming").is_dir()
+
+
 def test_limit_keep_original_and_proxy(tmp_path, loopback, media):
     srv = loopback
     ogg = media["vorbis"]

@@ -156,15 +156,35 @@ def test_a_setting_written_as_the_default_it_resolves_to_is_no_change(work, tmp_
     assert "engine 'fast' -> 'reference'" in features_line(other)
 
 
-@pytest.mark.parametrize("note, refused", [("too, many", True),  # an unquoted comma
-                                           ("dropped by hand,", False)])  # a trailing one
-def test_an_overrides_row_with_more_fields_than_its_header(work, note, refused):
-    track = (work / "search" / "matches.csv").read_text(encoding="utf-8").splitlines()[1]
+@pytest.mark.parametrize("header, note, says", [
+    ("track_id,video_id,note", "too, many", "line 2: more fields than the header's 3"),
+    ("track_id,video_id,note", "dropped by hand,", ""),  # a spreadsheet's trailing comma
+    ("track_id ,video_id, note", "spaces typed in the header", ""),
+    ("track_id,video_id,note", '"don\'t, live', "not a readable CSV"),  # a quote left open
+])
+def test_hand_written_overrides_rows(work, header, note, says):
+    tracks = [line.split(",")[0] for line in
+              (work / "search" / "matches.csv").read_text(encoding="utf-8").splitlines()[1:3]]
     (work / "search" / "overrides.csv").write_text(
-        f"track_id,video_id,note\n{track.split(',')[0]},skip,{note}\n", encoding="utf-8")
+        f"{header}\n{tracks[0]},skip,{note}\n{tracks[1]},skip,second\n", encoding="utf-8")
     res = _run(work, "search", "--rerank")
-    if not refused:
-        assert res.exit_code == 0, res.output
+    if not says:
+        assert res.exit_code == 0 and "applied 2 overrides" in res.output, res.output
         return
-    assert res.exit_code == 1 and "line 2: more fields than the header's 3" in res.output
+    assert res.exit_code == 1 and says in res.output, res.output
     assert "fix it by hand" in res.output and "rerun the stage" not in res.output, res.output
+
+
+def test_a_recorded_setting_this_version_no_longer_knows_is_no_change(work):
+    res = _run(work, "features")
+    assert res.exit_code == 0, res.output
+    state = json.loads((work / "workdir.json").read_text(encoding="utf-8"))
+    from imac_builder.config import config_hash
+
+    rec = state["configs"]["features"]
+    rec["values"]["old_removed_key"] = 3  # as an older imac-build recorded it
+    rec["hash"] = config_hash(rec["values"])
+    (work / "workdir.json").write_text(json.dumps(state), encoding="utf-8")
+    out = _run(work, "status").output
+    assert next(line for line in out.splitlines()
+                if line.split()[:1] == ["features"]).split()[1] == "done", out

@@ -518,3 +518,15 @@ def test_recorded_counts_of_another_type_are_refused(built, tmp_path, edit, says
     reseal(rel, meta)
     with pytest.raises(UserError, match=says):
         Manifest.load(rel)
+
+
+def test_a_release_without_a_split_record_rebuilds_with_the_papers_pairs(built, tmp_path):
+    _, out, _ = built
+    rel = tmp_path / "rel"
+    shutil.copytree(out / "imac-1.0.0", rel)
+    meta = json.loads((rel / "manifest.json").read_text())
+    del meta["split"]  # written before releases recorded the pair protocol
+    reseal(rel, meta)
+    w = tmp_path / "w"
+    assert not run_rebuild(w, manifest=rel, _download_options=fast(), progress=False).failed
+    assert json.loads((w / "splits" / "split.json").read_text()) == {"protocol": "paper"}

@@ -96,11 +96,12 @@ def run_download(
     matched, invalid = read_matches(wd.root, labels)
     summary = DownloadSummary(matched=len(matched), invalid_rows=invalid, rate=rate or 0.0)
 
+    wd.stage("download")  # its folder and audio/ are the stage's own: never linked out
+    audio = wd.stage("audio")
     ledger = Ledger(wd.root)
     replayed = ledger.load()
     if replayed:
         log.info("recovered %d songs from the journal of an interrupted run", replayed)
-    audio = wd.stage("audio")
     incoming = audio / INCOMING
     removed = clean_orphans(ledger, audio, incoming)
     if removed:

@@ -87,11 +87,11 @@ def restore_inputs(wd: Workdir, m: Manifest) -> int:
                                                     for s, t in T.PAIRS.items())):
             _write_once(root, table, [[r.get(c, "") for c in table.columns]
                                       for r in m.rows(name)])
-        if split_info:
-            # the pair protocol travels with the split (a release older than that
-            # recorded none: its pairs were the paper's)
-            atomic.write_text(T.SPLIT_INFO.at(root),
-                              json.dumps(split_info, indent=2, sort_keys=True) + "\n")
+        # the pair protocol travels with the split (a release older than that recorded
+        # none: its pairs were the paper's)
+        atomic.write_text(T.SPLIT_INFO.at(root), json.dumps(
+            {"protocol": "paper"} if split_info is None else split_info, indent=2,
+            sort_keys=True) + "\n")
     return len(matches)
 
 
